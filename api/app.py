@@ -1,0 +1,81 @@
+"""The Starlette application: /graphql, /health and /files/{token}."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from api.context import Context
+from api.files import download
+from api.schema.schema import build_schema
+from comptoir.settings import Settings, get_settings
+from db.engine import create_engine, create_session_factory
+
+log = logging.getLogger("comptoir.api")
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """strawberry's ASGI app with the request context and a faster JSON encoder."""
+
+    async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
+        state = request.app.state
+        return Context(
+            request=request if isinstance(request, Request) else None,
+            settings=state.settings,
+            sessions=state.sessions,
+        )
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+
+async def health(request: Request) -> Response:
+    """Liveness and readiness: answers 200 only when the database answers."""
+    try:
+        async with request.app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as exc:  # any database failure means "not ready"
+        log.warning("health check failed: %s", type(exc).__name__)
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessions = create_session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    graphql = GraphQLApp(
+        build_schema(introspection=bool(settings.introspection)),
+        graphql_ide="graphiql" if settings.graphiql else None,
+        allow_queries_via_get=False,
+    )
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/health", health, methods=["GET"]),
+            Route("/files/{token}", download, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app

@@ -1,0 +1,58 @@
+"""The GraphQL schema: root types composed from each domain's queries, and its protections."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+
+from api.schema.catalogue import CatalogueQueries
+from api.schema.node import node_queries
+from api.schema.portfolio import NODE_TYPES
+
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 4000
+
+
+def _is_expected(error: GraphQLError) -> bool:
+    """Errors of the query itself (syntax, validation, limits) are the client's to read."""
+    return error.original_error is None or isinstance(error.original_error, GraphQLError)
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """The schema for a configuration; built once, since strawberry binds field extensions
+    (the relay `node` field's) to the shared field objects."""
+    return _build_schema(introspection)
+
+
+@cache
+def _build_schema(introspection: bool) -> strawberry.Schema:
+    extensions: list[Any] = [
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        # Bugs are masked; the query's own errors are not.
+        MaskErrors(should_mask_error=lambda error: not _is_expected(error)),
+    ]
+    if not introspection:
+        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    query = strawberry.type(
+        type("Query", (node_queries(), CatalogueQueries), {}),
+        description="Point d'entrée des lectures.",
+    )
+    return strawberry.Schema(query=query, types=list(NODE_TYPES), extensions=extensions)

@@ -1,0 +1,117 @@
+"""Runtime settings, read once from `COMPTOIR_*` environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# Only ever used when COMPTOIR_ENV=development (or test): production refuses to start without
+# a secret of its own.
+DEVELOPMENT_SECRET = "comptoir-development-secret-do-not-use-in-production"
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class MailTransport(StrEnum):
+    FILE = "file"
+    SMTP = "smtp"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver the app runs on."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ValueError(f"URL de base de données illisible : {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    elif backend in {"postgresql", "postgres"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    else:
+        raise ValueError(
+            f"base de données non prise en charge : {backend!r} (SQLite ou PostgreSQL attendu)"
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+class Settings(BaseSettings):
+    """Every knob of a comptoir process. See the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COMPTOIR_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite+aiosqlite:///var/comptoir.db"
+    database_echo: bool = False
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    public_url: str = ""
+    secret_key: SecretStr | None = None
+
+    mail_transport: MailTransport | None = None
+    mail_dir: Path = Path("var/mail")
+    mail_from: str = "Comptoir <no-reply@comptoir.example>"
+    smtp_host: str | None = None
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    files_dir: Path = Path("var/files")
+    signed_url_ttl_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> Settings:
+        is_production = self.env is Environment.PRODUCTION
+        if self.secret_key is None:
+            if is_production:
+                raise ValueError("COMPTOIR_SECRET_KEY est obligatoire en production")
+            self.secret_key = SecretStr(DEVELOPMENT_SECRET)
+        secret = self.secret_key.get_secret_value()
+        if is_production and (secret == DEVELOPMENT_SECRET or len(secret) < MIN_SECRET_LENGTH):
+            raise ValueError(
+                f"COMPTOIR_SECRET_KEY doit compter au moins {MIN_SECRET_LENGTH} caractères "
+                "et ne pas être la clé de développement"
+            )
+        if self.mail_transport is None:
+            self.mail_transport = MailTransport.SMTP if self.smtp_host else MailTransport.FILE
+        if self.mail_transport is MailTransport.SMTP and not self.smtp_host:
+            raise ValueError("COMPTOIR_SMTP_HOST est obligatoire avec le transport smtp")
+        if self.graphiql is None:
+            self.graphiql = not is_production
+        if self.introspection is None:
+            self.introspection = not is_production
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

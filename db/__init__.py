@@ -1,0 +1,1 @@
+"""Data layer: SQLModel tables, engine and sessions, perimeter-scoped query helpers."""

@@ -1,0 +1,54 @@
+"""Every table of comptoir. Importing this package registers them all on the metadata."""
+
+from db.models.accounts import (
+    AccessGrant,
+    ActionToken,
+    ApiKey,
+    GrantBillingAccount,
+    RefreshToken,
+    User,
+)
+from db.models.base import SQLModel
+from db.models.billing import Invoice, InvoiceLine, InvoiceSite
+from db.models.journal import AuditEntry, OutboxMail
+from db.models.organisation import BillingAccount, Group, Member
+from db.models.portfolio import Meter, Site
+from db.models.readings import Reading
+from db.models.requests import (
+    Alert,
+    SelfCareRequest,
+    SelfCareRequestEvent,
+    TechnicalRequest,
+    TechnicalRequestAttachment,
+    TechnicalRequestEvent,
+)
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "AccessGrant",
+    "ActionToken",
+    "Alert",
+    "ApiKey",
+    "AuditEntry",
+    "BillingAccount",
+    "GrantBillingAccount",
+    "Group",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSite",
+    "Member",
+    "Meter",
+    "OutboxMail",
+    "Reading",
+    "RefreshToken",
+    "SQLModel",
+    "SelfCareRequest",
+    "SelfCareRequestEvent",
+    "Site",
+    "TechnicalRequest",
+    "TechnicalRequestAttachment",
+    "TechnicalRequestEvent",
+    "User",
+    "metadata",
+]

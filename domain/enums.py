@@ -1,0 +1,235 @@
+"""The domain's closed vocabularies. Stored as strings in the database, exposed as GraphQL enums.
+
+This is the bottom layer: pure Python, imported by `db/` for its columns and by the rules.
+"""
+
+from enum import StrEnum
+
+
+class Energy(StrEnum):
+    GAS = "GAS"
+    ELECTRICITY = "ELECTRICITY"
+
+
+class Distributor(StrEnum):
+    GRDF = "GRDF"
+    ENEDIS = "ENEDIS"
+    LOCAL = "LOCAL"  # an entreprise locale de distribution (ELD); its name is on the site
+
+
+class Segment(StrEnum):
+    T1 = "T1"
+    T2 = "T2"
+    T3 = "T3"
+    T4 = "T4"
+    C5 = "C5"
+    C4 = "C4"
+    C3 = "C3"
+    C2 = "C2"
+
+
+GAS_SEGMENTS = frozenset({Segment.T1, Segment.T2, Segment.T3, Segment.T4})
+ELECTRICITY_SEGMENTS = frozenset({Segment.C5, Segment.C4, Segment.C3, Segment.C2})
+
+
+class SiteStatus(StrEnum):
+    ACTIVE = "ACTIVE"
+    TERMINATING = "TERMINATING"
+    TERMINATED = "TERMINATED"
+
+
+class MeterKind(StrEnum):
+    GAZPAR = "GAZPAR"
+    GAS_CONVENTIONAL = "GAS_CONVENTIONAL"  # diaphragm meter read on site
+    LINKY = "LINKY"
+    ELECTROMECHANICAL = "ELECTROMECHANICAL"
+    ELECTRONIC = "ELECTRONIC"  # C4 and above: remotely read electronic meter
+
+
+COMMUNICATING_METER_KINDS = frozenset({MeterKind.GAZPAR, MeterKind.LINKY, MeterKind.ELECTRONIC})
+
+
+class Register(StrEnum):
+    """Poste horaire: which part of the day (and season) an index counts."""
+
+    BASE = "BASE"
+    HP = "HP"
+    HC = "HC"
+    HPH = "HPH"
+    HCH = "HCH"
+    HPE = "HPE"
+    HCE = "HCE"
+    POINTE = "POINTE"
+
+
+class ReadingSource(StrEnum):
+    DISTRIBUTOR_ACTUAL = "DISTRIBUTOR_ACTUAL"
+    DISTRIBUTOR_ESTIMATED = "DISTRIBUTOR_ESTIMATED"
+    SUPPLIER_ESTIMATED = "SUPPLIER_ESTIMATED"
+    SELF_READING = "SELF_READING"
+    SPECIAL = "SPECIAL"
+
+
+ESTIMATED_SOURCES = frozenset(
+    {ReadingSource.DISTRIBUTOR_ESTIMATED, ReadingSource.SUPPLIER_ESTIMATED}
+)
+
+
+class SelfReadingStatus(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+
+
+class PaymentMethod(StrEnum):
+    TRANSFER = "TRANSFER"
+    DIRECT_DEBIT = "DIRECT_DEBIT"
+    PUBLIC_ACCOUNTING_MANDATE = "PUBLIC_ACCOUNTING_MANDATE"  # mandat administratif
+
+
+class BillingFrequency(StrEnum):
+    MONTHLY = "MONTHLY"
+    BIMONTHLY = "BIMONTHLY"
+    QUARTERLY = "QUARTERLY"
+
+
+BILLING_FREQUENCY_MONTHS = {
+    BillingFrequency.MONTHLY: 1,
+    BillingFrequency.BIMONTHLY: 2,
+    BillingFrequency.QUARTERLY: 3,
+}
+
+
+class InvoiceDelivery(StrEnum):
+    POST = "POST"
+    EMAIL = "EMAIL"
+    CHORUS_PRO = "CHORUS_PRO"
+
+
+class InvoiceKind(StrEnum):
+    INVOICE = "INVOICE"
+    CANCELLATION = "CANCELLATION"
+    CREDIT_NOTE = "CREDIT_NOTE"
+
+
+class IndexBasis(StrEnum):
+    ACTUAL = "ACTUAL"
+    ESTIMATED = "ESTIMATED"
+
+
+class EditionStatus(StrEnum):
+    PENDING = "PENDING"  # computed, not yet printed or sent
+    ISSUED = "ISSUED"
+    REPRINTED = "REPRINTED"  # e.g. Chorus references corrected, same number
+
+
+class PaymentStatus(StrEnum):
+    UNPAID = "UNPAID"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    CANCELLED = "CANCELLED"  # the invoice was cancelled by a cancellation invoice
+
+
+class InvoiceComponent(StrEnum):
+    SUBSCRIPTION = "SUBSCRIPTION"  # abonnement
+    ENERGY = "ENERGY"  # fourniture, kWh x unit price
+    CAPACITY = "CAPACITY"  # mécanisme de capacité (electricity)
+    ENERGY_SAVING_CERTIFICATES = "ENERGY_SAVING_CERTIFICATES"  # CEE
+    TRANSPORT = "TRANSPORT"  # ATRD/ATRT (gas), TURPE (electricity)
+    CTA = "CTA"  # contribution tarifaire d'acheminement
+    EXCISE = "EXCISE"  # accise (ex-CSPE / ex-TICGN)
+    LOCAL_TAX = "LOCAL_TAX"  # TCCFE / TDCFE before they merged into the excise
+    REGULARISATION = "REGULARISATION"  # actual minus what was billed on estimates
+    VAT = "VAT"
+
+
+class AlertKind(StrEnum):
+    MISSING_DISTRIBUTOR_READING = "MISSING_DISTRIBUTOR_READING"
+    ZERO_CONSUMPTION = "ZERO_CONSUMPTION"
+    NEGATIVE_CONSUMPTION = "NEGATIVE_CONSUMPTION"
+    EXCESSIVE_CONSUMPTION = "EXCESSIVE_CONSUMPTION"
+    REACTIVE_ENERGY = "REACTIVE_ENERGY"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "OPEN"
+    ACKNOWLEDGED = "ACKNOWLEDGED"
+    RESOLVED = "RESOLVED"
+
+
+class TechnicalRequestType(StrEnum):
+    TELEMETRY_ACTIVATION = "TELEMETRY_ACTIVATION"
+    TEMPORARY_CONNECTION = "TEMPORARY_CONNECTION"
+    BREAKER_CHANGE = "BREAKER_CHANGE"
+    SUPPLIER_CHANGE = "SUPPLIER_CHANGE"
+    POWER_CHANGE = "POWER_CHANGE"
+    TARIFF_OPTION_CHANGE = "TARIFF_OPTION_CHANGE"
+    DISTRIBUTOR_COMMUNICATION = "DISTRIBUTOR_COMMUNICATION"
+    MISCELLANEOUS = "MISCELLANEOUS"
+    METER_MOVE = "METER_MOVE"
+    METER_REMOVAL = "METER_REMOVAL"
+    COMMISSIONING = "COMMISSIONING"
+    EXPRESS_COMMISSIONING = "EXPRESS_COMMISSIONING"
+    OPTIMISATION = "OPTIMISATION"
+    CONNECTION = "CONNECTION"
+    TERMINATION = "TERMINATION"
+    CLAIM = "CLAIM"
+    NETWORK_SEPARATION = "NETWORK_SEPARATION"
+    METER_CHECK = "METER_CHECK"
+    TEMPORARY_CUT = "TEMPORARY_CUT"
+    ADD_SITE_SUPPLIER_CHANGE = "ADD_SITE_SUPPLIER_CHANGE"
+    ADD_SITE_COMMISSIONING = "ADD_SITE_COMMISSIONING"
+
+
+NEW_SITE_REQUEST_TYPES = frozenset(
+    {TechnicalRequestType.ADD_SITE_SUPPLIER_CHANGE, TechnicalRequestType.ADD_SITE_COMMISSIONING}
+)
+
+
+class TechnicalRequestStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    FORWARDED = "FORWARDED"
+    SCHEDULED = "SCHEDULED"
+    DONE = "DONE"
+    ABANDONED = "ABANDONED"
+    REJECTED = "REJECTED"
+
+
+class SelfCareRequestKind(StrEnum):
+    CHANGE_LEGAL_NAME = "CHANGE_LEGAL_NAME"
+    CHANGE_LEGAL_ADDRESS = "CHANGE_LEGAL_ADDRESS"
+    CHANGE_INVOICE_DELIVERY = "CHANGE_INVOICE_DELIVERY"
+    CHANGE_BILLING_ADDRESS = "CHANGE_BILLING_ADDRESS"
+    ACCOUNT_STATEMENT = "ACCOUNT_STATEMENT"
+
+
+class SelfCareRequestStatus(StrEnum):
+    SUBMITTED = "SUBMITTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    APPROVED = "APPROVED"  # approved and applied to the data
+    REJECTED = "REJECTED"
+
+
+class Tier(StrEnum):
+    ADMIN = "ADMIN"
+    USER = "USER"
+    INFRA_USER = "INFRA_USER"
+    THIRD_PARTY = "THIRD_PARTY"
+    OPERATOR = "OPERATOR"
+
+
+class UserStatus(StrEnum):
+    INVITED = "INVITED"  # exists, has not activated yet
+    ACTIVE = "ACTIVE"
+    SUSPENDED = "SUSPENDED"
+
+
+class ActionTokenPurpose(StrEnum):
+    ACTIVATION = "ACTIVATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+class MailStatus(StrEnum):
+    PENDING = "PENDING"
+    SENDING = "SENDING"
+    SENT = "SENT"
+    DEAD = "DEAD"
