@@ -32,8 +32,9 @@ def _server_url() -> str | None:
 
 async def _create_postgres_database(server_url: str) -> str:
     name = f"comptoir_test_{secrets.token_hex(4)}"
-    admin = create_engine(Settings(database_url=server_url), poolclass=NullPool,
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        Settings(database_url=server_url), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
     async with admin.connect() as connection:
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
@@ -42,8 +43,9 @@ async def _create_postgres_database(server_url: str) -> str:
 
 async def _drop_postgres_database(server_url: str, database_url: str) -> None:
     name = make_url(database_url).database
-    admin = create_engine(Settings(database_url=server_url), poolclass=NullPool,
-                          isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        Settings(database_url=server_url), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
     async with admin.connect() as connection:
         await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     await admin.dispose()

@@ -40,17 +40,19 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
 
 @cache
 def _build_schema(introspection: bool) -> strawberry.Schema:
+    # Factories, not instances: strawberry builds fresh extensions per request (the parser and
+    # validation caches live at module level, so they survive that).
     extensions: list[Any] = [
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
         # Bugs are masked; the query's own errors are not.
-        MaskErrors(should_mask_error=lambda error: not _is_expected(error)),
+        lambda: MaskErrors(should_mask_error=lambda error: not _is_expected(error)),
     ]
     if not introspection:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     query = strawberry.type(
         type("Query", (node_queries(), CatalogueQueries), {}),
         description="Point d'entrée des lectures.",

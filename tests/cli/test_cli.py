@@ -1,0 +1,97 @@
+"""The `comptoir` command as a person runs it: one clear line and a non-zero exit on bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from db.migrate import head_revision
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COMPTOIR_")}
+    return subprocess.run(
+        [sys.executable, "-m", "comptoir.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def assert_one_clear_line(result: subprocess.CompletedProcess[str], code: int) -> str:
+    assert result.returncode == code, result
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("comptoir")
+    return lines[0]
+
+
+def test_unknown_scale() -> None:
+    line = assert_one_clear_line(run_cli("demo-data", "--scale", "huge"), 2)
+    assert "huge" in line
+
+
+def test_unknown_command() -> None:
+    assert_one_clear_line(run_cli("dance"), 2)
+
+
+def test_unreachable_database() -> None:
+    result = run_cli(
+        "migrate", env={"COMPTOIR_DATABASE_URL": "postgresql://postgres:s3cret@127.0.0.1:9/none"}
+    )
+    line = assert_one_clear_line(result, 1)
+    assert "injoignable" in line
+    assert "s3cret" not in line
+
+
+def test_unreadable_sqlite_location(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("migrate", env={"COMPTOIR_DATABASE_URL": f"sqlite:///{blocker}/db.sqlite"})
+    assert_one_clear_line(result, 1)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("COMPTOIR_PORT", "eighty", "COMPTOIR_PORT"),
+        ("COMPTOIR_DATABASE_URL", "mysql://root@localhost/x", "COMPTOIR_DATABASE_URL"),
+        ("COMPTOIR_ENV", "staging", "COMPTOIR_ENV"),
+    ],
+)
+def test_malformed_settings(variable: str, value: str, expected: str) -> None:
+    line = assert_one_clear_line(run_cli("migrate", env={variable: value}), 1)
+    assert expected in line
+
+
+def test_production_without_a_secret() -> None:
+    line = assert_one_clear_line(run_cli("migrate", env={"COMPTOIR_ENV": "production"}), 1)
+    assert "COMPTOIR_SECRET_KEY" in line
+
+
+def test_migrate_creates_a_fresh_sqlite_database(tmp_path: Path) -> None:
+    database = tmp_path / "sub" / "comptoir.db"
+    env = {"COMPTOIR_DATABASE_URL": f"sqlite:///{database}"}
+    result = run_cli("migrate", env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"révision {head_revision()}" in result.stdout
+    assert database.exists()
+    # running it again is harmless
+    assert run_cli("migrate", env=env).returncode == 0
+
+
+def test_export_schema(tmp_path: Path) -> None:
+    target = tmp_path / "schema.graphql"
+    result = run_cli("export-schema", "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    assert "interface Node" in target.read_text(encoding="utf-8")

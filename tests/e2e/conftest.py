@@ -1,0 +1,50 @@
+"""A real uvicorn server on a free loopback port, talked to over HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import uvicorn
+
+from api.app import create_app
+from comptoir.settings import Settings
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    settings: Settings
+
+
+def serve(settings: Settings) -> Iterator[LiveServer]:
+    """Runs the app in a background thread until the generator is closed."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    settings = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", settings=settings)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(test_settings: Settings) -> Iterator[LiveServer]:
+    yield from serve(test_settings)
