@@ -37,6 +37,10 @@ class Site(SQLModel, table=True):
         sa.Index("ix_sites_postcode", "postcode"),
         sa.Index("ix_sites_city", "city"),
         sa.Index("ix_sites_internal_code", "internal_code"),
+        sa.Index("ix_sites_designation", "designation"),
+        # The unique (energy, point_number) serves lookups by energy; people type the number
+        # alone.
+        sa.Index("ix_sites_point_number", "point_number"),
     )
 
     id: int | None = id_field()

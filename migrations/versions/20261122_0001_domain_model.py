@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 07:45:34.749247
+Create Date: 2026-11-22
 """
 
 from collections.abc import Sequence
@@ -714,10 +714,12 @@ def upgrade() -> None:
             batch_op.f("ix_sites_billing_account_id"), ["billing_account_id"], unique=False
         )
         batch_op.create_index("ix_sites_city", ["city"], unique=False)
+        batch_op.create_index("ix_sites_designation", ["designation"], unique=False)
         batch_op.create_index(batch_op.f("ix_sites_distributor"), ["distributor"], unique=False)
         batch_op.create_index(batch_op.f("ix_sites_energy"), ["energy"], unique=False)
         batch_op.create_index("ix_sites_internal_code", ["internal_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_sites_member_id"), ["member_id"], unique=False)
+        batch_op.create_index("ix_sites_point_number", ["point_number"], unique=False)
         batch_op.create_index("ix_sites_postcode", ["postcode"], unique=False)
         batch_op.create_index(batch_op.f("ix_sites_segment"), ["segment"], unique=False)
         batch_op.create_index(batch_op.f("ix_sites_status"), ["status"], unique=False)
@@ -1325,10 +1327,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sites_status"))
         batch_op.drop_index(batch_op.f("ix_sites_segment"))
         batch_op.drop_index("ix_sites_postcode")
+        batch_op.drop_index("ix_sites_point_number")
         batch_op.drop_index(batch_op.f("ix_sites_member_id"))
         batch_op.drop_index("ix_sites_internal_code")
         batch_op.drop_index(batch_op.f("ix_sites_energy"))
         batch_op.drop_index(batch_op.f("ix_sites_distributor"))
+        batch_op.drop_index("ix_sites_designation")
         batch_op.drop_index("ix_sites_city")
         batch_op.drop_index(batch_op.f("ix_sites_billing_account_id"))
 
