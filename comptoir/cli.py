@@ -70,6 +70,17 @@ def _run_with_database(settings: Settings, work: Callable[[Any], Coroutine[Any, 
         raise _database_error(exc, settings) from None
 
 
+async def _require_migrated(engine: Any) -> None:
+    from db import migrate
+
+    current = await migrate.current_revision(engine)
+    if current != migrate.head_revision():
+        state = f"révision {current}" if current else "base vide"
+        raise CommandError(
+            f"la base n'est pas à jour ({state}) : lancez d'abord « comptoir migrate »"
+        )
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     from db import migrate
 
@@ -89,6 +100,7 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     settings = _settings()
 
     async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
         if args.if_empty and not await database_is_empty(engine):
             return None
         return await load_demo_data(engine, scale=args.scale, seed=args.seed)
@@ -126,6 +138,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from api.app import create_app
 
     settings = _settings()
+    _run_with_database(settings, _require_migrated)
     host = args.host or settings.host
     port = args.port or settings.port
     app = create_app(settings)

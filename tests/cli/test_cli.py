@@ -95,3 +95,27 @@ def test_export_schema(tmp_path: Path) -> None:
     result = run_cli("export-schema", "--output", str(target))
     assert result.returncode == 0, result.stderr
     assert "interface Node" in target.read_text(encoding="utf-8")
+
+
+def test_demo_data_loads_once_and_prints_the_logins(tmp_path: Path) -> None:
+    env = {"COMPTOIR_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
+    assert run_cli("migrate", env=env).returncode == 0
+
+    first = run_cli("demo-data", "--scale", "small", "--if-empty", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "chargées" in first.stdout
+    assert "admin@demo.comptoir.fr" in first.stdout
+
+    again = run_cli("demo-data", "--scale", "small", "--if-empty", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "déjà présentes" in again.stdout
+    assert "admin@demo.comptoir.fr" in again.stdout
+
+    forced = run_cli("demo-data", "--scale", "small", env=env)
+    assert_one_clear_line(forced, 1)
+
+
+def test_demo_data_needs_a_migrated_database(tmp_path: Path) -> None:
+    env = {"COMPTOIR_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    line = assert_one_clear_line(run_cli("demo-data", env=env), 1)
+    assert "comptoir migrate" in line

@@ -1,0 +1,195 @@
+"""Public entry points: load the demo data into an empty database, fast and all at once.
+
+Rows are inserted with SQLAlchemy Core `insert()` in chunks (executemany, no RETURNING):
+ids are given by the generator, so nothing needs to come back from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.models import SQLModel
+from domain.enums import Tier
+
+DEMO_PASSWORD = "comptoir-demo-2026"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoLogin:
+    tier: Tier
+    email: str
+    full_name: str
+    what: str
+
+
+# In the order of the fixed user ids of demo/generate.py (ADMIN_ID = 1 …).
+DEMO_LOGINS: list[DemoLogin] = [
+    DemoLogin(
+        Tier.ADMIN,
+        "admin@demo.comptoir.fr",
+        "Hélène Coordinatrice",
+        "Administratrice du groupement : tous les membres et tous les sites",
+    ),
+    DemoLogin(
+        Tier.USER,
+        "utilisateur@demo.comptoir.fr",
+        "Marc Dumas",
+        "Utilisateur d'un membre (électricité) : tous ses comptes de contrat",
+    ),
+    DemoLogin(
+        Tier.INFRA_USER,
+        "infra@demo.comptoir.fr",
+        "Julie Perrin",
+        "Infra-utilisatrice du même membre : deux de ses comptes de contrat",
+    ),
+    DemoLogin(
+        Tier.THIRD_PARTY,
+        "tiers@demo.comptoir.fr",
+        "Conseil Énergie Partagé",
+        "Conseiller en énergie partagé : comptes de trois membres, lecture seule",
+    ),
+    DemoLogin(
+        Tier.OPERATOR,
+        "operateur@demo.comptoir.fr",
+        "Service clients",
+        "Opérateur du fournisseur : back-office, sans périmètre client",
+    ),
+]
+
+# Insert order: every table after the tables it points to.
+TABLE_ORDER = (
+    "groups",
+    "users",
+    "members",
+    "billing_accounts",
+    "sites",
+    "meters",
+    "readings",
+    "invoices",
+    "invoice_lines",
+    "invoice_sites",
+    "alerts",
+    "access_grants",
+    "grant_billing_accounts",
+    "technical_requests",
+    "technical_request_events",
+    "technical_request_attachments",
+    "self_care_requests",
+    "self_care_request_events",
+)
+CHUNK = 5_000
+FLUSH_AT = 40_000
+
+
+class DemoDataError(Exception):
+    """The demo data cannot be loaded (e.g. the database already holds data)."""
+
+
+@dataclass(slots=True)
+class DemoReport:
+    counts: dict[str, int] = field(default_factory=dict)
+    sites_by_segment: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _table(name: str) -> sa.Table:
+    return SQLModel.metadata.tables[name]
+
+
+async def database_is_empty(engine: AsyncEngine) -> bool:
+    """True when no purchasing group exists yet."""
+    async with engine.connect() as connection:
+        found = await connection.scalar(sa.select(sa.func.count()).select_from(_table("groups")))
+    return not found
+
+
+def paris_today() -> date:
+    return datetime.now(ZoneInfo("Europe/Paris")).date()
+
+
+async def load_demo_data(
+    engine: AsyncEngine,
+    *,
+    scale: Literal["small", "full"],
+    seed: int = 2026,
+    as_of: date | None = None,
+) -> DemoReport:
+    """Load the demo data set in one transaction; deterministic for (scale, seed, as_of)."""
+    from auth.passwords import hash_password
+    from demo.generate import DemoGenerator
+
+    started = time.perf_counter()
+    as_of = as_of or paris_today()
+    password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
+    generator = DemoGenerator(scale, seed, as_of, password_hash)
+    report = DemoReport()
+    async with engine.begin() as connection:
+        # Checked inside the transaction, so two loaders racing cannot both pass.
+        found = await connection.scalar(sa.select(sa.func.count()).select_from(_table("groups")))
+        if found:
+            raise DemoDataError(
+                "La base contient déjà des données (un groupement existe) : "
+                "les données de démonstration ne se chargent que dans une base vide."
+            )
+        buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_ORDER}
+        buffered = 0
+        for table, rows in generator.batches():
+            buffers[table].extend(rows)
+            report.counts[table] = report.counts.get(table, 0) + len(rows)
+            buffered += len(rows)
+            if buffered >= FLUSH_AT:
+                await _flush(connection, buffers)
+                buffered = 0
+        await _flush(connection, buffers)
+        if connection.dialect.name == "postgresql":
+            await _reset_sequences(connection)
+    report.sites_by_segment = dict(sorted(generator.sites_by_segment.items()))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def _flush(connection: AsyncConnection, buffers: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert everything buffered, parents before children."""
+    for name in TABLE_ORDER:
+        rows = buffers[name]
+        if not rows:
+            continue
+        statement = sa.insert(_table(name))
+        for start in range(0, len(rows), CHUNK):
+            await connection.execute(statement, rows[start : start + CHUNK])
+        rows.clear()
+
+
+async def _reset_sequences(connection: AsyncConnection) -> None:
+    """Explicit ids leave PostgreSQL's sequences behind: move them past the loaded rows."""
+    for name in TABLE_ORDER:
+        if "id" not in _table(name).c:
+            continue
+        await connection.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+            )
+        )
+
+
+def fingerprint(scale: Literal["small", "full"], seed: int, as_of: date) -> str:
+    """A digest of the point numbers and invoice totals the loader would write."""
+    from demo.generate import DemoGenerator, fingerprint_of
+
+    points: list[str] = []
+    totals: list[tuple[str, Any]] = []
+    for table, rows in DemoGenerator(scale, seed, as_of, "x").batches():
+        if table == "sites":
+            points += [row["point_number"] for row in rows]
+        elif table == "invoices":
+            totals += [(row["number"], row["total_incl_tax"]) for row in rows]
+    return fingerprint_of(points, totals)
