@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import select
 
 from db.models import BillingAccount, Member, Meter, Site
 
@@ -48,37 +49,38 @@ def billing_account_in(
     if perimeter.member_ids:
         clauses.append(member_id.in_(sorted(perimeter.member_ids)))
     if perimeter.group_ids:
-        members_of_groups = sa.select(Member.id).where(
+        members_of_groups = select(Member.id).where(
             Member.group_id.in_(sorted(perimeter.group_ids))  # type: ignore[attr-defined]
         )
         clauses.append(member_id.in_(members_of_groups))
     return sa.or_(*clauses) if clauses else sa.false()
 
 
-def scoped_sites(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
-    """`SELECT … FROM sites` limited to the perimeter (all columns when none are given)."""
+def scoped_sites(perimeter: Perimeter, *columns: Any) -> Any:
+    """`SELECT … FROM sites` limited to the perimeter: the Site objects when no column is
+    named. Built with sqlmodel's `select`, so `session.exec` yields scalars for one column."""
     selected = columns or (Site,)
-    return sa.select(*selected).where(
+    return select(*selected).where(
         billing_account_in(perimeter, Site.billing_account_id, Site.member_id)
     )
 
 
-def scoped_billing_accounts(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
+def scoped_billing_accounts(perimeter: Perimeter, *columns: Any) -> Any:
     selected = columns or (BillingAccount,)
-    return sa.select(*selected).where(
+    return select(*selected).where(
         billing_account_in(perimeter, BillingAccount.id, BillingAccount.member_id)
     )
 
 
-def scoped_members(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
+def scoped_members(perimeter: Perimeter, *columns: Any) -> Any:
     """Members the perimeter reaches at least one billing account of."""
     selected = columns or (Member,)
     reachable = scoped_billing_accounts(perimeter, BillingAccount.member_id)
-    return sa.select(*selected).where(Member.id.in_(reachable))  # type: ignore[union-attr]
+    return select(*selected).where(Member.id.in_(reachable))  # type: ignore[union-attr]
 
 
-def scoped_meters(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
+def scoped_meters(perimeter: Perimeter, *columns: Any) -> Any:
     selected = columns or (Meter,)
-    return sa.select(*selected).where(
+    return select(*selected).where(
         Meter.site_id.in_(scoped_sites(perimeter, Site.id))  # type: ignore[attr-defined]
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import BillingAccount, Group, Member, Meter, Site
@@ -19,14 +19,14 @@ from db.scoped import (
 )
 
 
-def _scoped_groups(perimeter: Perimeter) -> sa.Select[Any]:
+def _scoped_groups(perimeter: Perimeter) -> Any:
     # A group is visible to whoever reaches at least one of its members.
-    return sa.select(Group).where(
+    return select(Group).where(
         Group.id.in_(scoped_members(perimeter, Member.group_id))  # type: ignore[union-attr]
     )
 
 
-_SCOPED: dict[str, tuple[Any, Callable[[Perimeter], sa.Select[Any]]]] = {
+_SCOPED: dict[str, tuple[Any, Callable[[Perimeter], Any]]] = {
     "Group": (Group, _scoped_groups),
     "Member": (Member, scoped_members),
     "BillingAccount": (BillingAccount, scoped_billing_accounts),

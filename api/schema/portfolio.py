@@ -6,9 +6,11 @@ ID outside the caller's perimeter resolves exactly like an unknown one (null).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any, Self
 
 import strawberry
@@ -28,40 +30,45 @@ from api.schema.enums import (
 )
 
 
-class _FromRow:
-    """Builds the type from a database row whose columns carry the fields' names."""
+@cache
+def _init_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls) if f.init)  # type: ignore[arg-type]
+
+
+class _ScopedNode:
+    """A node built from a database row, loaded by id inside the caller's perimeter.
+
+    Listed before `relay.Node` in the bases so its `resolve_nodes` is the one used; the
+    GraphQL type name (the class name) says which table to read.
+    """
 
     @classmethod
     def from_row(cls, row: Any) -> Self:
-        mapping = row._mapping if hasattr(row, "_mapping") else row
-        names = cls.__strawberry_definition__.fields  # type: ignore[attr-defined]
-        return cls(**{f.python_name: mapping[f.python_name] for f in names})
+        # A table object or a Core row: both expose the columns as attributes.
+        names = _init_fields(cls)
+        return cls(**{name: getattr(row, name) for name in names})
 
     @classmethod
-    async def _resolve(
-        cls, info: strawberry.Info, kind: str, node_ids: Iterable[str], required: bool
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(i) if str(i).isdigit() else None for i in node_ids]
-        rows = await nodes.load_nodes(info.context.sessions, info.context.perimeter, kind, ids)
+        rows = await nodes.load_nodes(
+            info.context.sessions, info.context.perimeter, cls.__name__, ids
+        )
         return [cls.from_row(row) if row is not None else None for row in rows]
 
 
 @strawberry.type(description="Groupement de commandes (coordonnateur et ses membres).")
-class Group(relay.Node, _FromRow):
+class Group(_ScopedNode, relay.Node):
     id: relay.NodeID[int]
     code: str = strawberry.field(description="Code court du groupement.")
     name: str = strawberry.field(description="Nom du groupement.")
     coordinator_name: str = strawberry.field(description="Structure coordonnatrice.")
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        return await cls._resolve(info, "Group", node_ids, required)
-
 
 @strawberry.type(description="Membre du groupement (collectivité, établissement public…).")
-class Member(relay.Node, _FromRow):
+class Member(_ScopedNode, relay.Node):
     id: relay.NodeID[int]
     customer_number: str = strawberry.field(description="Numéro de client.")
     legal_name: str = strawberry.field(description="Raison sociale.")
@@ -70,15 +77,9 @@ class Member(relay.Node, _FromRow):
     postcode: str = strawberry.field(description="Adresse du siège : code postal.")
     city: str = strawberry.field(description="Adresse du siège : commune.")
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        return await cls._resolve(info, "Member", node_ids, required)
-
 
 @strawberry.type(description="Compte de contrat : l'unité de facturation d'un membre.")
-class BillingAccount(relay.Node, _FromRow):
+class BillingAccount(_ScopedNode, relay.Node):
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Numéro du compte de contrat.")
     energy: Energy = strawberry.field(description="Énergie facturée sur ce compte.")
@@ -92,15 +93,9 @@ class BillingAccount(relay.Node, _FromRow):
     billing_city: str = strawberry.field(description="Adresse de facturation : commune.")
     segment_typology: str = strawberry.field(description="Typologie de segment du compte.")
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        return await cls._resolve(info, "BillingAccount", node_ids, required)
-
 
 @strawberry.type(description="Point de livraison : PDL/PRM (électricité) ou PCE (gaz).")
-class Site(relay.Node, _FromRow):
+class Site(_ScopedNode, relay.Node):
     id: relay.NodeID[int]
     energy: Energy = strawberry.field(description="Énergie livrée.")
     point_number: str = strawberry.field(description="Numéro de PDL/PRM ou de PCE (14 chiffres).")
@@ -128,15 +123,9 @@ class Site(relay.Node, _FromRow):
     designation: str | None = strawberry.field(description="Désignation du client (35 car.).")
     other_reference: str | None = strawberry.field(description="Autre référence (40 car.).")
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        return await cls._resolve(info, "Site", node_ids, required)
-
 
 @strawberry.type(description="Compteur installé (ou déposé) sur un site.")
-class Meter(relay.Node, _FromRow):
+class Meter(_ScopedNode, relay.Node):
     id: relay.NodeID[int]
     serial: str = strawberry.field(description="Numéro de série.")
     kind: MeterKind = strawberry.field(description="Type de compteur.")
@@ -145,12 +134,6 @@ class Meter(relay.Node, _FromRow):
     registers: list[Register] = strawberry.field(description="Postes horaires relevés.")
     installed_on: date = strawberry.field(description="Date de pose.")
     removed_on: date | None = strawberry.field(description="Date de dépose.")
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        return await cls._resolve(info, "Meter", node_ids, required)
 
 
 NODE_TYPES: tuple[type, ...] = (Group, Member, BillingAccount, Site, Meter)
