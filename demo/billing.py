@@ -54,10 +54,9 @@ class SitePeriod:
     consumption_kwh: int
     basis: str
     meter_serial: str | None
-    previous_index: int | None
     previous_index_on: date | None
-    current_index: int | None
     current_index_on: date | None
+    register_indexes: list[dict[str, object]]  # {"register", "previous", "current"}
 
 
 @dataclass(slots=True)
@@ -244,10 +243,9 @@ def build_invoice(periods: list[SitePeriod]) -> BuiltInvoice:
             {
                 "site_id": period.site_id,
                 "meter_serial": period.meter_serial,
-                "previous_index": period.previous_index,
                 "previous_index_on": period.previous_index_on,
-                "current_index": period.current_index,
                 "current_index_on": period.current_index_on,
+                "register_indexes": period.register_indexes,
                 "index_basis": period.basis,
                 "consumption_kwh": period.consumption_kwh,
                 "subscription_amount": fam["subscription"],

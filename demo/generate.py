@@ -849,7 +849,6 @@ class DemoGenerator:
                 basis = "ESTIMATED"
                 for r in meter.registers:
                     billed_since[r] = billed_since.get(r, 0) + energy[r]
-        first = meter.registers[0]
         modulus = 10**meter.digits
         return SitePeriod(
             site_id=row["id"],
@@ -857,10 +856,16 @@ class DemoGenerator:
             consumption_kwh=sum(energy.values()) + sum(regul.values()),
             basis=basis,
             meter_serial=meter.serial,
-            previous_index=meter.shown[first][k0] % modulus,
             previous_index_on=self.ends[k0],
-            current_index=meter.shown[first][k1] % modulus,
             current_index_on=self.ends[k1],
+            register_indexes=[
+                {
+                    "register": r,
+                    "previous": meter.shown[r][k0] % modulus,
+                    "current": meter.shown[r][k1] % modulus,
+                }
+                for r in meter.registers
+            ],
         )
 
     def _number(self, prefix: str, day: date) -> str:

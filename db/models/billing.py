@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -104,10 +105,12 @@ class InvoiceSite(SQLModel, table=True):
     invoice_id: int = fk_field("invoices.id", ondelete="CASCADE", index=False)
     site_id: int = fk_field("sites.id")
     meter_serial: str | None = Field(default=None, max_length=20)
-    previous_index: int | None = Field(default=None, sa_type=sa.BigInteger())
     previous_index_on: date | None = Field(default=None, sa_type=sa.Date())
-    current_index: int | None = Field(default=None, sa_type=sa.BigInteger())
     current_index_on: date | None = Field(default=None, sa_type=sa.Date())
+    # The indexes printed on the invoice, one entry per register of the meter, in the meter's
+    # order: {"register": "HP", "previous": 12345, "current": 12891}. What was printed, kept
+    # as printed: the readings table stays the source of truth for indexes.
+    register_indexes: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON())
     index_basis: IndexBasis = Field(sa_type=StrEnumType(IndexBasis))
     consumption_kwh: int
     subscription_amount: Decimal = Field(sa_type=Money())

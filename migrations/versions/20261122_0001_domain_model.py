@@ -841,10 +841,9 @@ def upgrade() -> None:
         ),
         sa.Column("site_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("meter_serial", sa.String(length=20), nullable=True),
-        sa.Column("previous_index", sa.BigInteger(), nullable=True),
         sa.Column("previous_index_on", sa.Date(), nullable=True),
-        sa.Column("current_index", sa.BigInteger(), nullable=True),
         sa.Column("current_index_on", sa.Date(), nullable=True),
+        sa.Column("register_indexes", sa.JSON(), nullable=False),
         sa.Column(
             "index_basis",
             sa.Enum(

@@ -319,3 +319,26 @@ async def test_database_holds_what_the_generator_makes(demo_engine: AsyncEngine)
             for r in await connection.execute(sa.select(table.c.number, table.c.total_incl_tax))
         ]
     assert fingerprint_of(points, totals) == fingerprint("small", 2026, AS_OF)
+
+
+async def test_invoices_print_one_index_pair_per_register(demo_engine: AsyncEngine) -> None:
+    import json
+
+    printed = await rows(
+        demo_engine,
+        "SELECT s.register_indexes, m.registers FROM invoice_sites s "
+        "JOIN invoices i ON i.id = s.invoice_id "
+        "JOIN meters m ON m.serial = s.meter_serial "
+        "WHERE i.kind = 'INVOICE'",
+    )
+    assert printed
+    two_registers = 0
+    for indexes, registers in printed:
+        indexes = json.loads(indexes) if isinstance(indexes, str) else indexes
+        registers = json.loads(registers) if isinstance(registers, str) else registers
+        assert [entry["register"] for entry in indexes] == registers
+        assert all(
+            isinstance(e["previous"], int) and isinstance(e["current"], int) for e in indexes
+        )
+        two_registers += len(registers) == 2
+    assert two_registers > 0
