@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
+    mail_max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    mail_retry_base_seconds: Annotated[float, Field(gt=0)] = 30.0
+    mail_retry_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    mail_poll_seconds: Annotated[float, Field(gt=0)] = 2.0
+    mail_batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    # `make run` sends mails from the API process; production runs `comptoir worker` apart.
+    run_mail_worker: bool = False
+
+    access_token_ttl_seconds: Annotated[int, Field(ge=60, le=3600)] = 900
+    refresh_token_ttl_days: Annotated[int, Field(ge=1, le=365)] = 30
+    activation_link_ttl_hours: Annotated[int, Field(ge=1, le=168)] = 24
+    reset_link_ttl_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
+    api_key_max_days: Annotated[int, Field(ge=1, le=1095)] = 365
+
     graphiql: bool | None = None
     introspection: bool | None = None
     files_dir: Path = Path("var/files")
