@@ -16,11 +16,13 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
 from api.schema.schema import build_schema
 from comptoir.settings import Settings, get_settings
 from db.engine import create_engine, create_session_factory
+from db.types import utcnow
 
 log = logging.getLogger("comptoir.api")
 
@@ -30,10 +32,19 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         state = request.app.state
+        now = utcnow()
+        http_request = request if isinstance(request, Request) else None
+        authentication = (
+            await authenticate(http_request, state.sessions, state.settings, now=now)
+            if http_request is not None
+            else Authentication()
+        )
         return Context(
-            request=request if isinstance(request, Request) else None,
+            request=http_request,
             settings=state.settings,
             sessions=state.sessions,
+            authentication=authentication,
+            now=now,
         )
 
     def encode_json(self, data: object) -> bytes:  # type: ignore[override]

@@ -1,16 +1,20 @@
-"""What every resolver receives: settings, the database, the caller's perimeter."""
+"""What every resolver receives: settings, the database, the caller and their perimeter."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
+from api.authentication import Authentication, client_address
+from auth.caller import Caller
 from comptoir.settings import Settings
 from db.scoped import Perimeter
+from db.types import utcnow
 
 
 @dataclass
@@ -18,6 +22,25 @@ class Context:
     request: Request | None
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
-    # Computed once per request from the caller's grants; anonymous callers reach nothing.
-    perimeter: Perimeter = field(default_factory=Perimeter.nobody)
+    authentication: Authentication = field(default_factory=Authentication)
+    now: datetime = field(default_factory=utcnow)
     loaders: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def caller(self) -> Caller | None:
+        return self.authentication.caller
+
+    @property
+    def perimeter(self) -> Perimeter:
+        """Computed once per request from the caller's grants; anonymous → nothing."""
+        caller = self.authentication.caller
+        return caller.perimeter if caller is not None else Perimeter.nobody()
+
+    @property
+    def write_perimeter(self) -> Perimeter:
+        caller = self.authentication.caller
+        return caller.write_perimeter if caller is not None else Perimeter.nobody()
+
+    @property
+    def client_address(self) -> str | None:
+        return client_address(self.request)

@@ -6,6 +6,7 @@ from db.models.accounts import (
     ApiKey,
     GrantBillingAccount,
     RefreshToken,
+    ThrottleCounter,
     User,
 )
 from db.models.base import SQLModel
@@ -49,6 +50,7 @@ __all__ = [
     "TechnicalRequest",
     "TechnicalRequestAttachment",
     "TechnicalRequestEvent",
+    "ThrottleCounter",
     "User",
     "metadata",
 ]

@@ -130,3 +130,17 @@ class ActionToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime())
     used_at: datetime | None = instant_field()
     created_at: datetime = created_at_field()
+
+
+class ThrottleCounter(SQLModel, table=True):
+    """Recent failures of one throttled key (an account or a client address, per flow).
+
+    Kept in the database so that every API worker sees the same counters.
+    """
+
+    __tablename__ = "throttle_counters"
+
+    key: str = Field(max_length=120, primary_key=True)  # e.g. "login:account:<sha256>"
+    failures: int = Field(default=0)
+    window_started_at: datetime = Field(sa_type=UTCDateTime())
+    blocked_until: datetime | None = instant_field()

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.authentication import Authentication
 from api.context import Context
 from api.schema.schema import build_schema
+from auth.caller import Caller
 from comptoir.settings import Settings
 from db.scoped import Perimeter
 from tests.factories import Tenant, make_tenant
@@ -27,6 +29,23 @@ query Node($id: ID!) {
   }
 }
 """
+
+
+def context_with(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter
+) -> Context:
+    """A request context whose caller reaches exactly `perimeter`."""
+    caller = Caller(
+        user_id=0,
+        email="test@example.org",
+        full_name="Test",
+        grants=(),
+        perimeter=perimeter,
+        write_perimeter=perimeter,
+    )
+    return Context(
+        request=None, settings=settings, sessions=sessions, authentication=Authentication(caller)
+    )
 
 
 def global_id(type_name: str, pk: int) -> str:
@@ -68,9 +87,7 @@ async def test_node_answers_inside_and_is_not_found_outside(
         "member": Perimeter(member_ids=frozenset({mine.member.id})),
         "billing_account": Perimeter(billing_account_ids=frozenset({mine.billing_account.id})),
     }[scope]
-    context = Context(
-        request=None, settings=test_settings, sessions=session_factory, perimeter=perimeter
-    )
+    context = context_with(test_settings, session_factory, perimeter)
     for type_name, node_id in ids_of(mine).items():
         found = await node(context, node_id)
         assert found is not None and found["id"] == node_id, type_name
@@ -87,11 +104,8 @@ async def test_the_site_fields(
     tenants: tuple[Tenant, Tenant],
 ) -> None:
     mine, _ = tenants
-    context = Context(
-        request=None,
-        settings=test_settings,
-        sessions=session_factory,
-        perimeter=Perimeter(member_ids=frozenset({mine.member.id})),
+    context = context_with(
+        test_settings, session_factory, Perimeter(member_ids=frozenset({mine.member.id}))
     )
     site = await node(context, global_id("Site", mine.site.id))
     assert site == {

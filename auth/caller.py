@@ -1,0 +1,159 @@
+"""Who is calling: the person, their live grants, and the perimeter computed from them once.
+
+`perimeter_for` is the one place the tiers of DESIGN §2 turn into scopes:
+ADMIN → the group; USER → the member; INFRA_USER → chosen billing accounts of its member;
+THIRD_PARTY → chosen billing accounts across members (read-only unless `may_submit`);
+OPERATOR → no customer data at all.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import AccessGrant, GrantBillingAccount, RefreshToken, User
+from db.scoped import Perimeter
+from domain.enums import Tier, UserStatus
+
+READ_SCOPE = "read"
+WRITE_SCOPE = "write"  # self-readings, requests, reference edits
+
+
+@dataclass(frozen=True, slots=True)
+class GrantScope:
+    id: int
+    tier: Tier
+    group_id: int | None
+    member_id: int | None
+    billing_account_ids: frozenset[int]
+    may_submit: bool
+
+    @property
+    def allows_writes(self) -> bool:
+        return self.tier is not Tier.THIRD_PARTY or self.may_submit
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    user_id: int
+    email: str
+    full_name: str
+    grants: tuple[GrantScope, ...]
+    perimeter: Perimeter
+    write_perimeter: Perimeter
+    family_id: str | None = None
+    api_key_id: int | None = None
+
+    def holds(self, *tiers: Tier) -> bool:
+        return any(grant.tier in tiers for grant in self.grants)
+
+    def grants_of(self, tier: Tier) -> list[GrantScope]:
+        return [grant for grant in self.grants if grant.tier is tier]
+
+
+def perimeter_for(grants: Iterable[GrantScope]) -> Perimeter:
+    groups: set[int] = set()
+    members: set[int] = set()
+    accounts: set[int] = set()
+    for grant in grants:
+        if grant.tier is Tier.ADMIN and grant.group_id is not None:
+            groups.add(grant.group_id)
+        elif grant.tier is Tier.USER and grant.member_id is not None:
+            members.add(grant.member_id)
+        elif grant.tier in (Tier.INFRA_USER, Tier.THIRD_PARTY):
+            accounts.update(grant.billing_account_ids)
+    return Perimeter(frozenset(groups), frozenset(members), frozenset(accounts))
+
+
+async def live_grants(
+    session: AsyncSession, user_ids: Iterable[int], *, only_grant_id: int | None = None
+) -> dict[int, list[GrantScope]]:
+    """Unsuspended, unrevoked grants per user, with their billing accounts (2 statements)."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    query = sa.select(AccessGrant).where(
+        AccessGrant.user_id.in_(ids),  # type: ignore[attr-defined]
+        AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+        AccessGrant.suspended_at.is_(None),  # type: ignore[union-attr]
+    )
+    if only_grant_id is not None:
+        query = query.where(AccessGrant.id == only_grant_id)
+    grants = list((await session.exec(query.order_by(AccessGrant.id))).scalars())  # type: ignore[call-overload]
+    accounts: dict[int, set[int]] = defaultdict(set)
+    if grants:
+        pairs = await session.exec(
+            sa.select(  # type: ignore[call-overload]
+                GrantBillingAccount.grant_id, GrantBillingAccount.billing_account_id
+            ).where(GrantBillingAccount.grant_id.in_([g.id for g in grants]))  # type: ignore[attr-defined]
+        )
+        for grant_id, account_id in pairs:
+            accounts[grant_id].add(account_id)
+    by_user: dict[int, list[GrantScope]] = defaultdict(list)
+    for grant in grants:
+        by_user[grant.user_id].append(
+            GrantScope(
+                id=grant.id,  # type: ignore[arg-type]
+                tier=Tier(grant.tier),
+                group_id=grant.group_id,
+                member_id=grant.member_id,
+                billing_account_ids=frozenset(accounts[grant.id]),  # type: ignore[index]
+                may_submit=grant.may_submit,
+            )
+        )
+    return by_user
+
+
+async def session_is_live(session: AsyncSession, family_id: str, *, now: datetime) -> bool:
+    """A login session lives while one of its refresh tokens is unrevoked and unexpired."""
+    found = await session.exec(
+        sa.select(RefreshToken.id)  # type: ignore[call-overload]
+        .where(
+            RefreshToken.family_id == family_id,
+            RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
+            RefreshToken.expires_at > now,  # type: ignore[operator]
+        )
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+async def load_caller(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    now: datetime,
+    family_id: str | None = None,
+    api_key_id: int | None = None,
+    api_key_grant_id: int | None = None,
+    api_key_scopes: Iterable[str] = (),
+) -> Caller | None:
+    """The caller behind a verified credential, or None when it no longer holds."""
+    user = await session.get(User, user_id)
+    if user is None or user.status != UserStatus.ACTIVE:
+        return None
+    if family_id is not None and not await session_is_live(session, family_id, now=now):
+        return None
+    grants = tuple(
+        (await live_grants(session, [user_id], only_grant_id=api_key_grant_id)).get(user_id, [])
+    )
+    if api_key_grant_id is not None and not grants:
+        return None  # the key's grant was revoked or suspended
+    writable = [g for g in grants if g.allows_writes]
+    if api_key_id is not None and WRITE_SCOPE not in set(api_key_scopes):
+        writable = []
+    return Caller(
+        user_id=user_id,
+        email=user.email,
+        full_name=user.full_name,
+        grants=grants,
+        perimeter=perimeter_for(grants),
+        write_perimeter=perimeter_for(writable),
+        family_id=family_id,
+        api_key_id=api_key_id,
+    )

@@ -1,0 +1,76 @@
+"""Short-lived access tokens (signed JWT, HS256) carried as `Authorization: Bearer …`.
+
+An access token names the person and the login session (the refresh-token family) it belongs
+to; logging out revokes the family, and the per-request caller lookup refuses a revoked one,
+so a token dies with its session rather than only at expiry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+_ISSUER = "comptoir"
+_AUDIENCE = "comptoir-api"
+
+
+class InvalidAccessToken(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.expired = reason == "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    family_id: str
+    expires_at: datetime
+
+
+def _key(secret: str) -> bytes:
+    # Derived so that the same secret signs files and tokens with unrelated keys.
+    return hmac.new(secret.encode(), b"comptoir/access-token/v1", hashlib.sha256).digest()
+
+
+def issue_access_token(
+    secret: str, *, user_id: int, family_id: str, ttl_seconds: int, now: datetime
+) -> tuple[str, datetime]:
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    claims = {
+        "iss": _ISSUER,
+        "aud": _AUDIENCE,
+        "sub": str(user_id),
+        "fam": family_id,
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+    }
+    return jwt.encode(claims, _key(secret), algorithm="HS256"), expires_at
+
+
+def read_access_token(secret: str, token: str, *, now: datetime | None = None) -> AccessClaims:
+    options = {"require": ["exp", "sub", "fam", "iat"]}
+    try:
+        claims = jwt.decode(
+            token,
+            _key(secret),
+            algorithms=["HS256"],
+            audience=_AUDIENCE,
+            issuer=_ISSUER,
+            options=options,  # type: ignore[arg-type]
+            leeway=0,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidAccessToken("expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidAccessToken("invalid") from exc
+    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    if now is not None and expires_at <= now:
+        raise InvalidAccessToken("expired")
+    try:
+        return AccessClaims(int(claims["sub"]), str(claims["fam"]), expires_at)
+    except (TypeError, ValueError) as exc:
+        raise InvalidAccessToken("invalid") from exc
