@@ -195,3 +195,18 @@ async def family_of(sessions: async_sessionmaker[AsyncSession], refresh_token: s
             .scalars()
             .first()
         )
+
+
+async def owner_of_family(sessions: async_sessionmaker[AsyncSession], family_id: str) -> int | None:
+    async with sessions() as session:
+        return (
+            (
+                await session.exec(
+                    sa.select(RefreshToken.user_id)  # type: ignore[call-overload]
+                    .where(RefreshToken.family_id == family_id)
+                    .limit(1)
+                )
+            )
+            .scalars()
+            .first()
+        )

@@ -18,9 +18,11 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from api.schema.accounts import AccountQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.node import node_queries
 from api.schema.portfolio import NODE_TYPES
+from api.schema.sessions import SessionMutations
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -54,7 +56,12 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     query = strawberry.type(
-        type("Query", (node_queries(), CatalogueQueries), {}),
+        type("Query", (node_queries(), AccountQueries, CatalogueQueries), {}),
         description="Point d'entrée des lectures.",
     )
-    return strawberry.Schema(query=query, types=list(NODE_TYPES), extensions=extensions)
+    mutation = strawberry.type(
+        type("Mutation", (SessionMutations,), {}), description="Point d'entrée des écritures."
+    )
+    return strawberry.Schema(
+        query=query, mutation=mutation, types=list(NODE_TYPES), extensions=extensions
+    )

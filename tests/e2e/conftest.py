@@ -48,3 +48,28 @@ def serve(settings: Settings) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session")
 def live_server(test_settings: Settings) -> Iterator[LiveServer]:
     yield from serve(test_settings)
+
+
+async def graphql(
+    server: LiveServer,
+    query: str,
+    variables: dict[str, object] | None = None,
+    *,
+    token: str | None = None,
+) -> dict[str, object]:
+    """POST a GraphQL document over HTTP; returns the decoded body (200 expected)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        response = await client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=headers
+        )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def data_of(body: dict[str, object]) -> dict[str, object]:
+    """The data of an answer that must have no top-level error."""
+    assert "errors" not in body, body.get("errors")
+    return body["data"]  # type: ignore[return-value]
