@@ -17,11 +17,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-## make run: install, migrate, load the small demo data if the database is empty, serve.
+## make run: install, migrate, load the small demo data if the database is empty, serve
+## (with the mail worker in the same process).
 run: install
 	$(BIN)/comptoir migrate
 	$(BIN)/comptoir demo-data --scale small --if-empty
-	$(BIN)/comptoir serve
+	COMPTOIR_RUN_MAIL_WORKER=true $(BIN)/comptoir serve
 
 ## make test: install, lint, run the whole suite (SQLite unless COMPTOIR_TEST_DATABASE_URL says otherwise).
 test: install

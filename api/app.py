@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from api.schema.schema import build_schema
 from comptoir.settings import Settings, get_settings
 from db.engine import create_engine, create_session_factory
 from db.types import utcnow
+from mailers.worker import running_worker
 
 log = logging.getLogger("comptoir.api")
 
@@ -71,7 +72,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.sessions = create_session_factory(engine)
         try:
-            yield
+            async with AsyncExitStack() as background:
+                if settings.run_mail_worker:
+                    # `make run`: one process does everything; production runs
+                    # `comptoir worker` on its own.
+                    await background.enter_async_context(
+                        running_worker(settings, app.state.sessions)
+                    )
+                yield
         finally:
             await engine.dispose()
 

@@ -1,4 +1,4 @@
-"""`comptoir`: the command line (serve, migrate, demo-data, export-schema).
+"""`comptoir`: the command line (serve, migrate, demo-data, export-schema, worker).
 
 Every expected failure (bad arguments, malformed settings, unreachable database) prints one
 line in French on stderr and exits non-zero; tracebacks are for bugs.
@@ -153,6 +153,46 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(app, host=host, port=port, log_level=args.log_level, proxy_headers=True)
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    import logging
+    import signal
+
+    from db.engine import create_session_factory
+    from mailers.transport import build_transport
+    from mailers.worker import deliver_due_mails, run_worker
+
+    settings = _settings()
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s : %(message)s"
+    )
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        sessions = create_session_factory(engine)
+        if args.once:
+            return await deliver_due_mails(sessions, build_transport(settings), settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # SIGTERM (systemd, containers) and Ctrl-C end the loop between two mails, never
+        # in the middle of one.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        print(
+            f"Envoi des mails ({settings.mail_transport}) toutes les "
+            f"{settings.mail_poll_seconds:g} s ; Ctrl-C pour arrêter.",
+            flush=True,
+        )
+        await run_worker(settings, sessions, stop)
+        return None
+
+    report = _run_with_database(settings, work)
+    if report is not None:
+        print(
+            f"Mails : {report.sent} envoyé(s), {report.retried} à réessayer, "
+            f"{report.dead} abandonné(s)."
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="comptoir", description="Espace client headless (API GraphQL).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -183,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="ne charge rien si la base contient déjà des données",
     )
     demo.set_defaults(handler=cmd_demo_data)
+
+    worker = commands.add_parser("worker", help="envoie les mails de la file d'attente (outbox)")
+    worker.add_argument(
+        "--once", action="store_true", help="envoie les mails dus puis s'arrête (cron, tests)"
+    )
+    worker.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    worker.set_defaults(handler=cmd_worker)
 
     export = commands.add_parser("export-schema", help="écrit le schéma GraphQL (SDL)")
     export.add_argument("--output", default=str(SCHEMA_FILE), help="fichier cible")

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
     public_url: str = ""
+    # The customer space front end: the links in mails (activation, reset) point there.
+    customer_space_url: str = ""
     secret_key: SecretStr | None = None
 
     mail_transport: MailTransport | None = None
@@ -71,6 +73,13 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+
+    # Who the mails come from and whom customers call (header and footer of every mail).
+    supplier_name: str = "Comptoir Énergie"
+    customer_service_name: str = "Service clients Comptoir Énergie"
+    customer_service_email: str = "service-clients@comptoir.example"
+    customer_service_phone: str = "09 70 00 00 00"
+    customer_service_hours: str = "du lundi au vendredi, de 8 h 30 à 17 h 30"
 
     mail_max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     mail_retry_base_seconds: Annotated[float, Field(gt=0)] = 30.0
@@ -119,6 +128,8 @@ class Settings(BaseSettings):
             self.introspection = not is_production
         if not self.public_url:
             self.public_url = f"http://{self.host}:{self.port}"
+        if not self.customer_space_url:
+            self.customer_space_url = self.public_url
         return self
 
     @property

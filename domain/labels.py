@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from domain.enums import (
+    BillingFrequency,
     Energy,
+    InvoiceDelivery,
+    PaymentMethod,
     Segment,
     SelfCareRequestKind,
     TechnicalRequestType,
@@ -103,4 +106,20 @@ SELF_CARE_REQUEST_LABELS: dict[SelfCareRequestKind, str] = {
     SelfCareRequestKind.CHANGE_INVOICE_DELIVERY: "Modification du mode d'envoi des factures",
     SelfCareRequestKind.CHANGE_BILLING_ADDRESS: "Modification de l'adresse de facturation",
     SelfCareRequestKind.ACCOUNT_STATEMENT: "Demande de relevé de compte",
+}
+
+PAYMENT_METHOD_LABELS: dict[PaymentMethod, str] = {
+    PaymentMethod.TRANSFER: "Virement",
+    PaymentMethod.DIRECT_DEBIT: "Prélèvement automatique",
+    PaymentMethod.PUBLIC_ACCOUNTING_MANDATE: "Mandat administratif",
+}
+BILLING_FREQUENCY_LABELS: dict[BillingFrequency, str] = {
+    BillingFrequency.MONTHLY: "Mensuelle",
+    BillingFrequency.BIMONTHLY: "Bimestrielle",
+    BillingFrequency.QUARTERLY: "Trimestrielle",
+}
+INVOICE_DELIVERY_LABELS: dict[InvoiceDelivery, str] = {
+    InvoiceDelivery.POST: "Courrier postal",
+    InvoiceDelivery.EMAIL: "Courriel",
+    InvoiceDelivery.CHORUS_PRO: "Chorus Pro",
 }

@@ -21,6 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from comptoir.settings import Settings, normalise_database_url
 from db import migrate
 from db.engine import create_engine, create_session_factory
+from tests.e2e.server import LiveServer, serve
+from tests.runner import Runner
 
 
 def _server_url() -> str | None:
@@ -121,3 +123,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
+
+
+@pytest.fixture(scope="session")
+def runner(test_settings: Settings, session_factory: async_sessionmaker[AsyncSession]) -> Runner:
+    """Runs GraphQL documents in process, as a given person."""
+    return Runner(test_settings, session_factory)
+
+
+@pytest.fixture(scope="session")
+def live_server(test_settings: Settings) -> Iterator[LiveServer]:
+    """The app served by uvicorn on a free loopback port, for tests over real HTTP."""
+    yield from serve(test_settings)

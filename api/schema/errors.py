@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 
 from api.resolvers.errors import ErrorCode as ErrorCodeValues
 from api.resolvers.errors import Refusal
@@ -29,3 +30,11 @@ class UserError:
             message=refusal.message,
             retry_after_seconds=refusal.retry_after_seconds,
         )
+
+
+def query_error(refusal: Refusal) -> GraphQLError:
+    """A refusal on a query's arguments: queries have no payload, so it is a GraphQL error
+    with the same code (not masked, since it is expected)."""
+    return GraphQLError(
+        refusal.message, extensions={"code": refusal.code.value, "field": refusal.field}
+    )

@@ -18,11 +18,14 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from api.schema.access import AccessMutations, AccessQueries
 from api.schema.accounts import AccountQueries
+from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.node import node_queries
 from api.schema.portfolio import NODE_TYPES
 from api.schema.sessions import SessionMutations
+from api.schema.welcome_packs import WelcomePackMutations
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -56,11 +59,20 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     query = strawberry.type(
-        type("Query", (node_queries(), AccountQueries, CatalogueQueries), {}),
+        type(
+            "Query",
+            (node_queries(), AccountQueries, AccessQueries, ApiKeyQueries, CatalogueQueries),
+            {},
+        ),
         description="Point d'entrée des lectures.",
     )
     mutation = strawberry.type(
-        type("Mutation", (SessionMutations,), {}), description="Point d'entrée des écritures."
+        type(
+            "Mutation",
+            (SessionMutations, AccessMutations, ApiKeyMutations, WelcomePackMutations),
+            {},
+        ),
+        description="Point d'entrée des écritures.",
     )
     return strawberry.Schema(
         query=query, mutation=mutation, types=list(NODE_TYPES), extensions=extensions

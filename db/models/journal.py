@@ -22,7 +22,7 @@ class OutboxMail(SQLModel, table=True):
     )
 
     id: int | None = id_field()
-    idempotency_key: str = Field(max_length=200, unique=True)
+    idempotency_key: str = Field(max_length=320, unique=True)  # e.g. welcome-pack:<id>:<email>
     template: str = Field(max_length=60)
     recipients: list[str] = Field(sa_type=sa.JSON())
     subject: str = Field(max_length=300)

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.files import signed_file_url
 from auth.signed_urls import sign_file_key
 from comptoir.settings import Settings
-from tests.e2e.conftest import LiveServer, serve
+from tests.e2e.server import LiveServer, serve
 from tests.factories import make_tenant
 
 CATALOGUE = """

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.tokens import issue_access_token
 from db.types import utcnow
-from tests.e2e.conftest import LiveServer, data_of, graphql
+from tests.e2e.server import LiveServer, data_of, graphql
 from tests.factories import TEST_PASSWORD, World, make_world
 
 LOG_IN = """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import secrets
 import socket
@@ -33,8 +34,11 @@ class Collector:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.delay_seconds = 0.0  # a slow server, to make concurrent workers overlap
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay_seconds:
+            await asyncio.sleep(self.delay_seconds)
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
         parsed = email.message_from_bytes(raw, policy=default_policy)

@@ -16,9 +16,15 @@ from comptoir.settings import Settings
 from db.engine import create_engine, create_session_factory, transaction
 from db.types import utcnow
 from domain.enums import MailStatus
-from mailers.outbox import count_by_status, message_id, requeue_dead_mail
+from mailers.outbox import count_by_status, enqueue_mail, message_id, requeue_dead_mail
 from mailers.transport import build_transport
-from mailers.worker import TABLE, deliver_due_mails, lease_seconds, retry_delay, run_worker
+from mailers.worker import (
+    TABLE,
+    deliver_due_mails,
+    lease_seconds,
+    retry_delay,
+    running_worker,
+)
 from tests.mailers.conftest import SmtpServer, queue_confirmations, rows, smtp_settings
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -151,6 +157,8 @@ def test_backoff_doubles_up_to_the_cap(test_settings: Settings) -> None:
 async def second_sessions(test_settings: Settings) -> AsyncIterator[Sessions]:
     """Another engine on the same database: what a second worker process would have."""
     engine = create_engine(test_settings)
+    async with engine.connect() as connection:  # connected up front, as a running worker is
+        await connection.execute(sa.text("SELECT 1"))
     yield create_session_factory(engine)
     await engine.dispose()
 
@@ -162,8 +170,9 @@ async def test_two_workers_at_once_deliver_each_mail_exactly_once(
     smtp_server: SmtpServer,
     key_prefix: str,
 ) -> None:
-    # given small batches, so that the two workers claim in turns
+    # given small batches and a slow server, so that the two workers claim in turns
     settings = smtp_settings(test_settings, smtp_server.port, mail_batch_size=3)
+    smtp_server.collector.delay_seconds = 0.005
     keys = await queue_confirmations(session_factory, key_prefix, 30)
 
     # when
@@ -178,6 +187,7 @@ async def test_two_workers_at_once_deliver_each_mail_exactly_once(
 
     # then
     assert one.sent + two.sent == 30
+    assert one.sent and two.sent  # both took part: the claims really did race
     assert one.retried + two.retried + one.dead + two.dead == 0
     assert Counter(smtp_server.collector.message_ids()) == Counter(message_id(k) for k in keys)
 
@@ -272,25 +282,49 @@ async def test_the_file_transport_is_the_default_and_writes_one_eml_per_mail(
     assert {path.stem.split("_", 1)[1] for path in written} == ids
 
 
-async def test_run_worker_delivers_then_stops_when_asked(
+async def test_the_in_process_worker_delivers_then_stops_with_its_host(
     private_settings: Settings, smtp_server: SmtpServer, key_prefix: str
 ) -> None:
-    # given a worker loop running on a database of its own
+    # given a worker running beside another task, on a database of its own
     settings = smtp_settings(private_settings, smtp_server.port, mail_poll_seconds=0.05)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
-    stop = asyncio.Event()
     keys = await queue_confirmations(sessions, key_prefix, 2)
-    loop = asyncio.create_task(run_worker(settings, sessions, stop))
 
     # when
-    for _ in range(100):
-        if {message_id(k) for k in keys} <= set(smtp_server.collector.message_ids()):
-            break
-        await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(loop, timeout=5)
+    async with running_worker(settings, sessions):
+        for _ in range(100):
+            if {message_id(k) for k in keys} <= set(smtp_server.collector.message_ids()):
+                break
+            await asyncio.sleep(0.05)
     await engine.dispose()
 
     # then
     assert Counter(smtp_server.collector.message_ids()) == Counter(message_id(k) for k in keys)
+
+
+async def test_one_bad_mail_does_not_stop_the_others(
+    test_settings: Settings, session_factory: Sessions, smtp_server: SmtpServer, key_prefix: str
+) -> None:
+    # given a mail whose context lacks what its template needs, queued before a good one
+    settings = smtp_settings(test_settings, smtp_server.port)
+    async with transaction(session_factory) as session:
+        await enqueue_mail(
+            session,
+            template="activation_confirmation",
+            recipients=["x@mairie-exemple.fr"],
+            context={"supplier_name": "Comptoir Énergie"},
+            idempotency_key=f"{key_prefix}0-broken",
+        )
+    [good] = await queue_confirmations(session_factory, f"{key_prefix}1-", 1)
+
+    # when
+    report = await deliver_due_mails(
+        session_factory, build_transport(settings), settings, key_prefix=key_prefix
+    )
+
+    # then
+    assert (report.sent, report.retried) == (1, 1)
+    assert smtp_server.collector.message_ids() == [message_id(good)]
+    broken = [r for r in await rows(session_factory, key_prefix) if r.status != MailStatus.SENT]
+    assert broken[0].last_error.startswith("UndefinedError")

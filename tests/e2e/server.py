@@ -8,7 +8,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import pytest
 import uvicorn
 
 from api.app import create_app
@@ -43,11 +42,6 @@ def serve(settings: Settings) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-
-
-@pytest.fixture(scope="session")
-def live_server(test_settings: Settings) -> Iterator[LiveServer]:
-    yield from serve(test_settings)
 
 
 async def graphql(

@@ -1,0 +1,81 @@
+"""Cursor connections: `first`/`after` (default 50, at most 100), keyset cursors, totalCount.
+
+A cursor is the base64 of the sort values of the last row seen, so a page is a SQL
+`WHERE (sort) > (cursor) … LIMIT first + 1`, never a slice of a Python list.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from api.resolvers.errors import ErrorCode, Refusal
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 100
+
+NodeType = TypeVar("NodeType")
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE
+    if first < 1 or first > MAX_PAGE:
+        raise Refusal(
+            ErrorCode.INVALID, f"`first` doit être compris entre 1 et {MAX_PAGE}.", field="first"
+        )
+    return first
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError:
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
+    if not isinstance(values, list):
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+    return values
+
+
+@strawberry.type(description="Un élément d'une liste paginée et son curseur.")
+class Edge(Generic[NodeType]):
+    cursor: str = strawberry.field(description="Curseur à passer en `after` pour la suite.")
+    node: NodeType = strawberry.field(description="L'élément.")
+
+
+@strawberry.type(description="Une page d'une liste, avec le nombre total d'éléments.")
+class Connection(Generic[NodeType]):
+    edges: list[Edge[NodeType]] = strawberry.field(description="Les éléments de la page.")
+    page_info: relay.PageInfo = strawberry.field(description="Où en est la pagination.")
+    total_count: int = strawberry.field(description="Nombre total d'éléments (toutes pages).")
+
+
+def connection(
+    nodes: list[Any],
+    cursors: list[str],
+    *,
+    total_count: int,
+    has_next_page: bool,
+    has_previous_page: bool,
+) -> Connection[Any]:
+    edges = [Edge(cursor=c, node=n) for n, c in zip(nodes, cursors, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=has_next_page,
+            has_previous_page=has_previous_page,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        ),
+        total_count=total_count,
+    )

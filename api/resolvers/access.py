@@ -1,0 +1,515 @@
+"""Access management: the people within one's perimeter, invitations, grant scope, suspension
+and revocation. Every change is audited in the same transaction."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resolvers.errors import ErrorCode, Refusal, not_found
+from api.resolvers.people import GrantRow, PersonRow, grants_of, person_row
+from auth.caller import Caller
+from auth.permissions import (
+    ScopeRequest,
+    admin_groups,
+    may_manage,
+    needs_billing_accounts,
+    needs_member,
+    user_members,
+)
+from auth.secrets import digest, new_secret
+from comptoir.settings import Settings
+from db import audit
+from db.engine import transaction
+from db.models import AccessGrant, ActionToken, BillingAccount, GrantBillingAccount, Member, User
+from db.scoped import Perimeter, scoped_billing_accounts, scoped_members
+from domain.enums import ActionTokenPurpose, Tier, UserStatus
+from mailers import mails
+
+MAX_ACCOUNTS_PER_GRANT = 100
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class PeoplePage:
+    people: list[PersonRow]
+    total_count: int
+    has_next_page: bool
+
+
+# -- who is visible -----------------------------------------------------------------------
+
+
+def visible_grants(caller: Caller) -> sa.ColumnElement[bool]:
+    """Grants the caller may see: those of their admin groups, of their USER members, and
+    their own. A person's grants elsewhere stay invisible."""
+    groups = sorted(admin_groups(caller))
+    members = sorted(user_members(caller))
+    clauses: list[sa.ColumnElement[bool]] = [AccessGrant.user_id == caller.user_id]  # type: ignore[list-item]
+    if groups:
+        members_of_groups = select(Member.id).where(Member.group_id.in_(groups))  # type: ignore[attr-defined]
+        clauses.append(AccessGrant.group_id.in_(groups))  # type: ignore[union-attr]
+        clauses.append(AccessGrant.member_id.in_(members_of_groups))  # type: ignore[union-attr]
+    if members:
+        clauses.append(AccessGrant.member_id.in_(members))  # type: ignore[union-attr]
+    return sa.or_(*clauses)
+
+
+async def list_people(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    *,
+    first: int,
+    after_id: int | None,
+    search: str | None = None,
+    tier: Tier | None = None,
+) -> PeoplePage:
+    visible = select(AccessGrant.user_id).where(visible_grants(caller))
+    if tier is not None:
+        visible = visible.where(AccessGrant.tier == tier)
+    query = select(User).where(User.id.in_(visible))  # type: ignore[union-attr]
+    if search:
+        pattern = f"%{search.strip().casefold()}%"
+        query = query.where(
+            sa.or_(sa.func.lower(User.full_name).like(pattern), User.email.like(pattern))  # type: ignore[attr-defined]
+        )
+    async with sessions() as session:
+        total = (await session.exec(select(sa.func.count()).select_from(query.subquery()))).one()
+        if after_id is not None:
+            query = query.where(User.id > after_id)  # type: ignore[operator]
+        users = list((await session.exec(query.order_by(User.id).limit(first + 1))).all())  # type: ignore[arg-type]
+        page = users[:first]
+        seen = await session.exec(
+            select(AccessGrant.id).where(
+                visible_grants(caller),
+                AccessGrant.user_id.in_([u.id for u in page]),  # type: ignore[attr-defined]
+            )
+        )
+        visible_ids = set(seen.all())
+        grants = await grants_of(session, [u.id for u in page], include_revoked=True)  # type: ignore[misc]
+    return PeoplePage(
+        people=[
+            person_row(u, [g for g in grants.get(u.id, []) if g.id in visible_ids])  # type: ignore[arg-type]
+            for u in page
+        ],
+        total_count=total,
+        has_next_page=len(users) > first,
+    )
+
+
+# -- scopes ---------------------------------------------------------------------------------
+
+
+async def resolve_scope(
+    session: AsyncSession,
+    caller: Caller,
+    perimeter: Perimeter,
+    *,
+    tier: Tier,
+    member_id: int | None,
+    group_id: int | None,
+    billing_account_ids: Sequence[int],
+) -> ScopeRequest:
+    """Looks the named member and accounts up inside the perimeter (else: not found)."""
+    if tier is Tier.OPERATOR:
+        raise Refusal(ErrorCode.FORBIDDEN, "Le profil opérateur ne se délègue pas.", field="tier")
+    if len(billing_account_ids) > MAX_ACCOUNTS_PER_GRANT:
+        raise Refusal(
+            ErrorCode.TOO_MANY_ITEMS,
+            f"Au plus {MAX_ACCOUNTS_PER_GRANT} comptes de contrat par habilitation.",
+            field="billingAccountIds",
+        )
+    member_group: int | None = None
+    if needs_member(tier):
+        if member_id is None:
+            raise Refusal(ErrorCode.REQUIRED, "Choisissez le membre.", field="memberId")
+        found = (
+            await session.exec(scoped_members(perimeter).where(Member.id == member_id))
+        ).first()
+        if found is None:
+            raise not_found("memberId")
+        member_group = found.group_id
+    else:
+        member_id = None
+    if tier in (Tier.ADMIN, Tier.THIRD_PARTY):
+        groups = admin_groups(caller)
+        if group_id is None and len(groups) == 1:
+            group_id = next(iter(groups))
+        if group_id is None or group_id not in groups:
+            raise not_found("groupId")
+    else:
+        group_id = None
+    accounts: list[BillingAccount] = []
+    if needs_billing_accounts(tier):
+        if not billing_account_ids:
+            raise Refusal(
+                ErrorCode.REQUIRED,
+                "Choisissez au moins un compte de contrat.",
+                field="billingAccountIds",
+            )
+        wanted = sorted(set(billing_account_ids))
+        accounts = list(
+            (
+                await session.exec(
+                    scoped_billing_accounts(perimeter).where(BillingAccount.id.in_(wanted))  # type: ignore[union-attr]
+                )
+            ).all()
+        )
+        if len(accounts) != len(wanted):
+            raise not_found("billingAccountIds")
+    elif billing_account_ids:
+        raise Refusal(
+            ErrorCode.INVALID,
+            "Ce profil porte sur tout son périmètre : ne choisissez pas de comptes de contrat.",
+            field="billingAccountIds",
+        )
+    owner_members = frozenset(a.member_id for a in accounts)
+    owner_groups: frozenset[int] = frozenset()
+    if owner_members:
+        owner_groups = frozenset(
+            (
+                await session.exec(
+                    select(Member.group_id).where(Member.id.in_(sorted(owner_members)))  # type: ignore[union-attr]
+                )
+            ).all()
+        )
+    return ScopeRequest(
+        tier=tier,
+        group_id=group_id,
+        member_id=member_id,
+        member_group_id=member_group,
+        billing_account_ids=frozenset(a.id for a in accounts),  # type: ignore[misc]
+        billing_account_member_ids=owner_members,
+        billing_account_group_ids=owner_groups,
+    )
+
+
+def _require_manageable(caller: Caller, scope: ScopeRequest, field: str = "tier") -> None:
+    if not may_manage(caller, scope):
+        raise Refusal(
+            ErrorCode.EXCEEDS_OWN_SCOPE,
+            "Vous ne pouvez pas accorder un accès plus large que le vôtre.",
+            field=field,
+        )
+
+
+async def grant_scope(session: AsyncSession, grant: AccessGrant) -> ScopeRequest:
+    """The scope a stored grant has, to check that the caller manages it."""
+    account_rows = (
+        await session.exec(
+            select(BillingAccount.id, BillingAccount.member_id, Member.group_id)
+            .join(Member, Member.id == BillingAccount.member_id)  # type: ignore[arg-type]
+            .join(GrantBillingAccount, GrantBillingAccount.billing_account_id == BillingAccount.id)  # type: ignore[arg-type]
+            .where(GrantBillingAccount.grant_id == grant.id)
+        )
+    ).all()
+    member_group = None
+    if grant.member_id is not None:
+        member_group = (
+            await session.exec(select(Member.group_id).where(Member.id == grant.member_id))
+        ).first()
+    return ScopeRequest(
+        tier=Tier(grant.tier),
+        group_id=grant.group_id,
+        member_id=grant.member_id,
+        member_group_id=member_group,
+        billing_account_ids=frozenset(r[0] for r in account_rows),
+        billing_account_member_ids=frozenset(r[1] for r in account_rows),
+        billing_account_group_ids=frozenset(r[2] for r in account_rows),
+    )
+
+
+async def _managed_grant(session: AsyncSession, caller: Caller, grant_id: int) -> AccessGrant:
+    """A grant the caller manages, locked for the change; anything else is "not found"."""
+    grant = (
+        await session.exec(
+            select(AccessGrant)
+            .where(AccessGrant.id == grant_id, visible_grants(caller))
+            .with_for_update()
+        )
+    ).first()
+    if grant is None or grant.revoked_at is not None:
+        raise not_found("grantId")
+    if grant.user_id == caller.user_id:
+        raise Refusal(
+            ErrorCode.FORBIDDEN,
+            "Vous ne pouvez pas modifier votre propre habilitation.",
+            field="grantId",
+        )
+    _require_manageable(caller, await grant_scope(session, grant), field="grantId")
+    return grant
+
+
+# -- input checks ---------------------------------------------------------------------------
+
+
+def clean_email(email: str) -> str:
+    try:
+        # Syntax only: whether the domain takes mail is for the mail to find out. The
+        # reserved `.test` domain is accepted (it is what test data and staging use).
+        checked = validate_email(email.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        raise Refusal(ErrorCode.INVALID, "Adresse email invalide.", field="email") from None
+    return checked.normalized.casefold()
+
+
+def clean_full_name(full_name: str) -> str:
+    name = " ".join(full_name.split())
+    if not name:
+        raise Refusal(ErrorCode.REQUIRED, "Indiquez le nom de la personne.", field="fullName")
+    if len(name) > 200:
+        raise Refusal(ErrorCode.TOO_LONG, "200 caractères au plus.", field="fullName")
+    if _CONTROL.search(full_name.replace("\t", " ")):
+        raise Refusal(ErrorCode.INVALID, "Caractères de contrôle interdits.", field="fullName")
+    return name
+
+
+# -- changes ----------------------------------------------------------------------------------
+
+
+async def issue_activation(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    *,
+    now: datetime,
+    revoke_earlier: bool = True,
+) -> tuple[ActionToken, str]:
+    """A fresh single-use activation link; a new invitation voids the earlier links."""
+    if revoke_earlier:
+        await session.exec(
+            sa.update(ActionToken)
+            .where(
+                ActionToken.user_id == user.id,  # type: ignore[arg-type]
+                ActionToken.purpose == ActionTokenPurpose.ACTIVATION,  # type: ignore[arg-type]
+                ActionToken.used_at.is_(None),  # type: ignore[union-attr]
+            )
+            .values(used_at=now)
+        )
+    secret = new_secret()
+    token = ActionToken(
+        user_id=user.id,  # type: ignore[arg-type]
+        purpose=ActionTokenPurpose.ACTIVATION,
+        token_hash=digest(secret),
+        expires_at=now + timedelta(hours=settings.activation_link_ttl_hours),
+    )
+    session.add(token)
+    await session.flush()
+    # The token travels in the fragment: never sent to a server, never in access logs.
+    return token, f"{settings.customer_space_url.rstrip('/')}/activation#token={secret}"
+
+
+async def invite_person(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caller: Caller,
+    perimeter: Perimeter,
+    *,
+    email: str,
+    full_name: str,
+    tier: Tier,
+    member_id: int | None,
+    group_id: int | None,
+    billing_account_ids: Sequence[int],
+    may_submit: bool,
+    now: datetime,
+    client_address: str | None,
+) -> PersonRow:
+    email = clean_email(email)
+    full_name = clean_full_name(full_name)
+    async with transaction(sessions) as session:
+        scope = await resolve_scope(
+            session,
+            caller,
+            perimeter,
+            tier=tier,
+            member_id=member_id,
+            group_id=group_id,
+            billing_account_ids=billing_account_ids,
+        )
+        _require_manageable(caller, scope)
+        user = (await session.exec(select(User).where(User.email == email))).first()
+        if user is None:
+            user = User(email=email, full_name=full_name, status=UserStatus.INVITED)
+            session.add(user)
+            await session.flush()
+        elif await _holds_same_grant(session, user.id, scope):  # type: ignore[arg-type]
+            raise Refusal(
+                ErrorCode.ALREADY_EXISTS,
+                "Cette personne a déjà cet accès.",
+                field="email",
+            )
+        grant = AccessGrant(
+            user_id=user.id,  # type: ignore[arg-type]
+            tier=tier,
+            group_id=scope.group_id,
+            member_id=scope.member_id,
+            may_submit=may_submit if tier is Tier.THIRD_PARTY else True,
+            granted_by_user_id=caller.user_id,
+            created_at=now,
+        )
+        session.add(grant)
+        await session.flush()
+        for account_id in sorted(scope.billing_account_ids):
+            session.add(GrantBillingAccount(grant_id=grant.id, billing_account_id=account_id))  # type: ignore[arg-type]
+        if user.status == UserStatus.INVITED:
+            token, url = await issue_activation(session, settings, user, now=now)
+            await mails.queue_activation(
+                session,
+                email=user.email,
+                full_name=user.full_name,
+                activation_url=url,
+                expires_at=token.expires_at,
+                token_id=token.id,  # type: ignore[arg-type]
+                customer_service=mails.customer_service_from(settings),
+            )
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action="grant.created",
+            object_type="AccessGrant",
+            object_id=grant.id,
+            now=now,  # type: ignore[arg-type]
+            client_address=client_address,
+            details={
+                "user_id": user.id,
+                "tier": tier.value,
+                "group_id": scope.group_id,
+                "member_id": scope.member_id,
+                "billing_account_ids": sorted(scope.billing_account_ids),
+            },
+        )
+        await session.flush()
+        grants = await grants_of(session, [user.id])  # type: ignore[list-item]
+    return person_row(user, [g for g in grants.get(user.id, []) if g.id == grant.id])  # type: ignore[arg-type]
+
+
+async def _holds_same_grant(session: AsyncSession, user_id: int, scope: ScopeRequest) -> bool:
+    existing = (await grants_of(session, [user_id])).get(user_id, [])
+    return any(
+        g.tier is scope.tier
+        and g.group_id == scope.group_id
+        and g.member_id == scope.member_id
+        and frozenset(g.billing_account_ids) == scope.billing_account_ids
+        for g in existing
+    )
+
+
+async def change_grant_scope(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    perimeter: Perimeter,
+    *,
+    grant_id: int,
+    billing_account_ids: Sequence[int],
+    may_submit: bool | None,
+    now: datetime,
+    client_address: str | None,
+) -> GrantRow:
+    async with transaction(sessions) as session:
+        grant = await _managed_grant(session, caller, grant_id)
+        tier = Tier(grant.tier)
+        if not needs_billing_accounts(tier):
+            raise Refusal(
+                ErrorCode.INVALID_STATE,
+                "Seules les habilitations limitées à des comptes de contrat se redéfinissent.",
+                field="grantId",
+            )
+        scope = await resolve_scope(
+            session,
+            caller,
+            perimeter,
+            tier=tier,
+            member_id=grant.member_id,
+            group_id=grant.group_id,
+            billing_account_ids=billing_account_ids,
+        )
+        _require_manageable(caller, scope, field="billingAccountIds")
+        before = sorted(
+            (
+                await session.exec(
+                    select(GrantBillingAccount.billing_account_id).where(
+                        GrantBillingAccount.grant_id == grant.id
+                    )
+                )
+            ).all()
+        )
+        await session.exec(
+            sa.delete(GrantBillingAccount).where(GrantBillingAccount.grant_id == grant.id)  # type: ignore[arg-type]
+        )
+        for account_id in sorted(scope.billing_account_ids):
+            session.add(GrantBillingAccount(grant_id=grant.id, billing_account_id=account_id))  # type: ignore[arg-type]
+        if may_submit is not None and tier is Tier.THIRD_PARTY:
+            grant.may_submit = may_submit
+            session.add(grant)
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action="grant.scope_changed",
+            object_type="AccessGrant",
+            object_id=grant.id,
+            now=now,  # type: ignore[arg-type]
+            client_address=client_address,
+            details={
+                "before": before,
+                "after": sorted(scope.billing_account_ids),
+                "may_submit": grant.may_submit,
+            },
+        )
+        await session.flush()
+        rows = await grants_of(session, [grant.user_id], include_revoked=True)
+    return next(g for g in rows[grant.user_id] if g.id == grant.id)
+
+
+GRANT_ACTIONS = ("suspend", "resume", "revoke")
+
+
+async def set_grant_state(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    *,
+    grant_id: int,
+    action: str,
+    now: datetime,
+    client_address: str | None,
+) -> GrantRow:
+    """Suspends (reversible), resumes or revokes (final) a grant the caller manages."""
+    assert action in GRANT_ACTIONS
+    async with transaction(sessions) as session:
+        grant = await _managed_grant(session, caller, grant_id)
+        if action == "suspend":
+            if grant.suspended_at is not None:
+                raise Refusal(
+                    ErrorCode.INVALID_STATE, "Habilitation déjà suspendue.", field="grantId"
+                )
+            grant.suspended_at = now
+        elif action == "resume":
+            if grant.suspended_at is None:
+                raise Refusal(
+                    ErrorCode.INVALID_STATE, "Habilitation non suspendue.", field="grantId"
+                )
+            grant.suspended_at = None
+        else:
+            grant.revoked_at = now
+        session.add(grant)
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action=f"grant.{action}",
+            object_type="AccessGrant",
+            object_id=grant.id,
+            now=now,  # type: ignore[arg-type]
+            client_address=client_address,
+            details={"user_id": grant.user_id},
+        )
+        await session.flush()
+        rows = await grants_of(session, [grant.user_id], include_revoked=True)
+    return next(g for g in rows[grant.user_id] if g.id == grant.id)

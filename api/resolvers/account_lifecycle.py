@@ -1,0 +1,215 @@
+"""An account's life by email: activation of an invitation, password reset.
+
+Links carry a single-use secret stored hashed; an expired or used link gets a clear error.
+Requests for a reset get the same answer whether the email exists or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resolvers.errors import ErrorCode, Refusal
+from api.resolvers.sessions import normalise_email, throttled
+from auth import throttle
+from auth.passwords import PROBLEM_MESSAGES, hash_password, password_problem
+from auth.secrets import digest, new_secret
+from comptoir.settings import Settings
+from db import audit
+from db.engine import transaction
+from db.models import ActionToken, RefreshToken, User
+from domain.enums import ActionTokenPurpose, UserStatus
+from mailers import mails
+
+RESET_ANSWER = (
+    "Si un compte actif correspond à cette adresse, un lien de réinitialisation vient d'y être "
+    "envoyé ; il est valable une heure."
+)
+
+
+def _check_password(password: str, user: User) -> None:
+    problem = password_problem(password, email=user.email, full_name=user.full_name)
+    if problem is not None:
+        raise Refusal(ErrorCode(problem.value), PROBLEM_MESSAGES[problem], field="password")
+
+
+async def _usable_token(
+    session: AsyncSession, secret: str, purpose: ActionTokenPurpose, *, now: datetime
+) -> tuple[ActionToken, User]:
+    token = (
+        await session.exec(
+            select(ActionToken)
+            .where(ActionToken.token_hash == digest(secret), ActionToken.purpose == purpose)
+            .with_for_update()
+        )
+    ).first()
+    if token is None:
+        raise Refusal(ErrorCode.TOKEN_INVALID, "Lien invalide.", field="token")
+    if token.used_at is not None:
+        raise Refusal(
+            ErrorCode.TOKEN_USED,
+            "Ce lien a déjà servi. Demandez-en un nouveau si besoin.",
+            field="token",
+        )
+    if token.expires_at <= now:
+        raise Refusal(
+            ErrorCode.TOKEN_EXPIRED,
+            "Ce lien a expiré. Demandez-en un nouveau.",
+            field="token",
+        )
+    user = await session.get(User, token.user_id)
+    assert user is not None
+    return token, user
+
+
+async def activate_account(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    token: str,
+    password: str,
+    now: datetime,
+    client_address: str | None,
+) -> int:
+    """Sets the first password of an invited person; a confirmation mail follows."""
+    keys = throttle.keys_for("activation", account=None, address=client_address)
+    failure: Refusal | None = None
+    async with transaction(sessions) as session:
+        try:
+            await throttle.ensure_not_blocked(session, keys, now=now)
+        except throttle.Throttled as exc:
+            raise throttled(exc) from None
+        try:
+            action, user = await _usable_token(
+                session, token, ActionTokenPurpose.ACTIVATION, now=now
+            )
+        except Refusal as refusal:
+            # Guessing links is what throttling is for: count it, then answer.
+            await throttle.record_failure(session, keys, now=now)
+            failure = refusal
+        else:
+            if user.status != UserStatus.INVITED:
+                raise Refusal(ErrorCode.TOKEN_USED, "Ce compte est déjà activé.", field="token")
+            _check_password(password, user)
+            user.password_hash = await asyncio.to_thread(hash_password, password)
+            user.status = UserStatus.ACTIVE
+            action.used_at = now
+            session.add_all([user, action])
+            await mails.queue_activation_confirmation(
+                session,
+                email=user.email,
+                full_name=user.full_name,
+                user_id=user.id,  # type: ignore[arg-type]
+                customer_service=mails.customer_service_from(settings),
+            )
+            audit.record(
+                session,
+                actor_user_id=user.id,
+                action="user.activated",
+                object_type="User",
+                object_id=user.id,
+                now=now,
+                client_address=client_address,  # type: ignore[arg-type]
+            )
+    if failure is not None:
+        raise failure
+    return user.id  # type: ignore[return-value]
+
+
+async def request_password_reset(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    email: str,
+    now: datetime,
+    client_address: str | None,
+) -> str:
+    """Always the same answer: whether the address has an account is nobody's business."""
+    email = normalise_email(email)
+    keys = throttle.keys_for("reset", account=email, address=client_address)
+    async with transaction(sessions) as session:
+        try:
+            await throttle.ensure_not_blocked(session, keys, now=now)
+        except throttle.Throttled as exc:
+            raise throttled(exc) from None
+        # Every request counts: a reset flood on one address is throttled like failures.
+        await throttle.record_failure(session, keys, now=now)
+        user = (await session.exec(select(User).where(User.email == email))).first()
+        if user is not None and user.status == UserStatus.ACTIVE:
+            secret = new_secret()
+            token = ActionToken(
+                user_id=user.id,  # type: ignore[arg-type]
+                purpose=ActionTokenPurpose.PASSWORD_RESET,
+                token_hash=digest(secret),
+                expires_at=now + timedelta(minutes=settings.reset_link_ttl_minutes),
+            )
+            session.add(token)
+            await session.flush()
+            url = f"{settings.customer_space_url.rstrip('/')}/mot-de-passe#token={secret}"
+            await mails.queue_password_reset(
+                session,
+                email=user.email,
+                full_name=user.full_name,
+                reset_url=url,
+                expires_at=token.expires_at,
+                token_id=token.id,  # type: ignore[arg-type]
+                customer_service=mails.customer_service_from(settings),
+            )
+    return RESET_ANSWER
+
+
+async def reset_password(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    token: str,
+    password: str,
+    now: datetime,
+    client_address: str | None,
+) -> int:
+    """Sets a new password and closes every open session of the person."""
+    keys = throttle.keys_for("reset", account=None, address=client_address)
+    failure: Refusal | None = None
+    async with transaction(sessions) as session:
+        try:
+            await throttle.ensure_not_blocked(session, keys, now=now)
+        except throttle.Throttled as exc:
+            raise throttled(exc) from None
+        try:
+            action, user = await _usable_token(
+                session, token, ActionTokenPurpose.PASSWORD_RESET, now=now
+            )
+        except Refusal as refusal:
+            await throttle.record_failure(session, keys, now=now)
+            failure = refusal
+        else:
+            if user.status != UserStatus.ACTIVE:
+                raise Refusal(ErrorCode.TOKEN_INVALID, "Lien invalide.", field="token")
+            _check_password(password, user)
+            user.password_hash = await asyncio.to_thread(hash_password, password)
+            action.used_at = now
+            session.add_all([user, action])
+            await session.exec(
+                sa.update(RefreshToken)
+                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+                .values(revoked_at=now)
+            )
+            await throttle.clear(
+                session, throttle.keys_for("login", account=user.email, address=None)
+            )
+            audit.record(
+                session,
+                actor_user_id=user.id,
+                action="user.password_reset",
+                object_type="User",
+                object_id=user.id,
+                now=now,  # type: ignore[arg-type]
+                client_address=client_address,
+            )
+    if failure is not None:
+        raise failure
+    return user.id  # type: ignore[return-value]

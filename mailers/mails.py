@@ -1,0 +1,289 @@
+"""One function per mail: what each one says, to whom, and under which idempotency key.
+
+Each `queue_*` adds the mail to the caller's transaction (see `mailers.outbox`); the worker
+composes and sends it after commit with `build_message`. No mail ever carries a password:
+access is given by a single-use link that expires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from comptoir.settings import Settings
+from db.types import utcnow
+from domain.enums import BillingFrequency, Energy, InvoiceDelivery, PaymentMethod, Segment
+from domain.labels import (
+    BILLING_FREQUENCY_LABELS,
+    ENERGY_LABELS,
+    INVOICE_DELIVERY_LABELS,
+    PAYMENT_METHOD_LABELS,
+)
+from mailers.attachments import SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx
+from mailers.outbox import enqueue_mail, message_id, to_json
+from mailers.rendering import french_duration, render_bodies
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerService:
+    """Who the mail comes from (the supplier, in the header) and whom to call (the footer)."""
+
+    name: str
+    email: str
+    phone: str
+    hours: str
+    supplier_name: str = "Comptoir Énergie"
+
+
+def customer_service_from(settings: Settings) -> CustomerService:
+    """The supplier's own contacts, from COMPTOIR_SUPPLIER_NAME and COMPTOIR_CUSTOMER_SERVICE_*."""
+    return CustomerService(
+        name=settings.customer_service_name,
+        email=settings.customer_service_email,
+        phone=settings.customer_service_phone,
+        hours=settings.customer_service_hours,
+        supplier_name=settings.supplier_name,
+    )
+
+
+# The defaults of those settings, for callers without settings at hand (tests, scripts).
+DEFAULT_CUSTOMER_SERVICE = customer_service_from(Settings.model_construct())
+
+
+@dataclass(frozen=True, slots=True)
+class Guide:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomeAccount:
+    """A billing account and the services chosen for it."""
+
+    number: str
+    invoice_label: str
+    energy: Energy
+    multi_site: bool
+    payment_method: PaymentMethod
+    billing_frequency: BillingFrequency
+    invoice_delivery: InvoiceDelivery
+    green_share_pct: Decimal | int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomeSite:
+    point_number: str
+    energy: Energy
+    segment: Segment
+    address: str
+    postcode: str
+    city: str
+    internal_code: str | None
+    designation: str | None
+    billing_account_number: str
+    supply_start: date
+
+
+@dataclass(frozen=True, slots=True)
+class WelcomePack:
+    """Everything the welcome pack says to one person of a member after the switch."""
+
+    member_id: int
+    member_legal_name: str
+    email: str
+    full_name: str
+    # An activation link for an invited person; for one already active, the login page and
+    # no expiry.
+    activation_url: str
+    activation_expires_at: datetime | None
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+    guides: list[Guide] = field(default_factory=list)
+    accounts: list[WelcomeAccount] = field(default_factory=list)
+    sites: list[WelcomeSite] = field(default_factory=list)
+
+
+def _validity(expires_at: datetime) -> str:
+    # Stated from the expiry itself, so the text and the link never disagree.
+    return french_duration(max((expires_at - utcnow()).total_seconds(), 60))
+
+
+def _common(customer_service: CustomerService) -> dict[str, Any]:
+    return {"supplier_name": customer_service.supplier_name, "customer_service": customer_service}
+
+
+def _green_share(value: Decimal | int | None) -> str:
+    if value is None:
+        return "—"
+    share = Decimal(value).normalize()
+    return f"{share:f} %".replace(".", ",")
+
+
+async def queue_activation(
+    session: AsyncSession,
+    *,
+    email: str,
+    full_name: str,
+    activation_url: str,
+    expires_at: datetime,
+    token_id: int,
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE,
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="activation",
+        recipients=[email],
+        context={
+            **_common(customer_service),
+            "full_name": full_name,
+            "email": email,
+            "activation_url": activation_url,
+            "expires_at": expires_at,
+            "valid_for": _validity(expires_at),
+        },
+        idempotency_key=f"activation:{token_id}",
+    )
+
+
+async def queue_activation_confirmation(
+    session: AsyncSession,
+    *,
+    email: str,
+    full_name: str,
+    user_id: int,
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE,
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="activation_confirmation",
+        recipients=[email],
+        context={**_common(customer_service), "full_name": full_name, "email": email},
+        idempotency_key=f"activation-confirmation:{user_id}",
+    )
+
+
+async def queue_password_reset(
+    session: AsyncSession,
+    *,
+    email: str,
+    full_name: str,
+    reset_url: str,
+    expires_at: datetime,
+    token_id: int,
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE,
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="password_reset",
+        recipients=[email],
+        context={
+            **_common(customer_service),
+            "full_name": full_name,
+            "email": email,
+            "reset_url": reset_url,
+            "expires_at": expires_at,
+            "valid_for": _validity(expires_at),
+        },
+        idempotency_key=f"password-reset:{token_id}",
+    )
+
+
+def welcome_pack_key(member_id: int, email: str) -> str:
+    """One pack per member and person, however often it is sent."""
+    return f"welcome-pack:{member_id}:{email}"
+
+
+async def queue_welcome_pack(session: AsyncSession, *, pack: WelcomePack) -> bool:
+    # Labels are resolved now: the row then holds what the person reads, and the worker
+    # needs no domain knowledge to render it.
+    accounts = [
+        {
+            "number": a.number,
+            "invoice_label": a.invoice_label,
+            "energy": ENERGY_LABELS[a.energy],
+            "invoice_type": "Multisite" if a.multi_site else "Monosite",
+            "payment_method": PAYMENT_METHOD_LABELS[a.payment_method],
+            "billing_frequency": BILLING_FREQUENCY_LABELS[a.billing_frequency],
+            "invoice_delivery": INVOICE_DELIVERY_LABELS[a.invoice_delivery],
+            "green_share": _green_share(a.green_share_pct),
+        }
+        for a in pack.accounts
+    ]
+    sites = [
+        {
+            "point_number": s.point_number,
+            "energy": ENERGY_LABELS[s.energy],
+            "segment": s.segment.value,
+            "address": s.address,
+            "postcode": s.postcode,
+            "city": s.city,
+            "internal_code": s.internal_code,
+            "designation": s.designation,
+            "billing_account_number": s.billing_account_number,
+            "supply_start": s.supply_start,
+        }
+        for s in pack.sites
+    ]
+    return await enqueue_mail(
+        session,
+        template="welcome_pack",
+        recipients=[pack.email],
+        context={
+            **_common(pack.customer_service),
+            "member_legal_name": pack.member_legal_name,
+            "full_name": pack.full_name,
+            "email": pack.email,
+            "activation_url": pack.activation_url,
+            "expires_at": pack.activation_expires_at,
+            "valid_for": (
+                _validity(pack.activation_expires_at) if pack.activation_expires_at else None
+            ),
+            "guides": pack.guides,
+            "accounts": accounts,
+            "sites": sites,
+            "attachment_name": SITES_FILENAME,
+        },
+        idempotency_key=welcome_pack_key(pack.member_id, pack.email),
+    )
+
+
+# template → builder of (file name, (maintype, subtype), bytes) attached at send time
+Attachment = tuple[str, tuple[str, str], bytes]
+ATTACHMENTS: dict[str, Callable[[dict[str, Any]], list[Attachment]]] = {
+    "welcome_pack": lambda context: [
+        (SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx(context["sites"]))
+    ],
+}
+
+
+def build_message(
+    *,
+    idempotency_key: str,
+    template: str,
+    recipients: list[str],
+    subject: str,
+    context: dict[str, Any],
+    sender: str,
+    now: datetime | None = None,
+) -> EmailMessage:
+    """The complete message: text and HTML alternatives, then attachments (mixed)."""
+    context = to_json(context)
+    text, html = render_bodies(template, context)
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now or utcnow())
+    message["Message-ID"] = message_id(idempotency_key)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+    message.set_content(text, subtype="plain", charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    for filename, (maintype, subtype), data in ATTACHMENTS.get(template, lambda _c: [])(context):
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return message

@@ -1,0 +1,255 @@
+"""The cross-tenant matrix: every field and mutation that takes an ID, called by a person of
+each tier of tenant A on an object of tenant B, answers exactly like an object that does not
+exist. A new field joins the matrix with one line in CASES."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import ApiKey, User
+from db.types import utcnow
+from tests.factories import World, make_person, make_world
+from tests.runner import Runner
+
+MISSING = 10**9
+
+
+def gid(type_name: str, pk: int) -> str:
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Global IDs of tenant B's objects, or of objects that do not exist."""
+
+    group: str
+    member: str
+    billing_account: str
+    site: str
+    meter: str
+    grant: str
+    api_key: str
+
+    @classmethod
+    def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
+        return cls(
+            group=gid("Group", world.group.id),
+            member=gid("Member", world.member.id),
+            billing_account=gid("BillingAccount", world.accounts[0].id),
+            site=gid("Site", world.sites[0].id),
+            meter=gid("Meter", meter_id),
+            grant=gid("Grant", world.grants["INFRA_USER"].id),
+            api_key=gid("ApiKey", api_key_id),
+        )
+
+    @classmethod
+    def missing(cls) -> Target:
+        return cls(
+            *(
+                gid(name, MISSING)
+                for name in (
+                    "Group",
+                    "Member",
+                    "BillingAccount",
+                    "Site",
+                    "Meter",
+                    "Grant",
+                    "ApiKey",
+                )
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    document: str
+    variables: Callable[[World, Target], dict[str, Any]]
+
+
+def _node(kind: str) -> Case:
+    return Case(
+        f"node({kind})",
+        "query($id: ID!) { node(id: $id) { id } }",
+        lambda a, t: {"id": getattr(t, kind)},
+    )
+
+
+_ERRORS = "errors { field code message }"
+
+
+def _grant_action(name: str) -> str:
+    return (
+        f"mutation($id: ID!) {{ {name}(input: {{grantId: $id}}) {{ grant {{ id }} {_ERRORS} }} }}"
+    )
+
+
+CASES: list[Case] = [
+    _node("group"),
+    _node("member"),
+    _node("billing_account"),
+    _node("site"),
+    _node("meter"),
+    Case(
+        "inviteUser(memberId)",
+        "mutation($i: InviteUserInput!) { inviteUser(input: $i) { person { id } "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {
+            "i": {
+                "email": "cible@b.test",
+                "fullName": "Cible",
+                "tier": "USER",
+                "memberId": t.member,
+            }
+        },
+    ),
+    Case(
+        "inviteUser(billingAccountIds)",
+        "mutation($i: InviteUserInput!) { inviteUser(input: $i) { person { id } "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {
+            "i": {
+                "email": "cible2@b.test",
+                "fullName": "Cible",
+                "tier": "INFRA_USER",
+                "memberId": gid("Member", a.member.id),
+                "billingAccountIds": [t.billing_account],
+            }
+        },
+    ),
+    Case(
+        "changeGrantScope(grantId)",
+        "mutation($i: ChangeGrantScopeInput!) { changeGrantScope(input: $i) { grant { id } "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {
+            "i": {
+                "grantId": t.grant,
+                "billingAccountIds": [gid("BillingAccount", a.accounts[0].id)],
+            }
+        },
+    ),
+    Case(
+        "changeGrantScope(billingAccountIds)",
+        "mutation($i: ChangeGrantScopeInput!) { changeGrantScope(input: $i) { grant { id } "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {
+            "i": {
+                "grantId": gid("Grant", a.grants["INFRA_USER"].id),
+                "billingAccountIds": [t.billing_account],
+            }
+        },
+    ),
+    Case("suspendGrant", _grant_action("suspendGrant"), lambda a, t: {"id": t.grant}),
+    Case("resumeGrant", _grant_action("resumeGrant"), lambda a, t: {"id": t.grant}),
+    Case("revokeGrant", _grant_action("revokeGrant"), lambda a, t: {"id": t.grant}),
+    Case(
+        "createApiKey(grantId)",
+        "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret " + _ERRORS + " } }",
+        lambda a, t: {"i": {"name": "intrus", "grantId": t.grant}},
+    ),
+    Case(
+        "revokeApiKey",
+        "mutation($id: ID!) { revokeApiKey(input: {apiKeyId: $id}) "
+        "{ apiKey { id } " + _ERRORS + " } }",
+        lambda a, t: {"id": t.api_key},
+    ),
+]
+
+TIERS = ["ADMIN", "USER", "INFRA_USER", "THIRD_PARTY", "OPERATOR"]
+
+
+@dataclass(frozen=True)
+class Tenants:
+    a: World
+    b: Target
+    operator: User
+
+
+@pytest.fixture(scope="module")
+async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
+    from db.models import Meter
+    from domain.enums import Tier
+
+    a = await make_world(session_factory, "Alpha")
+    b = await make_world(session_factory, "Bravo")
+    operator, _ = await make_person(
+        session_factory, f"operateur{a.group.id}@comptoir.test", tier=Tier.OPERATOR
+    )
+    async with session_factory() as session, session.begin():
+        key = ApiKey(
+            user_id=b.people["USER"].id,
+            name="B",
+            prefix=f"cpt_b{b.group.id:011d}",
+            key_hash="0" * 64,
+            scopes=["read"],
+            expires_at=utcnow(),
+        )
+        session.add(key)
+        meter = (
+            await session.exec(
+                Meter.__table__.select().where(Meter.site_id == b.sites[0].id)  # type: ignore[attr-defined]
+            )
+        ).first()
+    return Tenants(a=a, b=Target.of(b, key.id, meter.id), operator=operator)  # type: ignore[arg-type]
+
+
+def _answer(result: Any) -> str:
+    """What the caller sees: data and top-level errors, as JSON."""
+    errors = [{"message": e.message, "extensions": e.extensions} for e in result.errors or []]
+    return json.dumps({"data": result.data, "errors": errors}, sort_keys=True, default=str)
+
+
+def _says_not_found(result: Any) -> bool:
+    """A null node, or a payload whose only error is NOT_FOUND."""
+    if result.errors:
+        return False
+    for value in (result.data or {}).values():
+        if value is None:
+            continue
+        codes = {error["code"] for error in value.get("errors", [])}
+        if codes != {"NOT_FOUND"}:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("tier", TIERS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+async def test_another_tenants_object_looks_missing(
+    runner: Runner, tenants: Tenants, case: Case, tier: str
+) -> None:
+    person = tenants.operator if tier == "OPERATOR" else tenants.a.people[tier]
+    theirs = await runner.raw(case.document, case.variables(tenants.a, tenants.b), as_user=person)
+    missing = await runner.raw(
+        case.document, case.variables(tenants.a, Target.missing()), as_user=person
+    )
+    assert _answer(theirs) == _answer(missing)
+    assert (
+        _says_not_found(theirs)
+        or "UNAUTHENTICATED" in _answer(theirs)
+        or ("EXCEEDS_OWN_SCOPE" in _answer(theirs) or "FORBIDDEN" in _answer(theirs))
+    ), _answer(theirs)
+    assert result_has_no_success(theirs)
+
+
+def result_has_no_success(result: Any) -> bool:
+    """Nothing of tenant B came back: no node, no person, no grant, no key, no secret."""
+    data = result.data or {}
+    for value in data.values():
+        if value is None:
+            continue
+        for key, inner in value.items():
+            if key != "errors" and inner is not None:
+                return False
+    return True
