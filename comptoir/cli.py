@@ -153,6 +153,45 @@ def cmd_serve(args: argparse.Namespace) -> None:
     uvicorn.run(app, host=host, port=port, log_level=args.log_level, proxy_headers=True)
 
 
+def cmd_send_welcome_packs(args: argparse.Namespace) -> None:
+    from sqlmodel import select
+
+    from api.resolvers.welcome_packs import send_welcome_packs
+    from db.engine import create_session_factory
+    from db.models import Group, Member
+    from db.types import utcnow
+
+    settings = _settings()
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        sessions = create_session_factory(engine)
+        async with sessions() as session:
+            if args.group:
+                group = (await session.exec(select(Group).where(Group.code == args.group))).first()
+                if group is None:
+                    raise CommandError(f"groupement inconnu : {args.group}")
+                query = select(Member.id).where(Member.group_id == group.id)
+            else:
+                query = select(Member.id).where(Member.customer_number.in_(args.member))  # type: ignore[attr-defined]
+            member_ids = sorted((await session.exec(query)).all())
+        if not member_ids or (args.member and len(member_ids) != len(set(args.member))):
+            raise CommandError("membre(s) introuvable(s) : vérifiez les numéros clients")
+        return await send_welcome_packs(
+            sessions, settings, member_ids=member_ids, actor_user_id=None, now=utcnow()
+        )
+
+    report = _run_with_database(settings, work)
+    print(
+        f"Welcome Packs : {report.members} membre(s), {report.queued} mail(s) mis en file, "
+        f"{report.already_sent} déjà envoyé(s)."
+    )
+    if report.members_without_user:
+        print(
+            "Membres sans utilisateur à qui l'envoyer : " + ", ".join(report.members_without_user)
+        )
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
     import logging
     import signal
@@ -232,6 +271,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     worker.set_defaults(handler=cmd_worker)
+
+    welcome = commands.add_parser(
+        "send-welcome-packs", help="envoie le Welcome Pack aux utilisateurs des membres"
+    )
+    target = welcome.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--member", nargs="+", metavar="NUMERO_CLIENT", help="numéros clients des membres"
+    )
+    target.add_argument("--group", metavar="CODE", help="tous les membres du groupement")
+    welcome.set_defaults(handler=cmd_send_welcome_packs)
 
     export = commands.add_parser("export-schema", help="écrit le schéma GraphQL (SDL)")
     export.add_argument("--output", default=str(SCHEMA_FILE), help="fichier cible")

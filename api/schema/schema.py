@@ -23,6 +23,7 @@ from api.schema.accounts import AccountQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.node import node_queries
+from api.schema.outbox import OutboxMutations, OutboxQueries
 from api.schema.portfolio import NODE_TYPES
 from api.schema.sessions import SessionMutations
 from api.schema.welcome_packs import WelcomePackMutations
@@ -61,7 +62,14 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
     query = strawberry.type(
         type(
             "Query",
-            (node_queries(), AccountQueries, AccessQueries, ApiKeyQueries, CatalogueQueries),
+            (
+                node_queries(),
+                AccountQueries,
+                AccessQueries,
+                ApiKeyQueries,
+                OutboxQueries,
+                CatalogueQueries,
+            ),
             {},
         ),
         description="Point d'entrée des lectures.",
@@ -69,7 +77,13 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
     mutation = strawberry.type(
         type(
             "Mutation",
-            (SessionMutations, AccessMutations, ApiKeyMutations, WelcomePackMutations),
+            (
+                SessionMutations,
+                AccessMutations,
+                ApiKeyMutations,
+                WelcomePackMutations,
+                OutboxMutations,
+            ),
             {},
         ),
         description="Point d'entrée des écritures.",

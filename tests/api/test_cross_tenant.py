@@ -73,6 +73,9 @@ class Case:
     name: str
     document: str
     variables: Callable[[World, Target], dict[str, Any]]
+    # The supplier's back office is no tenant: where it acts on every group by design, it is
+    # left out of the matrix (its own tests say what it may do).
+    tiers: tuple[str, ...] = ("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY", "OPERATOR")
 
 
 def _node(kind: str) -> Case:
@@ -165,9 +168,15 @@ CASES: list[Case] = [
         "{ apiKey { id } " + _ERRORS + " } }",
         lambda a, t: {"id": t.api_key},
     ),
+    Case(
+        "sendWelcomePacks(memberIds)",
+        "mutation($i: SendWelcomePacksInput!) { sendWelcomePacks(input: $i) { queued "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {"i": {"memberIds": [t.member]}},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
 ]
-
-TIERS = ["ADMIN", "USER", "INFRA_USER", "THIRD_PARTY", "OPERATOR"]
 
 
 @dataclass(frozen=True)
@@ -212,9 +221,10 @@ def _answer(result: Any) -> str:
 
 
 def _says_not_found(result: Any) -> bool:
-    """A null node, or a payload whose only error is NOT_FOUND."""
+    """A null node, a payload whose only error is NOT_FOUND, or a refusal of the field itself
+    (a tier that may not call it at all, whatever the ID)."""
     if result.errors:
-        return False
+        return all(e.extensions and e.extensions.get("code") == "FORBIDDEN" for e in result.errors)
     for value in (result.data or {}).values():
         if value is None:
             continue
@@ -224,8 +234,12 @@ def _says_not_found(result: Any) -> bool:
     return True
 
 
-@pytest.mark.parametrize("tier", TIERS)
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+MATRIX = [
+    pytest.param(case, tier, id=f"{case.name}-{tier}") for case in CASES for tier in case.tiers
+]
+
+
+@pytest.mark.parametrize(("case", "tier"), MATRIX)
 async def test_another_tenants_object_looks_missing(
     runner: Runner, tenants: Tenants, case: Case, tier: str
 ) -> None:
@@ -247,6 +261,8 @@ def result_has_no_success(result: Any) -> bool:
     """Nothing of tenant B came back: no node, no person, no grant, no key, no secret."""
     data = result.data or {}
     for value in data.values():
+        if isinstance(value, dict) and value.get("queued") == 0:
+            value = {k: v for k, v in value.items() if k != "queued"}
         if value is None:
             continue
         for key, inner in value.items():

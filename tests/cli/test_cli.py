@@ -119,3 +119,22 @@ def test_demo_data_needs_a_migrated_database(tmp_path: Path) -> None:
     env = {"COMPTOIR_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.db'}"}
     line = assert_one_clear_line(run_cli("demo-data", env=env), 1)
     assert "comptoir migrate" in line
+
+
+def test_send_welcome_packs_for_a_group(tmp_path: Path) -> None:
+    env = {
+        "COMPTOIR_DATABASE_URL": f"sqlite:///{tmp_path / 'welcome.db'}",
+        "COMPTOIR_MAIL_DIR": str(tmp_path / "mail"),
+    }
+    assert run_cli("migrate", env=env).returncode == 0
+    assert run_cli("demo-data", "--scale", "small", env=env).returncode == 0
+    first = run_cli("send-welcome-packs", "--group", "SDE41", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "mis en file" in first.stdout
+    again = run_cli("send-welcome-packs", "--group", "SDE41", env=env)
+    assert " 0 mail(s) mis en file" in again.stdout
+    sent = run_cli("worker", "--once", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert list((tmp_path / "mail").glob("*.eml"))
+    unknown = run_cli("send-welcome-packs", "--member", "NOPE", env=env)
+    assert_one_clear_line(unknown, 1)
