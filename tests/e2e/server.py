@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import httpx
 import uvicorn
 
 from api.app import create_app
@@ -52,10 +53,8 @@ async def graphql(
     token: str | None = None,
 ) -> dict[str, object]:
     """POST a GraphQL document over HTTP; returns the decoded body (200 expected)."""
-    import httpx
-
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(base_url=server.url) as client:
+    async with http_client(server.url) as client:
         response = await client.post(
             "/graphql", json={"query": query, "variables": variables}, headers=headers
         )
@@ -67,3 +66,12 @@ def data_of(body: dict[str, object]) -> dict[str, object]:
     """The data of an answer that must have no top-level error."""
     assert "errors" not in body, body.get("errors")
     return body["data"]  # type: ignore[return-value]
+
+
+def http_client(base_url: str = "") -> httpx.AsyncClient:
+    """An HTTP client with Nagle off: httpx writes headers and body apart, and on a kept-alive
+    connection Nagle + delayed ACK add ~40 ms to each request (curl measured 3 ms)."""
+    transport = httpx.AsyncHTTPTransport(
+        socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    )
+    return httpx.AsyncClient(base_url=base_url, transport=transport)

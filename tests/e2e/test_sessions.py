@@ -220,3 +220,32 @@ async def test_no_secret_reaches_the_logs(
         tokens["accessToken"],
     ):
         assert secret not in logged
+
+
+async def test_an_old_hash_is_upgraded_at_login(
+    live_server: LiveServer, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from passlib.context import CryptContext
+
+    from db.models import User
+    from domain.enums import Tier
+    from tests.factories import make_person
+
+    user, _ = await make_person(session_factory, "ancien.hash@mairie.test", tier=Tier.OPERATOR)
+    weaker = CryptContext(
+        schemes=["argon2"],
+        argon2__type="ID",
+        argon2__time_cost=1,
+        argon2__memory_cost=8192,
+        argon2__parallelism=1,
+    )
+    async with session_factory() as session, session.begin():
+        stored = await session.get(User, user.id)
+        assert stored is not None
+        stored.password_hash = weaker.hash(TEST_PASSWORD)
+        session.add(stored)
+    assert (await log_in(live_server, "ancien.hash@mairie.test"))["errors"] == []
+    async with session_factory() as session:
+        upgraded = await session.get(User, user.id)
+    assert upgraded is not None and upgraded.password_hash is not None
+    assert upgraded.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
