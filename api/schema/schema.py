@@ -18,15 +18,8 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
-from api.schema.access import AccessMutations, AccessQueries
-from api.schema.accounts import AccountQueries
-from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
-from api.schema.catalogue import CatalogueQueries
 from api.schema.node import node_queries
-from api.schema.outbox import OutboxMutations, OutboxQueries
-from api.schema.portfolio import NODE_TYPES
-from api.schema.sessions import SessionMutations
-from api.schema.welcome_packs import WelcomePackMutations
+from api.schema.roots import EXTRA_TYPES, MUTATIONS, QUERIES
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -60,34 +53,11 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     query = strawberry.type(
-        type(
-            "Query",
-            (
-                node_queries(),
-                AccountQueries,
-                AccessQueries,
-                ApiKeyQueries,
-                OutboxQueries,
-                CatalogueQueries,
-            ),
-            {},
-        ),
-        description="Point d'entrée des lectures.",
+        type("Query", (node_queries(), *QUERIES), {}), description="Point d'entrée des lectures."
     )
     mutation = strawberry.type(
-        type(
-            "Mutation",
-            (
-                SessionMutations,
-                AccessMutations,
-                ApiKeyMutations,
-                WelcomePackMutations,
-                OutboxMutations,
-            ),
-            {},
-        ),
-        description="Point d'entrée des écritures.",
+        type("Mutation", MUTATIONS, {}), description="Point d'entrée des écritures."
     )
     return strawberry.Schema(
-        query=query, mutation=mutation, types=list(NODE_TYPES), extensions=extensions
+        query=query, mutation=mutation, types=list(EXTRA_TYPES), extensions=extensions
     )

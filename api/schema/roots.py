@@ -1,0 +1,35 @@
+"""Which domain contributes which root fields: one line per domain module.
+
+The root Query and Mutation inherit from these classes (in this order); `schema.py` builds
+them. Adding a domain's fields is adding its class here.
+"""
+
+from __future__ import annotations
+
+from api.schema.access import AccessMutations, AccessQueries
+from api.schema.accounts import AccountQueries
+from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
+from api.schema.catalogue import CatalogueQueries
+from api.schema.outbox import OutboxMutations, OutboxQueries
+from api.schema.portfolio import NODE_TYPES
+from api.schema.sessions import SessionMutations
+from api.schema.welcome_packs import WelcomePackMutations
+
+QUERIES: tuple[type, ...] = (
+    AccountQueries,
+    AccessQueries,
+    ApiKeyQueries,
+    OutboxQueries,
+    CatalogueQueries,
+)
+
+MUTATIONS: tuple[type, ...] = (
+    SessionMutations,
+    AccessMutations,
+    ApiKeyMutations,
+    WelcomePackMutations,
+    OutboxMutations,
+)
+
+# Types only reachable through the Node interface must be listed to exist in the schema.
+EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES,)
