@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import SQLModel
+from db.site_search import refresh_site_search
 from domain.enums import Tier
 
 DEMO_PASSWORD = "comptoir-demo-2026"
@@ -149,6 +150,7 @@ async def load_demo_data(
                 await _flush(connection, buffers)
                 buffered = 0
         await _flush(connection, buffers)
+        await refresh_site_search(connection)
         if connection.dialect.name == "postgresql":
             await _reset_sequences(connection)
     report.sites_by_segment = dict(sorted(generator.sites_by_segment.items()))

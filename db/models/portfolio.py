@@ -41,6 +41,13 @@ class Site(SQLModel, table=True):
         # The unique (energy, point_number) serves lookups by energy; people type the number
         # alone.
         sa.Index("ix_sites_point_number", "point_number"),
+        # Trigram index: `LIKE '%word%'` stays fast at full scale on PostgreSQL.
+        sa.Index(
+            "ix_sites_search_text_trgm",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
     )
 
     id: int | None = id_field()
@@ -67,6 +74,9 @@ class Site(SQLModel, table=True):
     internal_code: str | None = Field(default=None, max_length=35)
     designation: str | None = Field(default=None, max_length=35)
     other_reference: str | None = Field(default=None, max_length=40)
+    # Folded text of the point number, references, address and member's legal name, kept up
+    # to date by `db.site_search.refresh_site_search` on every write that changes them.
+    search_text: str = Field(default="", sa_type=sa.Text())
     created_at: datetime = created_at_field()
     updated_at: datetime | None = instant_field()
 
