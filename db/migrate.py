@@ -44,13 +44,25 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-def]
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    async with engine.begin() as connection:
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as connection:
+        if sqlite:
+            # SQLite alters a table by copying it; with foreign keys on, dropping the old copy
+            # of a referenced table fails. The pragma only takes outside a transaction, so it
+            # is set before alembic begins, and the keys are checked once it is done.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
 
         def run(sync_connection) -> None:  # type: ignore[no-untyped-def]
             config.attributes["connection"] = sync_connection
             action(config)
 
         await connection.run_sync(run)
+        await connection.commit()
+        if sqlite:
+            broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
 
 
 __all__ = ["asyncio", "current_revision", "downgrade", "head_revision", "upgrade"]
