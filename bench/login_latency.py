@@ -47,31 +47,23 @@ async def prepare(url: str) -> None:
     await engine.dispose()
 
 
-async def timed_post(
-    base: str, body: dict[str, object], token: str = ""
-) -> tuple[float, dict[str, object]]:
-    # A connection per request: on a kept-alive connection httpx's split writes meet delayed
-    # ACKs and add a flat ~40 ms that no real client pays (curl: 3 ms).
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with http_client(base) as client:
-        start = time.perf_counter()
-        response = await client.post("/graphql", json=body, headers=headers)
-        return time.perf_counter() - start, response.json()
-
-
 async def measure(base: str, logins: int) -> tuple[list[float], list[float]]:
     login_times: list[float] = []
     viewer_times: list[float] = []
-    token = ""
-    for _ in range(logins):
-        elapsed, answer = await timed_post(
-            base, {"query": LOG_IN, "variables": {"e": EMAIL, "p": DEMO_PASSWORD}}
-        )
-        login_times.append(elapsed)
-        token = answer["data"]["logIn"]["tokens"]["accessToken"]  # type: ignore[index]
-    for _ in range(logins * 5):
-        elapsed, _ = await timed_post(base, {"query": VIEWER}, token)
-        viewer_times.append(elapsed)
+    async with http_client(base) as client:
+        token = ""
+        for _ in range(logins):
+            start = time.perf_counter()
+            response = await client.post(
+                "/graphql", json={"query": LOG_IN, "variables": {"e": EMAIL, "p": DEMO_PASSWORD}}
+            )
+            login_times.append(time.perf_counter() - start)
+            token = response.json()["data"]["logIn"]["tokens"]["accessToken"]
+        headers = {"Authorization": f"Bearer {token}"}
+        for _ in range(logins * 5):
+            start = time.perf_counter()
+            await client.post("/graphql", json={"query": VIEWER}, headers=headers)
+            viewer_times.append(time.perf_counter() - start)
     return login_times, viewer_times
 
 
