@@ -28,3 +28,27 @@ def node_by_id_loader(ctx: Context, kind: str) -> DataLoader[int, Any]:
 
         loader = ctx.loaders[name] = DataLoader(load_fn=load)
     return loader
+
+
+def meters_by_site_loader(ctx: Context) -> DataLoader[int, list[Any]]:
+    """Every meter (current and past) of sites already known to be in the perimeter."""
+    loader = ctx.loaders.get("MetersBySiteLoader")
+    if loader is None:
+
+        async def load(site_ids: Sequence[int]) -> list[list[Any]]:
+            return await nodes.meters_of_sites(ctx.sessions, ctx.perimeter, list(site_ids))
+
+        loader = ctx.loaders["MetersBySiteLoader"] = DataLoader(load_fn=load)
+    return loader
+
+
+def last_readings_by_site_loader(ctx: Context) -> DataLoader[int, list[Any]]:
+    """The last actual index per register of each site's current meter."""
+    loader = ctx.loaders.get("LastReadingsBySiteLoader")
+    if loader is None:
+
+        async def load(site_ids: Sequence[int]) -> list[list[Any]]:
+            return await nodes.last_readings_of_sites(ctx.sessions, ctx.perimeter, list(site_ids))
+
+        loader = ctx.loaders["LastReadingsBySiteLoader"] = DataLoader(load_fn=load)
+    return loader

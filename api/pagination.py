@@ -6,45 +6,20 @@ A cursor is the base64 of the sort values of the last row seen, so a page is a S
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
 
-from api.resolvers.errors import ErrorCode, Refusal
-
-DEFAULT_PAGE = 50
-MAX_PAGE = 100
+from api.resolvers.cursors import (  # noqa: F401 - re-exported for the schema modules
+    DEFAULT_PAGE,
+    MAX_PAGE,
+    decode_cursor,
+    encode_cursor,
+    page_size,
+)
 
 NodeType = TypeVar("NodeType")
-
-
-def page_size(first: int | None) -> int:
-    if first is None:
-        return DEFAULT_PAGE
-    if first < 1 or first > MAX_PAGE:
-        raise Refusal(
-            ErrorCode.INVALID, f"`first` doit être compris entre 1 et {MAX_PAGE}.", field="first"
-        )
-    return first
-
-
-def encode_cursor(*values: Any) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> list[Any] | None:
-    if cursor is None:
-        return None
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError:
-        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
-    if not isinstance(values, list):
-        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
-    return values
 
 
 @strawberry.type(description="Un élément d'une liste paginée et son curseur.")

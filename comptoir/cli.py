@@ -232,6 +232,33 @@ def cmd_worker(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_import_invoices(args: argparse.Namespace) -> None:
+    from api.resolvers.invoice_import import ImportRejected, import_invoices
+    from db.engine import create_session_factory
+
+    settings = _settings()
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"fichier introuvable : {path}")
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        return await import_invoices(create_session_factory(engine), path)
+
+    try:
+        report = _run_with_database(settings, work)
+    except ImportRejected as rejected:
+        for line, message in rejected.problems:
+            print(f"ligne {line} : {message}", file=sys.stderr)
+        raise CommandError(
+            f"fichier refusé ({len(rejected.problems)} erreur(s)) : aucune facture importée"
+        ) from None
+    print(
+        f"{report.invoices} facture(s) importée(s) ({report.lines} lignes, "
+        f"{report.sites} lignes par site)."
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="comptoir", description="Espace client headless (API GraphQL).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -281,6 +308,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     target.add_argument("--group", metavar="CODE", help="tous les membres du groupement")
     welcome.set_defaults(handler=cmd_send_welcome_packs)
+
+    imports = commands.add_parser(
+        "import-invoices", help="importe des factures (CSV ou JSON), tout ou rien"
+    )
+    imports.add_argument("file", metavar="FICHIER", help="fichier CSV ou JSON des factures")
+    imports.set_defaults(handler=cmd_import_invoices)
 
     export = commands.add_parser("export-schema", help="écrit le schéma GraphQL (SDL)")
     export.add_argument("--output", default=str(SCHEMA_FILE), help="fichier cible")

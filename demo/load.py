@@ -151,6 +151,9 @@ async def load_demo_data(
                 buffered = 0
         await _flush(connection, buffers)
         await refresh_site_search(connection)
+        # Fresh statistics: without them SQLite's planner picks the readings' `source` index
+        # over the site index for the last-readings query (measured 54 ms → 3 ms at full scale).
+        await connection.exec_driver_sql("ANALYZE")
         if connection.dialect.name == "postgresql":
             await _reset_sequences(connection)
     report.sites_by_segment = dict(sorted(generator.sites_by_segment.items()))

@@ -6,9 +6,13 @@ from domain.enums import (
     BillingFrequency,
     Energy,
     InvoiceDelivery,
+    MeterKind,
     PaymentMethod,
+    ReadingSource,
+    Register,
     Segment,
     SelfCareRequestKind,
+    SiteStatus,
     TechnicalRequestType,
 )
 
@@ -122,4 +126,37 @@ INVOICE_DELIVERY_LABELS: dict[InvoiceDelivery, str] = {
     InvoiceDelivery.POST: "Courrier postal",
     InvoiceDelivery.EMAIL: "Courriel",
     InvoiceDelivery.CHORUS_PRO: "Chorus Pro",
+}
+
+REGISTER_LABELS: dict[Register, str] = {
+    Register.BASE: "Base",
+    Register.HP: "Heures pleines",
+    Register.HC: "Heures creuses",
+    Register.HPH: "Heures pleines hiver",
+    Register.HCH: "Heures creuses hiver",
+    Register.HPE: "Heures pleines été",
+    Register.HCE: "Heures creuses été",
+    Register.POINTE: "Pointe",
+}
+
+READING_SOURCE_LABELS: dict[ReadingSource, str] = {
+    ReadingSource.DISTRIBUTOR_ACTUAL: "Relevé du distributeur",
+    ReadingSource.DISTRIBUTOR_ESTIMATED: "Estimé par le distributeur",
+    ReadingSource.SUPPLIER_ESTIMATED: "Estimé par le fournisseur",
+    ReadingSource.SELF_READING: "Auto-relève",
+    ReadingSource.SPECIAL: "Relève spéciale",
+}
+
+SITE_STATUS_LABELS: dict[SiteStatus, str] = {
+    SiteStatus.ACTIVE: "Actif",
+    SiteStatus.TERMINATING: "En cours de résiliation",
+    SiteStatus.TERMINATED: "Résilié",
+}
+
+METER_KIND_LABELS: dict[MeterKind, str] = {
+    MeterKind.GAZPAR: "Gazpar",
+    MeterKind.GAS_CONVENTIONAL: "Compteur gaz classique",
+    MeterKind.LINKY: "Linky",
+    MeterKind.ELECTROMECHANICAL: "Électromécanique",
+    MeterKind.ELECTRONIC: "Électronique",
 }

@@ -287,3 +287,56 @@ def build_message(
     for filename, (maintype, subtype), data in ATTACHMENTS.get(template, lambda _c: [])(context):
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class SelfReadingIndex:
+    register: str  # the register's French label (e.g. "Heures pleines")
+    index: int
+    consumption: int | None  # since the last reading, in the meter's units
+
+
+@dataclass(frozen=True, slots=True)
+class SelfReadingConfirmation:
+    """What the confirmation of a self-reading says: the site, the indexes, the billing cycle."""
+
+    reading_key: str  # unique per stored self-reading: the mail's idempotency key
+    full_name: str
+    recipients: list[str]  # the person, then the copy-to address if any
+    point_number: str
+    site_label: str  # designation, internal code or address: how the customer names the site
+    address: str
+    meter_serial: str
+    read_on: date
+    received_at: datetime
+    indexes: list[SelfReadingIndex]
+    counts_in_next_billing_cycle: bool
+    cutoff_day: int
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_self_reading_confirmation(
+    session: AsyncSession, *, confirmation: SelfReadingConfirmation
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="self_reading_confirmation",
+        recipients=confirmation.recipients,
+        context={
+            **_common(confirmation.customer_service),
+            "full_name": confirmation.full_name,
+            "point_number": confirmation.point_number,
+            "site_label": confirmation.site_label,
+            "address": confirmation.address,
+            "meter_serial": confirmation.meter_serial,
+            "read_on": confirmation.read_on,
+            "received_at": confirmation.received_at,
+            "indexes": [
+                {"register": i.register, "index": i.index, "consumption": i.consumption}
+                for i in confirmation.indexes
+            ],
+            "counts_in_next_billing_cycle": confirmation.counts_in_next_billing_cycle,
+            "cutoff_day": confirmation.cutoff_day,
+        },
+        idempotency_key=f"self-reading:{confirmation.reading_key}",
+    )

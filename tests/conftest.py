@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from comptoir.settings import Settings, normalise_database_url
 from db import migrate
 from db.engine import create_engine, create_session_factory
+from demo import DemoReport, load_demo_data
 from tests.e2e.server import LiveServer, serve
 from tests.runner import Runner
 
@@ -135,3 +137,33 @@ def runner(test_settings: Settings, session_factory: async_sessionmaker[AsyncSes
 def live_server(test_settings: Settings) -> Iterator[LiveServer]:
     """The app served by uvicorn on a free loopback port, for tests over real HTTP."""
     yield from serve(test_settings)
+
+
+DEMO_AS_OF = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="session")
+async def demo_engine(databases: ThrowawayDatabases) -> AsyncIterator[AsyncEngine]:
+    """A fresh migrated database of its own for the `small` demo data."""
+    url = await databases.new_url()
+    engine = create_engine(Settings(database_url=url), poolclass=NullPool)
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def demo_report(demo_engine: AsyncEngine) -> DemoReport:
+    """The `small` demo data, loaded once per session."""
+    return await load_demo_data(demo_engine, scale="small", as_of=DEMO_AS_OF)
+
+
+@pytest.fixture(scope="session")
+def demo_runner(
+    demo_engine: AsyncEngine, demo_report: DemoReport, test_settings: Settings
+) -> Runner:
+    """Runs GraphQL documents against the demo data, as one of its people."""
+    settings = test_settings.model_copy(
+        update={"database_url": demo_engine.url.render_as_string(hide_password=False)}
+    )
+    return Runner(settings, create_session_factory(demo_engine))

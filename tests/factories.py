@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,20 +17,30 @@ from db.models import (
     BillingAccount,
     GrantBillingAccount,
     Group,
+    Invoice,
+    InvoiceLine,
+    InvoiceSite,
     Member,
     Meter,
+    Reading,
     Site,
     User,
 )
 from domain.enums import (
+    GAS_SEGMENTS,
     BillingFrequency,
     Distributor,
+    EditionStatus,
     Energy,
     InvoiceDelivery,
+    InvoiceKind,
     MeterKind,
     PaymentMethod,
+    PaymentStatus,
+    ReadingSource,
     Register,
     Segment,
+    SelfReadingStatus,
     SiteStatus,
     Tier,
     UserStatus,
@@ -231,6 +244,13 @@ async def make_world(sessions: async_sessionmaker[AsyncSession], name: str) -> W
             session.add(site)
             sites.append(site)
         await session.flush()
+        for k, site in enumerate(sites[1:], start=1):  # every site has its meter
+            session.add(
+                Meter.model_validate(
+                    first.meter.model_dump(exclude={"id"})
+                    | {"site_id": site.id, "serial": f"LW{n:08d}{k:02d}"}
+                )
+            )
     accounts = (first.billing_account, second_account, third_account)
     slug = f"{name.lower()}{n}"
     people: dict[str, User] = {}
@@ -254,3 +274,172 @@ async def make_world(sessions: async_sessionmaker[AsyncSession], name: str) -> W
     return World(
         name, first.group, first.member, other_member, accounts, tuple(sites), people, grants
     )
+
+
+# (date, register, index, source, rollover) — a reading laid down by `make_metered_site`.
+ReadingSpec = tuple[date, Register, int, ReadingSource, bool]
+
+
+async def make_metered_site(
+    sessions: async_sessionmaker[AsyncSession],
+    account: BillingAccount,
+    *,
+    kind: MeterKind = MeterKind.ELECTROMECHANICAL,
+    registers: tuple[Register, ...] = (Register.BASE,),
+    digits: int = 5,
+    segment: Segment = Segment.C5,
+    car_kwh: int = 12000,
+    profile: str = "PRO1",
+    coefficient: Decimal = Decimal(1),
+    status: SiteStatus = SiteStatus.ACTIVE,
+    readings: Sequence[ReadingSpec] = (),
+) -> tuple[Site, Meter]:
+    """A site of `account` with one current meter (non-communicating by default: an
+    electromechanical C5 meter) and the given readings."""
+    n = next(_sequence)
+    gas = segment in GAS_SEGMENTS
+    async with sessions() as session, session.begin():
+        site = Site(
+            member_id=account.member_id,
+            billing_account_id=account.id,
+            energy=Energy.GAS if gas else Energy.ELECTRICITY,
+            point_number=f"{50000000000000 + n:014d}",
+            distributor=Distributor.GRDF if gas else Distributor.ENEDIS,
+            distributor_name="GRDF" if gas else "Enedis",
+            segment=segment,
+            tariff_option=segment.value if gas else "HP/HC" if len(registers) > 1 else "BASE",
+            transport_tariff="ATRD" if gas else "CU4",
+            car_kwh=car_kwh,
+            profile=profile,
+            street="3 rue du Stade",
+            postcode="29000",
+            city="Quimper",
+            status=status,
+            supply_start=date(2023, 1, 1),
+            designation=f"Salle {n}",
+        )
+        session.add(site)
+        await session.flush()
+        meter = Meter(
+            site_id=site.id,
+            serial=f"EM{n:010d}",
+            kind=kind,
+            is_communicating=kind in (MeterKind.LINKY, MeterKind.GAZPAR, MeterKind.ELECTRONIC),
+            digits=digits,
+            registers=list(registers),
+            reading_coefficient=coefficient,
+            installed_on=date(2020, 1, 1),
+        )
+        session.add(meter)
+        await session.flush()
+        for read_on, register, index, source, rollover in readings:
+            self_read = source is ReadingSource.SELF_READING
+            session.add(
+                Reading(
+                    site_id=site.id,
+                    meter_id=meter.id,
+                    register_code=register,
+                    read_on=read_on,
+                    index_value=index,
+                    source=source,
+                    rollover=rollover,
+                    self_reading_status=SelfReadingStatus.ACCEPTED if self_read else None,
+                )
+            )
+    return site, meter
+
+
+_invoice_sequence = itertools.count(1)
+
+
+async def make_invoice(
+    sessions: async_sessionmaker[AsyncSession],
+    billing_account: BillingAccount,
+    sites: list[Site],
+    *,
+    accounting_date: date,
+    kwh: int = 566,
+    kind: InvoiceKind = InvoiceKind.INVOICE,
+    cancels: Invoice | None = None,
+    pdf_key: str | None = None,
+) -> Invoice:
+    """A coherent invoice of `sites` (lines adding up to the totals, per-site rows adding up
+    to the lines), built by the demo's invoice builder; a cancellation negates `cancels`."""
+    from demo.billing import SitePeriod, build_invoice
+    from domain.enums import IndexBasis, InvoiceComponent
+    from domain.enums import InvoiceDelivery as Delivery
+
+    reduced, standard = Decimal("5.50"), Decimal("20.00")
+    tariff = [
+        (InvoiceComponent.SUBSCRIPTION, "Abonnement fourniture", "mois", "12.34", reduced),
+        (InvoiceComponent.ENERGY, "Consommation d'électricité – base", "kWh", "0.123456", standard),
+        (InvoiceComponent.CAPACITY, "Mécanisme de capacité", "kWh", "0.0041", standard),
+        (InvoiceComponent.TRANSPORT, "TURPE – soutirage variable", "kWh", "0.0447", standard),
+        (InvoiceComponent.CTA, "Contribution tarifaire d'acheminement", "€", "0.2193", reduced),
+        (InvoiceComponent.EXCISE, "Accise sur l'électricité", "kWh", "0.0337", standard),
+    ]
+
+    def charges(k: int) -> list[tuple[Any, Decimal]]:
+        quantities = {"mois": Decimal(2), "kWh": Decimal(k), "€": Decimal("30.50")}
+        return [
+            ((component, label, unit, Decimal(price), rate), quantities[unit])
+            for component, label, unit, price, rate in tariff
+        ]
+
+    periods = [
+        SitePeriod(
+            site_id=site.id,  # type: ignore[arg-type]
+            charges=charges(kwh + 37 * i),
+            consumption_kwh=kwh + 37 * i,
+            basis="ACTUAL",
+            meter_serial=f"LK{site.id:010d}",
+            previous_index_on=date(accounting_date.year, 1, 1),
+            current_index_on=accounting_date,
+            register_indexes=[{"register": "BASE", "previous": 1000, "current": 1000 + kwh}],
+        )
+        for i, site in enumerate(sites)
+    ]
+    built = build_invoice(periods)
+    sign = -1 if kind is not InvoiceKind.INVOICE else 1
+    n = next(_invoice_sequence)
+    prefix = {
+        InvoiceKind.INVOICE: "FT",
+        InvoiceKind.CANCELLATION: "NT",
+        InvoiceKind.CREDIT_NOTE: "VT",
+    }
+    async with sessions() as session, session.begin():
+        invoice = Invoice(
+            number=f"{prefix[kind]}{billing_account.id:06d}{n:06d}",
+            billing_account_id=billing_account.id,  # type: ignore[arg-type]
+            energy=billing_account.energy,
+            kind=kind,
+            accounting_date=accounting_date,
+            period_start=date(accounting_date.year, 1, 1),
+            period_end=accounting_date,
+            index_basis=IndexBasis.ACTUAL,
+            consumption_kwh=sign * built.consumption_kwh,
+            total_excl_tax=sign * built.total_excl_tax,
+            vat_reduced=sign * built.vat_reduced,
+            vat_standard=sign * built.vat_standard,
+            total_incl_tax=sign * built.total_incl_tax,
+            due_date=accounting_date,
+            delivery_mode=Delivery.EMAIL,
+            edition_status=EditionStatus.ISSUED,
+            payment_status=PaymentStatus.UNPAID,
+            cancels_invoice_id=cancels.id if cancels is not None else None,
+            pdf_key=pdf_key,
+        )
+        session.add(invoice)
+        await session.flush()
+        money = ("quantity", "vat_base", "amount")
+        for position, line in enumerate(built.lines, start=1):
+            values = {k: (sign * v if k in money and v is not None else v) for k, v in line.items()}  # type: ignore[operator]
+            session.add(InvoiceLine(invoice_id=invoice.id, position=position, **values))  # type: ignore[arg-type]
+        amounts = (
+            "consumption_kwh", "subscription_amount", "energy_amount", "transport_amount",
+            "taxes_amount", "total_excl_tax", "vat_amount", "total_incl_tax",
+        )  # fmt: skip
+        for row in built.sites:
+            values = {k: (sign * v if k in amounts else v) for k, v in row.items()}  # type: ignore[operator]
+            session.add(InvoiceSite(invoice_id=invoice.id, **values))  # type: ignore[arg-type]
+    return invoice

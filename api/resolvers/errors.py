@@ -30,6 +30,15 @@ class ErrorCode(StrEnum):
     EXCEEDS_OWN_SCOPE = "EXCEEDS_OWN_SCOPE"
     INVALID_STATE = "INVALID_STATE"
     TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    PERIOD_TOO_LONG = "PERIOD_TOO_LONG"
+    # Self-readings (domain/self_reading.py)
+    METER_COMMUNICATING = "METER_COMMUNICATING"
+    REGISTERS_MISMATCH = "REGISTERS_MISMATCH"
+    TOO_MANY_DIGITS = "TOO_MANY_DIGITS"
+    DATE_IN_FUTURE = "DATE_IN_FUTURE"
+    DATE_BEFORE_LAST_READING = "DATE_BEFORE_LAST_READING"
+    INDEX_BELOW_LAST = "INDEX_BELOW_LAST"
+    CHECK_FIGURES = "CHECK_FIGURES"
 
 
 NOT_FOUND_MESSAGE = "Objet introuvable."
@@ -49,6 +58,15 @@ class Refusal(Exception):
         self.message = message
         self.field = field
         self.retry_after_seconds = retry_after_seconds
+
+
+class Refusals(Refusal):
+    """Several refusals at once (one per input field), reported together."""
+
+    def __init__(self, refusals: list[Refusal]) -> None:
+        first = refusals[0]
+        super().__init__(first.code, first.message, field=first.field)
+        self.refusals = refusals
 
 
 def not_found(field: str | None = "id") -> Refusal:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.portfolio import last_actual_readings
 from db.models import BillingAccount, Group, Member, Meter, Site
 from db.scoped import (
     Perimeter,
@@ -50,3 +51,34 @@ async def load_nodes(
     async with sessions() as session:
         found = {row.id: row for row in (await session.exec(statement)).all()}
     return [found.get(i) for i in ids]
+
+
+async def meters_of_sites(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, site_ids: list[int]
+) -> list[list[Any]]:
+    """Meters per site in the order of `site_ids`, newest first, inside the perimeter."""
+    async with sessions() as session:
+        rows = (
+            await session.exec(
+                scoped_meters(perimeter)
+                .where(Meter.site_id.in_(sorted(set(site_ids))))  # type: ignore[attr-defined]
+                .order_by(Meter.installed_on.desc(), Meter.id.desc())  # type: ignore[attr-defined,union-attr]
+            )
+        ).all()
+    by_site: dict[int, list[Any]] = {i: [] for i in site_ids}
+    for row in rows:
+        by_site[row.site_id].append(row)
+    return [by_site[i] for i in site_ids]
+
+
+async def last_readings_of_sites(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, site_ids: list[int]
+) -> list[list[Any]]:
+    async with sessions() as session:
+        visible = (
+            await session.exec(
+                scoped_sites(perimeter, Site.id).where(Site.id.in_(sorted(set(site_ids))))  # type: ignore[union-attr]
+            )
+        ).all()
+        found = await last_actual_readings(session, list(visible))
+    return [found.get(i, []) for i in site_ids]

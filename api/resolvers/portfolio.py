@@ -6,21 +6,29 @@ exports all start from it, so they always agree and always stay inside the perim
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Alert, Member, Meter, Site
+from api.resolvers.cursors import encode_cursor
+from db.models import Alert, BillingAccount, Member, Meter, Reading, Site
 from db.scoped import Perimeter, billing_account_in
 from domain.enums import (
     AlertStatus,
     Distributor,
     Energy,
     MeterKind,
+    ReadingSource,
+    Register,
     Segment,
+    SelfReadingStatus,
     SiteStatus,
 )
 from domain.search import search_words
@@ -107,3 +115,182 @@ ORDER_KEYS: dict[SiteOrder, tuple[Any, bool]] = {
     SiteOrder.CAR_DESC: (Site.car_kwh, True),
     SiteOrder.SUPPLY_START_DESC: (Site.supply_start, True),
 }
+
+
+# -- pages of sites, with their single relations loaded in the same statement --------------
+
+ACTUAL_SOURCES = (
+    ReadingSource.DISTRIBUTOR_ACTUAL,
+    ReadingSource.SELF_READING,
+    ReadingSource.SPECIAL,
+)
+
+
+def labelled(model: Any, prefix: str) -> list[Any]:
+    """Every column of a table, labelled `<prefix><name>` so rows of a join stay flat."""
+    table = model.__table__
+    return [column.label(f"{prefix}{column.name}") for column in table.columns]
+
+
+SITE_COLUMNS = labelled(Site, "")
+MEMBER_COLUMNS = labelled(Member, "member__")
+ACCOUNT_COLUMNS = labelled(BillingAccount, "account__")
+METER_COLUMNS = labelled(Meter, "meter__")
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterIndexRow:
+    site_id: int
+    meter_id: int
+    register: Register
+    index: int
+    read_on: date
+    source: ReadingSource
+
+
+@dataclass(frozen=True, slots=True)
+class SitePage:
+    rows: list[Any]  # flat rows: site columns, then member__*, account__*, meter__*
+    total_count: int
+    has_next_page: bool
+    cursors: list[str]
+    last_readings: dict[int, list[RegisterIndexRow]]
+
+
+def _keyset(order: SiteOrder, cursor: list[Any] | None) -> sa.ColumnElement[bool] | None:
+    if cursor is None:
+        return None
+    key, descending = ORDER_KEYS[order]
+    value, last_id = cursor
+    if descending:
+        return sa.tuple_(key, Site.id) < sa.tuple_(sa.literal(value), sa.literal(last_id))
+    return sa.tuple_(key, Site.id) > sa.tuple_(sa.literal(value), sa.literal(last_id))
+
+
+def _sort_value(order: SiteOrder, row: Any) -> Any:
+    match order:
+        case SiteOrder.LEGAL_NAME:
+            return row.member__legal_name
+        case SiteOrder.INTERNAL_CODE:
+            return row.internal_code or ""
+        case SiteOrder.CAR_DESC:
+            return row.car_kwh
+        case SiteOrder.SUPPLY_START_DESC:
+            return row.supply_start.isoformat()
+        case _:
+            return getattr(row, ORDER_KEYS[order][0].key)
+
+
+async def list_sites(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    *,
+    criteria: SiteCriteria,
+    order: SiteOrder,
+    first: int,
+    after: list[Any] | None,
+    with_last_readings: bool,
+) -> SitePage:
+    """A keyset page: one statement for the count, one for the page with member, billing
+    account and current meter joined, and one for the last readings when asked — whatever
+    the page size."""
+    conditions = site_conditions(perimeter, criteria)
+    key, descending = ORDER_KEYS[order]
+    page = (
+        select(*SITE_COLUMNS, *MEMBER_COLUMNS, *ACCOUNT_COLUMNS, *METER_COLUMNS)
+        .select_from(Site)
+        .join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
+        .join(BillingAccount, BillingAccount.id == Site.billing_account_id)  # type: ignore[arg-type]
+        .outerjoin(Meter, sa.and_(Meter.site_id == Site.id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
+        .where(*conditions)
+    )
+    keyset = _keyset(order, after)
+    if keyset is not None:
+        page = page.where(keyset)
+    direction = sa.desc if descending else sa.asc
+    page = page.order_by(direction(key), direction(Site.id)).limit(first + 1)  # type: ignore[arg-type]
+    count = select(sa.func.count()).select_from(
+        select(Site.id).join(Member, Member.id == Site.member_id).where(*conditions).subquery()  # type: ignore[arg-type]
+    )
+    async with sessions() as session:
+        total = (await session.exec(count)).one()
+        rows = list((await session.exec(page)).all())  # type: ignore[call-overload]
+        shown = rows[:first]
+        readings = (
+            await last_actual_readings(session, [r.id for r in shown])
+            if with_last_readings and shown
+            else {}
+        )
+    return SitePage(
+        rows=shown,
+        total_count=total,
+        has_next_page=len(rows) > first,
+        cursors=[encode_cursor(_sort_value(order, r), r.id) for r in shown],
+        last_readings=readings,
+    )
+
+
+async def last_actual_readings(
+    session: AsyncSession, site_ids: list[int]
+) -> dict[int, list[RegisterIndexRow]]:
+    """The last actual index of each register of each site's current meter, in one query."""
+    ranked = (
+        select(
+            Reading.site_id,
+            Reading.meter_id,
+            Reading.register_code,
+            Reading.index_value,
+            Reading.read_on,
+            Reading.source,
+            sa.func.row_number()
+            .over(
+                partition_by=(Reading.site_id, Reading.register_code),
+                order_by=(sa.desc(Reading.read_on), sa.desc(Reading.id)),  # type: ignore[arg-type]
+            )
+            .label("rank"),
+        )
+        .join(Meter, sa.and_(Meter.id == Reading.meter_id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
+        .where(
+            Reading.site_id.in_(sorted(set(site_ids))),  # type: ignore[attr-defined]
+            Reading.source.in_(ACTUAL_SOURCES),  # type: ignore[attr-defined]
+            sa.or_(
+                Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
+                Reading.self_reading_status != SelfReadingStatus.REJECTED,
+            ),
+        )
+        .subquery()
+    )
+    rows = (
+        await session.exec(
+            # sa.select: rows of several columns (sqlmodel's would hand back scalars)
+            sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.site_id)  # type: ignore[call-overload]
+        )
+    ).all()
+    found: dict[int, list[RegisterIndexRow]] = defaultdict(list)
+    for row in rows:
+        found[row.site_id].append(
+            RegisterIndexRow(
+                site_id=row.site_id,
+                meter_id=row.meter_id,
+                register=Register(row.register_code),
+                index=row.index_value,
+                read_on=row.read_on,
+                source=ReadingSource(row.source),
+            )
+        )
+    return found
+
+
+async def site_by_point_number(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    *,
+    point_number: str,
+    energy: Energy | None,
+) -> Site | None:
+    query = select(Site).where(
+        *site_conditions(perimeter, SiteCriteria(energies=(energy,) if energy else ())),
+        Site.point_number == "".join(point_number.split()),
+    )
+    async with sessions() as session:
+        return (await session.exec(query.order_by(Site.energy))).first()

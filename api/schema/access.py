@@ -11,7 +11,7 @@ from strawberry import relay
 from api.pagination import Connection, connection, decode_cursor, encode_cursor, page_size
 from api.permissions import IsAuthenticated
 from api.resolvers import access, account_lifecycle
-from api.resolvers.errors import Refusal
+from api.resolvers.errors import Refusal, Refusals
 from api.schema.accounts import Grant, Person, Tier
 from api.schema.errors import UserError, query_error
 from api.schema.ids import pk_of, pks_of
@@ -25,7 +25,8 @@ async def attempt(work: Callable[[], Awaitable[T]]) -> tuple[T | None, list[User
     try:
         return await work(), []
     except Refusal as refusal:
-        return None, [UserError.from_refusal(refusal)]
+        every = refusal.refusals if isinstance(refusal, Refusals) else [refusal]
+        return None, [UserError.from_refusal(r) for r in every]
 
 
 @strawberry.input(description="Filtre de la liste des personnes.")

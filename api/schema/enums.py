@@ -27,3 +27,4 @@ TechnicalRequestType = strawberry.enum(
 SelfCareRequestKind = strawberry.enum(
     enums.SelfCareRequestKind, description="Type de demande selfcare."
 )
+ReadingSource = strawberry.enum(enums.ReadingSource, description="Origine d'un index.")

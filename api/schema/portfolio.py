@@ -16,7 +16,8 @@ from typing import Any, Self
 import strawberry
 from strawberry import relay
 
-from api.resolvers import nodes
+from api.loaders import last_readings_by_site_loader, meters_by_site_loader, node_by_id_loader
+from api.resolvers import capabilities, nodes, portfolio, readings
 from api.schema.enums import (
     BillingFrequency,
     Distributor,
@@ -24,10 +25,13 @@ from api.schema.enums import (
     InvoiceDelivery,
     MeterKind,
     PaymentMethod,
+    ReadingSource,
     Register,
     Segment,
     SiteStatus,
 )
+
+_MISSING = object()
 
 
 @cache
@@ -43,10 +47,15 @@ class _ScopedNode:
     """
 
     @classmethod
-    def from_row(cls, row: Any) -> Self:
-        # A table object or a Core row: both expose the columns as attributes.
-        names = _init_fields(cls)
-        return cls(**{name: getattr(row, name) for name in names})
+    def from_row(cls, row: Any, prefix: str = "", **extra: Any) -> Self:
+        """From a table object or a Core row (columns as attributes, `prefix` for the joined
+        tables of a flat row); fields the row lacks keep their defaults."""
+        values = {}
+        for name in _init_fields(cls):
+            value = getattr(row, f"{prefix}{name}", _MISSING)
+            if value is not _MISSING:
+                values[name] = value
+        return cls(**values, **extra)
 
     @classmethod
     async def resolve_nodes(
@@ -76,6 +85,7 @@ class Member(_ScopedNode, relay.Node):
     street: str = strawberry.field(description="Adresse du siège : voie.")
     postcode: str = strawberry.field(description="Adresse du siège : code postal.")
     city: str = strawberry.field(description="Adresse du siège : commune.")
+    group_id: strawberry.Private[int | None] = None
 
 
 @strawberry.type(description="Compte de contrat : l'unité de facturation d'un membre.")
@@ -122,6 +132,81 @@ class Site(_ScopedNode, relay.Node):
     internal_code: str | None = strawberry.field(description="Code interne du client (35 car.).")
     designation: str | None = strawberry.field(description="Désignation du client (35 car.).")
     other_reference: str | None = strawberry.field(description="Autre référence (40 car.).")
+    member_id: strawberry.Private[int] = 0
+    billing_account_id: strawberry.Private[int] = 0
+    # Filled by the list's root resolver (one statement per level for the whole page); a site
+    # fetched alone loads its relations through the request's DataLoaders instead.
+    relations: strawberry.Private[SiteRelations | None] = None
+
+    # The relation fields below are plain (sync) when the page prefetched them, and hand
+    # graphql-core an awaitable from a DataLoader otherwise: a sync resolver keeps ~20 µs per
+    # object off list pages (STYLE.md), and graphql-core awaits whatever is awaitable.
+
+    @strawberry.field(description="Le membre titulaire du site.")
+    def member(self, info: strawberry.Info) -> Member | None:
+        if self.relations is not None:
+            return self.relations.member
+        return _load_one(info, "Member", Member, self.member_id)
+
+    @strawberry.field(description="Le compte de contrat qui facture le site.")
+    def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
+        if self.relations is not None:
+            return self.relations.billing_account
+        return _load_one(info, "BillingAccount", BillingAccount, self.billing_account_id)
+
+    @strawberry.field(description="Le compteur en place.")
+    def current_meter(self, info: strawberry.Info) -> Meter | None:
+        if self.relations is not None:
+            return self.relations.current_meter
+        return _current_meter(info, self.id)
+
+    @strawberry.field(
+        description="Tous les compteurs du site, en place et déposés, du plus récent."
+    )
+    async def meters(self, info: strawberry.Info) -> list[Meter]:
+        rows = await meters_by_site_loader(info.context).load(self.id)
+        return [Meter.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Dernier index réel (distributeur, auto-relève, relève spéciale) de chaque "
+        "poste du compteur en place."
+    )
+    def last_actual_readings(self, info: strawberry.Info) -> list[LastIndex]:
+        if self.relations is not None and self.relations.last_readings is not None:
+            return self.relations.last_readings
+        return _last_readings(info, self.id)
+
+    @strawberry.field(
+        description="Vrai si vous pouvez saisir une auto-relève sur ce site (compteur non "
+        "communicant, habilitation qui l'autorise)."
+    )
+    async def can_submit_self_reading(self, info: strawberry.Info) -> bool:
+        meter = self.relations.current_meter if self.relations else None
+        if meter is None:
+            meter = await _current_meter(info, self.id)
+        # The same rules as `submitSelfReading`, so the button and the mutation agree.
+        return readings.can_submit_self_reading(
+            in_write_perimeter=capabilities.may_write(info.context.caller, await self._scope(info)),
+            site=self,
+            meter=meter,
+        )
+
+    @strawberry.field(
+        description="Vrai si vous pouvez modifier les références client du site (ADMIN, USER, "
+        "INFRA_USER)."
+    )
+    async def can_edit_references(self, info: strawberry.Info) -> bool:
+        return capabilities.may_edit_references(info.context.caller, await self._scope(info))
+
+    async def _scope(self, info: strawberry.Info) -> capabilities.SiteScope:
+        member = self.relations.member if self.relations else None
+        if member is None:
+            member = await _load_one(info, "Member", Member, self.member_id)
+        return capabilities.SiteScope(
+            group_id=member.group_id if member else None,
+            member_id=self.member_id,
+            billing_account_id=self.billing_account_id,
+        )
 
 
 @strawberry.type(description="Compteur installé (ou déposé) sur un site.")
@@ -134,6 +219,57 @@ class Meter(_ScopedNode, relay.Node):
     registers: list[Register] = strawberry.field(description="Postes horaires relevés.")
     installed_on: date = strawberry.field(description="Date de pose.")
     removed_on: date | None = strawberry.field(description="Date de dépose.")
+    reading_coefficient: strawberry.Private[Decimal] = Decimal(1)
+
+
+@strawberry.type(description="Le dernier index réel relevé sur un poste du compteur.")
+class LastIndex:
+    register: Register = strawberry.field(description="Poste horaire.")
+    index: int = strawberry.field(description="Index relevé.")
+    read_on: date = strawberry.field(description="Date de la relève.")
+    source: ReadingSource = strawberry.field(description="Origine de l'index.")
+
+    @classmethod
+    def from_row(cls, row: portfolio.RegisterIndexRow) -> LastIndex:
+        return cls(register=row.register, index=row.index, read_on=row.read_on, source=row.source)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SiteRelations:
+    member: Member | None
+    billing_account: BillingAccount | None
+    current_meter: Meter | None
+    last_readings: list[LastIndex] | None
+
+
+def site_from_page_row(row: Any, last_readings: list[LastIndex] | None) -> Site:
+    """A Site of a list page, its single relations already at hand (no query per site)."""
+    meter = Meter.from_row(row, "meter__") if row.meter__id is not None else None
+    return Site.from_row(
+        row,
+        relations=SiteRelations(
+            member=Member.from_row(row, "member__"),
+            billing_account=BillingAccount.from_row(row, "account__"),
+            current_meter=meter,
+            last_readings=last_readings,
+        ),
+    )
+
+
+async def _load_one(info: strawberry.Info, kind: str, cls: Any, pk: int) -> Any:
+    row = await node_by_id_loader(info.context, kind).load(pk)
+    return cls.from_row(row) if row is not None else None
+
+
+async def _current_meter(info: strawberry.Info, site_id: int) -> Meter | None:
+    rows = await meters_by_site_loader(info.context).load(site_id)
+    current = [r for r in rows if r.removed_on is None]
+    return Meter.from_row(current[0]) if current else None
+
+
+async def _last_readings(info: strawberry.Info, site_id: int) -> list[LastIndex]:
+    rows = await last_readings_by_site_loader(info.context).load(site_id)
+    return [LastIndex.from_row(r) for r in rows]
 
 
 NODE_TYPES: tuple[type, ...] = (Group, Member, BillingAccount, Site, Meter)

@@ -10,26 +10,39 @@ from api.schema.access import AccessMutations, AccessQueries
 from api.schema.accounts import AccountQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
+from api.schema.consumption import ConsumptionQueries
+from api.schema.exports import ExportMutations
+from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
 from api.schema.outbox import OutboxMutations, OutboxQueries
 from api.schema.portfolio import NODE_TYPES
+from api.schema.readings import ReadingMutations, ReadingQueries
 from api.schema.sessions import SessionMutations
+from api.schema.sites import SiteMutations, SiteQueries
 from api.schema.welcome_packs import WelcomePackMutations
 
 QUERIES: tuple[type, ...] = (
+    SiteQueries,
     AccountQueries,
     AccessQueries,
     ApiKeyQueries,
     OutboxQueries,
     CatalogueQueries,
+    ReadingQueries,
+    InvoiceQueries,
+    ConsumptionQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
+    SiteMutations,
     SessionMutations,
     AccessMutations,
     ApiKeyMutations,
     WelcomePackMutations,
     OutboxMutations,
+    ReadingMutations,
+    InvoiceMutations,
+    ExportMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
-EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES,)
+EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES, *INVOICE_TYPES)

@@ -1,0 +1,472 @@
+"""The customer exports of the parc: the perimeter file, readings and monthly consumption.
+
+Each export is described as an `ExportTable` (columns and an async iterator of row chunks);
+`api/exports.py` writes it as CSV or XLSX and signs the download URL. The use case checks
+everything first (the filter's member and billing-account IDs must be in the perimeter,
+the period must be valid), so a refusal comes before any file exists.
+
+Rows are read in batches of sites: one statement lists the matching sites' ids in export
+order (an integer per site, even at 13,000 sites), then each chunk of ids costs two or three
+Core statements (the sites with member, billing account and current meter; their last actual
+readings, readings or consumption). Never ORM objects, never one query per site.
+
+A filter naming a member or billing account outside the perimeter (another tenant's, or one
+that does not exist) is refused as NOT_FOUND rather than silently giving an empty file: an
+export is a durable document, and the answer is then exactly the one for a missing ID.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resolvers.consumption import (
+    LOOKBACK_DAYS,
+    SITE_BASIS_COLUMNS,
+    Period,
+    check_filter_scope,
+    check_period,
+    core_rows,
+    series_of_sites,
+)
+from api.resolvers.errors import ErrorCode, Refusal
+from api.resolvers.portfolio import SiteCriteria, last_actual_readings, sites_matching
+from db.models import BillingAccount, Member, Meter, Reading, Site
+from db.scoped import Perimeter
+from domain.consumption import (
+    CONSUMPTION_KIND_LABELS,
+    MAX_MONTHS,
+    format_month,
+    month_count,
+    months_of,
+)
+from domain.enums import Energy, MeterKind, ReadingSource, Register, SelfReadingStatus, SiteStatus
+from domain.labels import (
+    ENERGY_LABELS,
+    METER_KIND_LABELS,
+    READING_SOURCE_LABELS,
+    REGISTER_LABELS,
+    SITE_STATUS_LABELS,
+)
+from domain.readings import consumption_between, is_estimated, to_kwh
+
+SITES_PER_CHUNK = 1000
+READING_SITES_PER_CHUNK = 300
+
+
+class ColumnKind(StrEnum):
+    TEXT = "TEXT"
+    INTEGER = "INTEGER"
+    DECIMAL = "DECIMAL"
+    DATE = "DATE"
+    BOOLEAN = "BOOLEAN"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    kind: ColumnKind = ColumnKind.TEXT
+    width: int = 14
+
+
+@dataclass(slots=True)
+class ExportTable:
+    """A file name stem, the sheet's title, the columns, and the rows in chunks."""
+
+    name: str
+    sheet: str
+    columns: Sequence[Column]
+    chunks: AsyncIterator[Sequence[Sequence[Any]]]
+
+
+T, N, D, DAY, B = (
+    ColumnKind.TEXT,
+    ColumnKind.INTEGER,
+    ColumnKind.DECIMAL,
+    ColumnKind.DATE,
+    ColumnKind.BOOLEAN,
+)
+
+
+# -- shared steps ---------------------------------------------------------------------------
+
+
+def _ordered_sites(perimeter: Perimeter, criteria: SiteCriteria, *columns: Any) -> Any:
+    """The matching sites in export order (member's legal name, point number), with their
+    current meter joined for the columns that need it."""
+    return (
+        sites_matching(perimeter, criteria, Site.id, *columns)
+        .select_from(Site)
+        .join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
+        .outerjoin(Meter, sa.and_(Meter.site_id == Site.id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
+        .order_by(Member.legal_name, Site.point_number, Site.id)
+    )
+
+
+def _chunks(ids: Sequence[int], size: int) -> list[Sequence[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _label(labels: dict[Any, str], value: Any) -> str | None:
+    return None if value is None else labels.get(value, str(value))
+
+
+SITE_DETAIL_COLUMNS = (
+    Site.id,
+    Site.point_number,
+    Site.energy,
+    Site.segment,
+    Site.status,
+    Site.distributor_name,
+    Site.tariff_option,
+    Site.transport_tariff,
+    Site.connection,
+    Site.subscribed_power_kva,
+    Site.car_kwh,
+    Site.profile,
+    Site.green_share_pct,
+    Site.street,
+    Site.postcode,
+    Site.city,
+    Site.supply_start,
+    Site.supply_end,
+    Site.internal_code,
+    Site.designation,
+    Site.other_reference,
+    Member.legal_name.label("member_legal_name"),  # type: ignore[attr-defined]
+    Member.siren.label("member_siren"),  # type: ignore[attr-defined]
+    BillingAccount.number.label("account_number"),  # type: ignore[attr-defined]
+    BillingAccount.invoice_label.label("account_label"),  # type: ignore[attr-defined]
+    Meter.serial.label("meter_serial"),  # type: ignore[attr-defined]
+    Meter.kind.label("meter_kind"),  # type: ignore[attr-defined]
+    Meter.is_communicating.label("meter_communicating"),  # type: ignore[attr-defined]
+    Meter.digits.label("meter_digits"),  # type: ignore[attr-defined]
+    Meter.reading_coefficient.label("meter_coefficient"),  # type: ignore[attr-defined]
+)
+
+
+async def _site_details(session: AsyncSession, ids: Sequence[int]) -> list[Any]:
+    """Sites (already known to match) with member, billing account and current meter, in the
+    order of `ids`."""
+    statement = (
+        select(*SITE_DETAIL_COLUMNS)
+        .select_from(Site)
+        .join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
+        .join(BillingAccount, BillingAccount.id == Site.billing_account_id)  # type: ignore[arg-type]
+        .outerjoin(Meter, sa.and_(Meter.site_id == Site.id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
+        .where(Site.id.in_(ids))  # type: ignore[union-attr]
+    )
+    found = {row.id: row for row in await core_rows(session, statement)}
+    return [found[i] for i in ids if i in found]
+
+
+# -- the perimeter file -------------------------------------------------------------------
+
+SITE_COLUMNS: tuple[Column, ...] = (
+    Column("PRM / PCE", T, 18),
+    Column("Énergie", T, 13),
+    Column("Segment", T, 9),
+    Column("État", T, 22),
+    Column("Membre", T, 36),
+    Column("SIREN", T, 11),
+    Column("Compte de contrat", T, 16),
+    Column("Libellé de facture", T, 30),
+    Column("Gestionnaire de réseau", T, 20),
+    Column("Option tarifaire", T, 14),
+    Column("Tarif d'acheminement", T, 16),
+    Column("Raccordement", T, 16),
+    Column("Puissance souscrite (kVA)", D, 12),
+    Column("CAR (kWh)", N, 12),
+    Column("Profil", T, 8),
+    Column("Part renouvelable (%)", N, 10),
+    Column("Voie", T, 36),
+    Column("Code postal", T, 10),
+    Column("Commune", T, 24),
+    Column("Début de fourniture", DAY, 12),
+    Column("Fin de fourniture", DAY, 12),
+    Column("Code interne", T, 20),
+    Column("Désignation", T, 30),
+    Column("Autre référence", T, 30),
+    Column("Compteur", T, 16),
+    Column("Type de compteur", T, 20),
+    Column("Communicant", B, 12),
+    Column("Nombre de chiffres", N, 10),
+    Column("Coefficient de conversion", D, 12),
+    Column("Dernière relève réelle", DAY, 12),
+)
+
+
+def _site_row(site: Any, registers: Sequence[Register], last: dict[str, Any]) -> list[Any]:
+    last_on = max((r.read_on for r in last.values()), default=None)
+    return [
+        site.point_number,
+        _label(ENERGY_LABELS, Energy(site.energy)),
+        str(site.segment),
+        _label(SITE_STATUS_LABELS, SiteStatus(site.status)),
+        site.member_legal_name,
+        site.member_siren,
+        site.account_number,
+        site.account_label,
+        site.distributor_name,
+        site.tariff_option,
+        site.transport_tariff,
+        site.connection,
+        site.subscribed_power_kva,
+        site.car_kwh,
+        site.profile,
+        site.green_share_pct,
+        site.street,
+        site.postcode,
+        site.city,
+        site.supply_start,
+        site.supply_end,
+        site.internal_code,
+        site.designation,
+        site.other_reference,
+        site.meter_serial,
+        _label(METER_KIND_LABELS, MeterKind(site.meter_kind)) if site.meter_kind else None,
+        site.meter_communicating,
+        site.meter_digits,
+        site.meter_coefficient,
+        last_on,
+        *(last[r].index if r in last else None for r in registers),
+    ]
+
+
+async def export_sites(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, *, criteria: SiteCriteria
+) -> ExportTable:
+    """Every matching site with its technical data, references, status, member, billing
+    account, current meter and last actual index per register (one column per register
+    present in the file)."""
+    async with sessions() as session:
+        await check_filter_scope(session, perimeter, criteria)
+        rows = (await session.exec(_ordered_sites(perimeter, criteria, Meter.registers))).all()
+    ids = [row[0] for row in rows]
+    present = {str(r) for row in rows for r in row[1] or ()}
+    registers = [r for r in Register if r.value in present]
+    del rows
+
+    async def chunks() -> AsyncIterator[list[list[Any]]]:
+        async with sessions() as session:
+            for chunk in _chunks(ids, SITES_PER_CHUNK):
+                sites = await _site_details(session, chunk)
+                readings = await last_actual_readings(session, list(chunk))
+                yield [
+                    _site_row(
+                        site,
+                        registers,
+                        {str(r.register): r for r in readings.get(site.id, ())},
+                    )
+                    for site in sites
+                ]
+
+    columns = (
+        *SITE_COLUMNS,
+        *(Column(f"Index {REGISTER_LABELS[r].lower()} ({r.value})", N, 12) for r in registers),
+    )
+    return ExportTable("parc", "Parc", columns, chunks())
+
+
+# -- readings -------------------------------------------------------------------------------
+
+READING_COLUMNS: tuple[Column, ...] = (
+    Column("PRM / PCE", T, 18),
+    Column("Énergie", T, 13),
+    Column("Membre", T, 36),
+    Column("Code interne", T, 20),
+    Column("Désignation", T, 30),
+    Column("Compteur", T, 16),
+    Column("Poste", T, 16),
+    Column("Date de relève", DAY, 12),
+    Column("Index", N, 12),
+    Column("Origine", T, 26),
+    Column("Estimé", B, 8),
+    Column("Tour de compteur", B, 10),
+    Column("Consommation (unités du compteur)", N, 14),
+    Column("Consommation (kWh)", N, 14),
+)
+
+
+def check_dates(start: date, end: date) -> None:
+    if end < start:
+        raise Refusal(ErrorCode.INVALID, "La date de fin précède la date de début.", field="to")
+    if month_count(start.replace(day=1), end.replace(day=1)) > MAX_MONTHS:
+        raise Refusal(
+            ErrorCode.PERIOD_TOO_LONG,
+            f"La période est limitée à {MAX_MONTHS} mois.",
+            field="to",
+        )
+
+
+def _readings_with_previous(site_ids: Sequence[int], start: date, end: date) -> Any:
+    """Counted readings of the sites between the dates, each with the previous index of its
+    register on its meter (the window runs over earlier readings too)."""
+    counted = sa.or_(
+        Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
+        Reading.self_reading_status != SelfReadingStatus.REJECTED,
+    )
+    inner = (
+        select(
+            Reading.site_id,
+            Reading.meter_id,
+            Reading.register_code,
+            Reading.read_on,
+            Reading.index_value,
+            Reading.source,
+            Reading.rollover,
+            sa.func.lag(Reading.index_value)
+            .over(
+                partition_by=(Reading.meter_id, Reading.register_code),
+                order_by=(Reading.read_on, Reading.id),
+            )
+            .label("previous"),
+        )
+        .where(
+            Reading.site_id.in_(site_ids),  # type: ignore[attr-defined]
+            Reading.read_on >= start - timedelta(days=LOOKBACK_DAYS),
+            Reading.read_on <= end,
+            counted,
+        )
+        .subquery()
+    )
+    return (
+        select(inner, Meter.serial, Meter.digits, Meter.reading_coefficient)
+        .join(Meter, Meter.id == inner.c.meter_id)  # type: ignore[arg-type]
+        .where(inner.c.read_on >= start)
+        .order_by(inner.c.site_id, inner.c.read_on, Meter.installed_on, inner.c.register_code)
+    )
+
+
+def _reading_row(site: Any, r: Any) -> list[Any]:
+    step = (
+        consumption_between(r.previous, r.index_value, digits=r.digits, rollover=r.rollover)
+        if r.previous is not None
+        else None
+    )
+    return [
+        site.point_number,
+        _label(ENERGY_LABELS, Energy(site.energy)),
+        site.member_legal_name,
+        site.internal_code,
+        site.designation,
+        r.serial,
+        _label(REGISTER_LABELS, Register(r.register_code)),
+        r.read_on,
+        r.index_value,
+        _label(READING_SOURCE_LABELS, ReadingSource(r.source)),
+        is_estimated(r.source),
+        r.rollover,
+        step.consumption if step else None,
+        to_kwh(step.consumption, r.reading_coefficient) if step else None,
+    ]
+
+
+async def export_readings(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    *,
+    criteria: SiteCriteria,
+    start: date,
+    end: date,
+) -> ExportTable:
+    """The readings of the matching sites between two dates (rejected self-readings left
+    out), with the consumption since the previous reading of the register (rollover-aware)."""
+    check_dates(start, end)
+    async with sessions() as session:
+        await check_filter_scope(session, perimeter, criteria)
+        ids = list((await session.exec(_ordered_sites(perimeter, criteria))).all())
+
+    async def chunks() -> AsyncIterator[list[list[Any]]]:
+        async with sessions() as session:
+            for chunk in _chunks(ids, READING_SITES_PER_CHUNK):
+                sites = {s.id: s for s in await _site_details(session, chunk)}
+                by_site: dict[int, list[Any]] = defaultdict(list)
+                for r in await core_rows(session, _readings_with_previous(chunk, start, end)):
+                    by_site[r.site_id].append(r)
+                yield [_reading_row(sites[i], r) for i in chunk if i in sites for r in by_site[i]]
+
+    return ExportTable("releves", "Relèves", READING_COLUMNS, chunks())
+
+
+# -- monthly consumption ----------------------------------------------------------------------
+
+CONSUMPTION_COLUMNS: tuple[Column, ...] = (
+    Column("PRM / PCE", T, 18),
+    Column("Énergie", T, 13),
+    Column("Segment", T, 9),
+    Column("Membre", T, 36),
+    Column("Compte de contrat", T, 16),
+    Column("Code interne", T, 20),
+    Column("Désignation", T, 30),
+    Column("CAR (kWh)", N, 12),
+    Column("Total (kWh)", N, 12),
+)
+
+
+async def export_consumption(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    *,
+    criteria: SiteCriteria,
+    from_month: str,
+    to_month: str,
+    today: date,
+) -> ExportTable:
+    """One row per matching site: its total and, for each month, the kWh and whether they
+    are actual or estimated — the same series as `siteConsumption` (domain.consumption)."""
+    period: Period = check_period(from_month, to_month, today=today)
+    async with sessions() as session:
+        await check_filter_scope(session, perimeter, criteria)
+        ids = list((await session.exec(_ordered_sites(perimeter, criteria))).all())
+    months = [format_month(m) for m in months_of(period.start, period.end)]
+
+    async def chunks() -> AsyncIterator[list[list[Any]]]:
+        async with sessions() as session:
+            for chunk in _chunks(ids, READING_SITES_PER_CHUNK):
+                sites = await _site_details(session, chunk)
+                basis = await core_rows(
+                    session,
+                    select(*SITE_BASIS_COLUMNS).where(Site.id.in_(chunk)),  # type: ignore[union-attr]
+                )
+                series = {
+                    s.site_id: s
+                    for s in await series_of_sites(session, list(basis), period, today=today)
+                }
+                rows = []
+                for site in sites:
+                    of_site = series[site.id]
+                    cells: list[Any] = [
+                        site.point_number,
+                        _label(ENERGY_LABELS, Energy(site.energy)),
+                        str(site.segment),
+                        site.member_legal_name,
+                        site.account_number,
+                        site.internal_code,
+                        site.designation,
+                        site.car_kwh,
+                        of_site.total_kwh,
+                    ]
+                    for month in of_site.months:
+                        cells += [month.kwh, CONSUMPTION_KIND_LABELS[month.kind]]
+                    rows.append(cells)
+                yield rows
+
+    columns = (
+        *CONSUMPTION_COLUMNS,
+        *(
+            column
+            for month in months
+            for column in (Column(f"{month} (kWh)", N, 11), Column(f"{month} nature", T, 11))
+        ),
+    )
+    return ExportTable("consommation", "Consommation", columns, chunks())

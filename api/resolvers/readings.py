@@ -1,0 +1,513 @@
+"""Readings of a site (relèves) and self-readings (auto-relèves).
+
+`list_readings` pages through a site's readings, each with the consumption since the previous
+reading of its register on the same meter: the previous index comes from a window function
+(LAG) over the site's readings in the same statement, and the rollover-aware arithmetic from
+`domain.readings`. `submit_self_reading` checks the rules of `domain.self_reading` and stores
+the indexes, the audit entry and the confirmation mail in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resolvers.access import clean_email
+from api.resolvers.errors import ErrorCode, Refusal, not_found
+from auth.caller import Caller
+from comptoir.settings import Settings
+from db import audit
+from db.engine import transaction
+from db.models import Meter, Reading, Site
+from db.scoped import Perimeter, scoped_sites
+from domain.enums import (
+    ESTIMATED_SOURCES,
+    MeterKind,
+    ReadingSource,
+    Register,
+    Segment,
+    SelfReadingStatus,
+    SiteStatus,
+)
+from domain.labels import REGISTER_LABELS
+from domain.readings import ReadingKind, consumption_between, is_estimated, kind_of, to_kwh
+from domain.self_reading import (
+    DEFAULT_POLICY,
+    PARIS,
+    LastReading,
+    MeterFacts,
+    SelfReadingPolicy,
+    SiteFacts,
+    Submission,
+    Violation,
+    check_self_reading,
+    counts_in_next_billing_cycle,
+    paris_date,
+    self_reading_possible,
+)
+from mailers import mails
+
+MAX_INDEXES = 20  # more entries than any meter has registers (input lists are capped)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    id: int
+    read_on: date
+    register: Register
+    index: int
+    source: ReadingSource
+    kind: ReadingKind
+    estimated: bool
+    rollover: bool  # the meter went round since the previous reading (flagged or recognised)
+    rollover_count: int  # turns flagged on this register of this meter up to this reading
+    consumption: int | None  # since the previous reading, in the meter's units
+    consumption_kwh: int | None
+    self_reading_status: SelfReadingStatus | None
+    rejection_reason: str | None
+    meter_serial: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsPage:
+    readings: list[ReadingRow]
+    total_count: int
+    has_next_page: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SelfReadingResult:
+    readings: list[ReadingRow]
+    counts_in_next_billing_cycle: bool
+
+
+class SelfReadingRefused(Refusal):
+    """Every rule the submission broke (the first one is the `Refusal` itself)."""
+
+    def __init__(self, refusals: Sequence[Refusal]) -> None:
+        first = refusals[0]
+        super().__init__(first.code, first.message, field=first.field)
+        self.refusals = list(refusals)
+
+
+# -- listing --------------------------------------------------------------------------------
+
+_NOT_REJECTED = sa.or_(
+    Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
+    Reading.self_reading_status != SelfReadingStatus.REJECTED,
+)
+
+
+def _chain(site_id: int) -> Any:
+    """Per reading that counts, the index of the previous one on the same register of the same
+    meter and the turns flagged so far (a rejected self-reading is in no chain)."""
+    window = {
+        "partition_by": (Reading.meter_id, Reading.register_code),
+        "order_by": (Reading.read_on, Reading.id),
+    }
+    return (
+        sa.select(
+            Reading.id.label("id"),  # type: ignore[union-attr]
+            sa.func.lag(Reading.index_value).over(**window).label("previous_index"),
+            sa.func.sum(sa.case((Reading.rollover, 1), else_=0))
+            .over(**window, rows=(None, 0))
+            .label("turns"),
+        )
+        .where(Reading.site_id == site_id, _NOT_REJECTED)
+        .subquery("chain")
+    )
+
+
+def _filters(
+    site_id: int,
+    perimeter: Perimeter,
+    *,
+    period_from: date | None,
+    period_to: date | None,
+    sources: frozenset[ReadingSource] | None,
+    registers: Sequence[Register] | None,
+) -> list[Any]:
+    clauses: list[Any] = [
+        Reading.site_id == site_id,
+        # Scoped again in the statement itself, not only by the preceding site check.
+        Reading.site_id.in_(scoped_sites(perimeter, Site.id).where(Site.id == site_id)),  # type: ignore[attr-defined]
+    ]
+    if period_from is not None:
+        clauses.append(Reading.read_on >= period_from)
+    if period_to is not None:
+        clauses.append(Reading.read_on <= period_to)
+    if sources is not None:
+        clauses.append(Reading.source.in_(sorted(sources)))  # type: ignore[attr-defined]
+    if registers:
+        clauses.append(Reading.register_code.in_(sorted(set(registers))))  # type: ignore[attr-defined]
+    return clauses
+
+
+def _rows_query(site_id: int, where: list[Any]) -> Any:
+    chain = _chain(site_id)
+    return (
+        sa.select(
+            Reading.id,
+            Reading.read_on,
+            Reading.register_code,
+            Reading.index_value,
+            Reading.source,
+            Reading.rollover,
+            Reading.self_reading_status,
+            Reading.rejection_reason,
+            Reading.created_at,
+            Meter.serial,
+            Meter.digits,
+            Meter.reading_coefficient,
+            chain.c.previous_index,
+            chain.c.turns,
+        )
+        .select_from(Reading)
+        .join(Meter, Meter.id == Reading.meter_id)  # type: ignore[arg-type]
+        .outerjoin(chain, chain.c.id == Reading.id)
+        .where(*where)
+    )
+
+
+def _reading_row(row: Any) -> ReadingRow:
+    source = ReadingSource(row.source)
+    counted = row.turns is not None  # a rejected self-reading is in no chain
+    step = (
+        consumption_between(
+            row.previous_index, row.index_value, digits=row.digits, rollover=row.rollover
+        )
+        if counted
+        else None
+    )
+    coefficient = Decimal(row.reading_coefficient)
+    return ReadingRow(
+        id=row.id,
+        read_on=row.read_on,
+        register=Register(row.register_code),
+        index=row.index_value,
+        source=source,
+        kind=kind_of(source),
+        estimated=is_estimated(source),
+        rollover=bool(row.rollover or (step is not None and step.wrapped)),
+        rollover_count=int(row.turns or 0),
+        consumption=step.consumption if step else None,
+        consumption_kwh=to_kwh(step.consumption, coefficient) if step else None,
+        self_reading_status=(
+            SelfReadingStatus(row.self_reading_status) if row.self_reading_status else None
+        ),
+        rejection_reason=row.rejection_reason,
+        meter_serial=row.serial,
+        created_at=row.created_at,
+    )
+
+
+async def list_readings(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    *,
+    site_id: int,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    sources: frozenset[ReadingSource] | None = None,
+    registers: Sequence[Register] | None = None,
+    first: int,
+    after: tuple[date, int] | None = None,
+) -> ReadingsPage | None:
+    """A keyset page of the site's readings, most recent first; None when the site is not in
+    the perimeter (or does not exist). Two statements whatever the page size."""
+    if period_from is not None and period_to is not None and period_from > period_to:
+        raise Refusal(
+            ErrorCode.INVALID,
+            "La date de début de la période doit précéder sa date de fin.",
+            field="filter",
+        )
+    where = _filters(
+        site_id,
+        perimeter,
+        period_from=period_from,
+        period_to=period_to,
+        sources=sources,
+        registers=registers,
+    )
+    visible = scoped_sites(perimeter, Site.id).where(Site.id == site_id)
+    counted = sa.select(sa.func.count()).select_from(Reading).where(*where)
+    query = _rows_query(site_id, where)
+    if after is not None:
+        after_on, after_id = after
+        query = query.where(
+            sa.or_(
+                Reading.read_on < after_on,
+                sa.and_(Reading.read_on == after_on, Reading.id < after_id),  # type: ignore[arg-type,operator]
+            )
+        )
+    query = query.order_by(Reading.read_on.desc(), Reading.id.desc()).limit(first + 1)  # type: ignore[attr-defined,union-attr]
+    async with sessions() as session:
+        head = (
+            await session.exec(
+                sa.select(visible.exists().label("found"), counted.scalar_subquery().label("n"))
+            )
+        ).one()
+        if not head.found:
+            return None
+        rows = (await session.exec(query)).all()
+    page = [_reading_row(row) for row in rows[:first]]
+    return ReadingsPage(readings=page, total_count=head.n, has_next_page=len(rows) > first)
+
+
+# -- what the technical sheet shows ------------------------------------------------------------
+
+
+def _site_facts(site: Any) -> SiteFacts:
+    return SiteFacts(
+        segment=Segment(site.segment),
+        status=SiteStatus(site.status),
+        car_kwh=site.car_kwh,
+        profile=site.profile,
+    )
+
+
+def _meter_facts(meter: Any) -> MeterFacts:
+    return MeterFacts(
+        kind=MeterKind(meter.kind),
+        is_communicating=bool(meter.is_communicating),
+        digits=meter.digits,
+        registers=tuple(Register(r) for r in meter.registers),
+        coefficient=Decimal(meter.reading_coefficient),
+        installed_on=meter.installed_on,
+    )
+
+
+def can_submit_self_reading(*, in_write_perimeter: bool, site: Any, meter: Any | None) -> bool:
+    """`canSubmitSelfReading` of a technical sheet: the site is in the caller's WRITE perimeter
+    (a read-only third party's is empty), it has a current meter, and that meter and the
+    contract take self-readings (not communicating, segment T1/T2/C5, not terminated).
+
+    `site` and `meter` are rows (table objects or Core rows) with the columns of `Site` and
+    `Meter`; `meter` is the current one (None if the site has none)."""
+    if not in_write_perimeter or meter is None:
+        return False
+    return self_reading_possible(_site_facts(site), _meter_facts(meter))
+
+
+# -- submitting -----------------------------------------------------------------------------
+
+
+async def _last_references(session: AsyncSession, meter_id: int) -> dict[Register, LastReading]:
+    """Per register, the last reading that counts (actual, special, accepted self-reading)."""
+    ranked = (
+        sa.select(
+            Reading.register_code,
+            Reading.index_value,
+            Reading.read_on,
+            sa.func.row_number()
+            .over(
+                partition_by=Reading.register_code,
+                order_by=(Reading.read_on.desc(), Reading.id.desc()),  # type: ignore[attr-defined,union-attr]
+            )
+            .label("rank"),
+        )
+        .where(
+            Reading.meter_id == meter_id,
+            Reading.source.not_in(sorted(ESTIMATED_SOURCES)),  # type: ignore[attr-defined]
+            _NOT_REJECTED,
+        )
+        .subquery()
+    )
+    rows = (await session.exec(sa.select(ranked).where(ranked.c.rank == 1))).all()
+    return {Register(r.register_code): LastReading(r.index_value, r.read_on) for r in rows}
+
+
+def _paris_day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(0), tzinfo=PARIS)
+    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=PARIS)
+
+
+async def _self_reading_days(
+    session: AsyncSession, site_id: int, read_on: date, today: date
+) -> tuple[set[date], set[date]]:
+    """Days of this site's self-readings dated `read_on`, and received today (Paris)."""
+    start, end = _paris_day_bounds(today)
+    rows = (
+        await session.exec(
+            sa.select(Reading.read_on, Reading.created_at).where(
+                Reading.site_id == site_id,
+                Reading.source == ReadingSource.SELF_READING,
+                sa.or_(
+                    Reading.read_on == read_on,
+                    sa.and_(Reading.created_at >= start, Reading.created_at < end),  # type: ignore[operator]
+                ),
+            )
+        )
+    ).all()
+    read_days = {r.read_on for r in rows}
+    received = {paris_date(r.created_at) for r in rows}
+    return read_days, received
+
+
+def _refusal(violation: Violation) -> Refusal:
+    return Refusal(ErrorCode(violation.code), violation.message, field=violation.field)
+
+
+def _site_label(site: Site) -> str:
+    return site.designation or site.internal_code or f"{site.street}, {site.city}"
+
+
+async def submit_self_reading(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caller: Caller,
+    write_perimeter: Perimeter,
+    *,
+    site_id: int,
+    read_on: date,
+    indexes: Sequence[tuple[Register, str]],
+    confirmed: bool,
+    copy_to: str | None,
+    now: datetime,
+    client_address: str | None,
+    policy: SelfReadingPolicy = DEFAULT_POLICY,
+) -> SelfReadingResult:
+    """Stores one self-reading (one index per register of the current meter), its audit entry
+    and the confirmation mail, all in one transaction; refuses with every broken rule."""
+    if len(indexes) > MAX_INDEXES:
+        raise Refusal(
+            ErrorCode.TOO_MANY_ITEMS,
+            f"Au plus {MAX_INDEXES} index par auto-relève.",
+            field="indexes",
+        )
+    async with transaction(sessions) as session:
+        # Locked, so two submissions for the same site are taken one after the other.
+        site = (
+            await session.exec(
+                scoped_sites(write_perimeter).where(Site.id == site_id).with_for_update()
+            )
+        ).first()
+        if site is None:
+            raise not_found("siteId")
+        meter = (
+            await session.exec(
+                select(Meter).where(Meter.site_id == site_id, Meter.removed_on.is_(None))  # type: ignore[union-attr]
+            )
+        ).first()
+        if meter is None:
+            raise Refusal(
+                ErrorCode.INVALID_STATE,
+                "Aucun compteur n'est en service sur ce site.",
+                field="siteId",
+            )
+        refusals: list[Refusal] = []
+        copy = None
+        if copy_to is not None and copy_to.strip():
+            try:
+                copy = clean_email(copy_to)
+            except Refusal as refusal:
+                refusals.append(
+                    Refusal(refusal.code, "Adresse de copie invalide.", field="copyToEmail")
+                )
+        last = await _last_references(session, meter.id)  # type: ignore[arg-type]
+        today = paris_date(now)
+        read_days, received_days = await _self_reading_days(session, site_id, read_on, today)
+        verdict = check_self_reading(
+            site=_site_facts(site),
+            meter=_meter_facts(meter),
+            submission=Submission(
+                read_on=read_on,
+                entries=list(indexes),
+                confirmed=confirmed,
+                self_read_days=read_days,
+                submitted_days=received_days,
+            ),
+            last_readings=last,
+            received_at=now,
+        )
+        refusals = [_refusal(v) for v in verdict.violations] + refusals
+        if refusals:
+            raise SelfReadingRefused(refusals)
+        recipients = [caller.email] + ([copy] if copy and copy != caller.email else [])
+        stored = [
+            Reading(
+                site_id=site_id,
+                meter_id=meter.id,  # type: ignore[arg-type]
+                register_code=accepted.register,
+                read_on=read_on,
+                index_value=accepted.index,
+                source=ReadingSource.SELF_READING,
+                rollover=accepted.rollover,
+                submitted_by_user_id=caller.user_id,
+                self_reading_status=SelfReadingStatus.ACCEPTED,
+                confirmation_emails=recipients,
+                created_at=now,
+            )
+            for accepted in verdict.accepted
+        ]
+        session.add_all(stored)
+        try:
+            await session.flush()
+        except IntegrityError:
+            # A concurrent submission for the same meter and day won the race.
+            raise Refusal(
+                ErrorCode.ALREADY_EXISTS,
+                "Une auto-relève a déjà été transmise pour ce site à cette date.",
+                field="readOn",
+            ) from None
+        counts = counts_in_next_billing_cycle(now, cutoff_day=policy.billing_cutoff_day)
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action="self_reading.submit",
+            object_type="Site",
+            object_id=site_id,
+            now=now,
+            details={
+                "read_on": read_on.isoformat(),
+                "meter_id": meter.id,
+                "indexes": {a.register.value: a.index for a in verdict.accepted},
+                "rollover": [a.register.value for a in verdict.accepted if a.rollover],
+                "counts_in_next_billing_cycle": counts,
+            },
+            client_address=client_address,
+        )
+        await mails.queue_self_reading_confirmation(
+            session,
+            confirmation=mails.SelfReadingConfirmation(
+                reading_key=f"{site_id}:{stored[0].id}",
+                full_name=caller.full_name,
+                recipients=recipients,
+                point_number=site.point_number,
+                site_label=_site_label(site),
+                address=f"{site.street}, {site.postcode} {site.city}",
+                meter_serial=meter.serial,
+                read_on=read_on,
+                received_at=now,
+                indexes=[
+                    mails.SelfReadingIndex(
+                        register=REGISTER_LABELS[a.register],
+                        index=a.index,
+                        consumption=a.consumption,
+                    )
+                    for a in verdict.accepted
+                ],
+                counts_in_next_billing_cycle=counts,
+                cutoff_day=policy.billing_cutoff_day,
+                customer_service=mails.customer_service_from(settings),
+            ),
+        )
+        ids = [r.id for r in stored]
+        rows = (
+            await session.exec(
+                _rows_query(site_id, [Reading.id.in_(ids)]).order_by(Reading.id)  # type: ignore[union-attr]
+            )
+        ).all()
+    return SelfReadingResult(
+        readings=[_reading_row(row) for row in rows], counts_in_next_billing_cycle=counts
+    )

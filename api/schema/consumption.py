@@ -1,0 +1,169 @@
+"""Consumption: the comparison view (up to four sites, month by month) and a perimeter's total.
+
+Both are queries returning a result with `errors`, like a mutation payload: a bad period or a
+site outside the perimeter is an expected answer (a `UserError` with its code), never a
+top-level error, and a foreign site answers exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+
+from api.permissions import IsAuthenticated
+from api.resolvers import consumption
+from api.resolvers.consumption import PerimeterConsumption as PerimeterConsumptionData
+from api.resolvers.consumption import SiteSeries
+from api.schema.access import attempt
+from api.schema.errors import UserError
+from api.schema.ids import pks_of
+from api.schema.portfolio import Site
+from api.schema.site_filter import SiteFilter, criteria_of
+from domain import consumption as rules
+from domain.billing import paris_today
+
+ConsumptionKind = strawberry.enum(
+    rules.ConsumptionKind,
+    description="Nature d'une consommation mensuelle : réelle (index relevés), estimée (index "
+    "estimé ou estimation par la CAR et le profil), ou hors période de fourniture.",
+)
+
+
+@strawberry.type(description="La consommation d'un site sur un mois.")
+class MonthlyConsumption:
+    month: str = strawberry.field(description="Le mois, AAAA-MM.")
+    kwh: int = strawberry.field(
+        description="Consommation en kWh (négative si une régularisation l'emporte)."
+    )
+    kind: ConsumptionKind = strawberry.field(description="Réelle, estimée ou hors fourniture.")
+
+
+@strawberry.type(description="La série mensuelle d'un site sur la période demandée.")
+class SiteConsumption:
+    site: Site = strawberry.field(description="Le site.")
+    total_kwh: int = strawberry.field(description="Total de la période, en kWh.")
+    months: list[MonthlyConsumption] = strawberry.field(description="Les mois, dans l'ordre.")
+
+    @classmethod
+    def of(cls, series: SiteSeries) -> SiteConsumption:
+        return cls(
+            site=Site.from_row(series.site),
+            total_kwh=series.total_kwh,
+            months=[
+                MonthlyConsumption(
+                    month=rules.format_month(m.month), kwh=m.kwh, kind=ConsumptionKind(m.kind)
+                )
+                for m in series.months
+            ],
+        )
+
+
+@strawberry.type(description="Résultat de la comparaison de consommations.")
+class SiteConsumptionResult:
+    sites: list[SiteConsumption] | None = strawberry.field(
+        description="Une série par site, dans l'ordre demandé ; vide en cas d'erreur."
+    )
+    errors: list[UserError] = strawberry.field(description="Erreurs attendues.")
+
+
+@strawberry.type(description="Ce qui a été facturé pour un mois, tous sites du filtre.")
+class BilledMonth:
+    month: str = strawberry.field(description="Le mois, AAAA-MM.")
+    kwh: int = strawberry.field(
+        description="Consommation facturée en kWh ; négative quand les régularisations et avoirs "
+        "l'emportent."
+    )
+    estimated_kwh: int = strawberry.field(description="La part facturée sur index estimés, en kWh.")
+
+
+@strawberry.type(
+    description="Consommation facturée d'un périmètre : total et répartition mensuelle. "
+    "Comptabilisée par période de facturation : chaque facture (avoirs et annulations compris) "
+    "est répartie sur les mois de sa période au prorata des jours."
+)
+class PerimeterConsumption:
+    site_count: int = strawberry.field(description="Nombre de sites du filtre.")
+    total_kwh: int = strawberry.field(description="Total de la période, en kWh.")
+    estimated_kwh: int = strawberry.field(description="Dont facturé sur index estimés, en kWh.")
+    months: list[BilledMonth] = strawberry.field(description="Les mois, dans l'ordre.")
+
+    @classmethod
+    def of(cls, data: PerimeterConsumptionData) -> PerimeterConsumption:
+        return cls(
+            site_count=data.site_count,
+            total_kwh=data.total_kwh,
+            estimated_kwh=data.estimated_kwh,
+            months=[
+                BilledMonth(
+                    month=rules.format_month(m.month), kwh=m.kwh, estimated_kwh=m.estimated_kwh
+                )
+                for m in data.months
+            ],
+        )
+
+
+@strawberry.type(description="Résultat de la consommation d'un périmètre.")
+class PerimeterConsumptionResult:
+    consumption: PerimeterConsumption | None = strawberry.field(
+        description="La consommation ; vide en cas d'erreur."
+    )
+    errors: list[UserError] = strawberry.field(description="Erreurs attendues.")
+
+
+@strawberry.type
+class ConsumptionQueries:
+    @strawberry.field(
+        description="Compare la consommation mensuelle de 1 à 4 sites sur 24 mois au plus, "
+        "chaque mois marqué réel ou estimé (relèves, sinon CAR et profil de consommation).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def site_consumption(
+        self,
+        info: strawberry.Info,
+        site_ids: list[relay.GlobalID],
+        from_month: str,
+        to_month: str,
+    ) -> SiteConsumptionResult:
+        ctx = info.context
+
+        async def work() -> list[SiteConsumption]:
+            series = await consumption.compare_sites_consumption(
+                ctx.sessions,
+                ctx.perimeter,
+                site_ids=pks_of(site_ids, "Site", "siteIds"),
+                from_month=from_month,
+                to_month=to_month,
+                today=paris_today(ctx.now),
+            )
+            return [SiteConsumption.of(s) for s in series]
+
+        sites, errors = await attempt(work)
+        return SiteConsumptionResult(sites=sites, errors=errors)
+
+    @strawberry.field(
+        description="Consommation facturée des sites d'un filtre de votre périmètre sur 24 mois "
+        "au plus : total et répartition mensuelle, régularisations négatives comprises.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def perimeter_consumption(
+        self,
+        info: strawberry.Info,
+        from_month: str,
+        to_month: str,
+        filter: SiteFilter | None = None,
+    ) -> PerimeterConsumptionResult:
+        ctx = info.context
+
+        async def work() -> PerimeterConsumption:
+            data = await consumption.perimeter_consumption(
+                ctx.sessions,
+                ctx.perimeter,
+                criteria=criteria_of(filter),
+                from_month=from_month,
+                to_month=to_month,
+                today=paris_today(ctx.now),
+            )
+            return PerimeterConsumption.of(data)
+
+        result, errors = await attempt(work)
+        return PerimeterConsumptionResult(consumption=result, errors=errors)

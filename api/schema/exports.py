@@ -1,0 +1,152 @@
+"""Exports of the parc: the perimeter file, readings and monthly consumption, CSV or XLSX.
+
+Each mutation checks the filter against the caller's perimeter, writes the file (streamed)
+and answers a signed URL valid a few minutes (`COMPTOIR_SIGNED_URL_TTL_SECONDS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+
+import strawberry
+
+from api.exports import ExportedFile, ExportFormat, write_export
+from api.permissions import IsAuthenticated
+from api.resolvers import exports
+from api.resolvers.exports import ExportTable
+from api.schema.access import attempt
+from api.schema.errors import UserError
+from api.schema.site_filter import SiteFilter, criteria_of
+from domain.billing import paris_today
+
+ExportFileFormat = strawberry.enum(
+    ExportFormat,
+    name="ExportFormat",
+    description="Format du fichier : CSV (séparateur « ; », UTF-8 avec BOM, pour Excel en "
+    "français) ou XLSX.",
+)
+
+
+@strawberry.input(description="Export du fichier de périmètre : les sites d'un filtre.")
+class ExportSitesInput:
+    filter: SiteFilter | None = strawberry.field(
+        default=None, description="Filtre du parc ; tout votre périmètre s'il est absent."
+    )
+    format: ExportFileFormat = strawberry.field(description="Format du fichier.")
+
+
+@strawberry.input(description="Export des relèves des sites d'un filtre entre deux dates.")
+class ExportReadingsInput:
+    filter: SiteFilter | None = strawberry.field(
+        default=None, description="Filtre du parc ; tout votre périmètre s'il est absent."
+    )
+    format: ExportFileFormat = strawberry.field(description="Format du fichier.")
+    from_: date = strawberry.field(name="from", description="Première date de relève incluse.")
+    to: date = strawberry.field(description="Dernière date de relève incluse (24 mois au plus).")
+
+
+@strawberry.input(description="Export de la consommation mensuelle des sites d'un filtre.")
+class ExportConsumptionInput:
+    filter: SiteFilter | None = strawberry.field(
+        default=None, description="Filtre du parc ; tout votre périmètre s'il est absent."
+    )
+    format: ExportFileFormat = strawberry.field(description="Format du fichier.")
+    from_month: str = strawberry.field(description="Premier mois, AAAA-MM.")
+    to_month: str = strawberry.field(description="Dernier mois, AAAA-MM (24 mois au plus).")
+
+
+@strawberry.type(description="Résultat d'un export : un lien de téléchargement temporaire.")
+class ExportPayload:
+    url: str | None = strawberry.field(
+        description="Lien signé de téléchargement, valable quelques minutes."
+    )
+    expires_at: datetime | None = strawberry.field(description="Fin de validité du lien.")
+    row_count: int | None = strawberry.field(description="Nombre de lignes (hors en-tête).")
+    errors: list[UserError] = strawberry.field(description="Erreurs attendues.")
+
+
+async def _export(
+    info: strawberry.Info,
+    export_format: ExportFormat,
+    describe: Callable[[], Awaitable[ExportTable]],
+) -> ExportPayload:
+    ctx = info.context
+
+    async def work() -> ExportedFile:
+        table = await describe()
+        return await write_export(
+            ctx.settings, table, ExportFormat(export_format), today=paris_today(ctx.now)
+        )
+
+    exported, errors = await attempt(work)
+    if exported is None:
+        return ExportPayload(url=None, expires_at=None, row_count=None, errors=errors)
+    return ExportPayload(
+        url=exported.url,
+        expires_at=exported.expires_at,
+        row_count=exported.row_count,
+        errors=[],
+    )
+
+
+@strawberry.type
+class ExportMutations:
+    @strawberry.mutation(
+        description="Exporte le fichier de périmètre : chaque site du filtre avec ses données "
+        "techniques, références, état, membre, compte de contrat, compteur en place et dernier "
+        "index réel par poste.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def export_sites(self, info: strawberry.Info, input: ExportSitesInput) -> ExportPayload:
+        ctx = info.context
+        return await _export(
+            info,
+            input.format,
+            lambda: exports.export_sites(
+                ctx.sessions, ctx.perimeter, criteria=criteria_of(input.filter)
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Exporte les relèves des sites du filtre entre deux dates, avec la "
+        "consommation depuis la relève précédente (tours de compteur compris).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def export_readings(
+        self, info: strawberry.Info, input: ExportReadingsInput
+    ) -> ExportPayload:
+        ctx = info.context
+        return await _export(
+            info,
+            input.format,
+            lambda: exports.export_readings(
+                ctx.sessions,
+                ctx.perimeter,
+                criteria=criteria_of(input.filter),
+                start=input.from_,
+                end=input.to,
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Exporte la consommation mensuelle (réelle ou estimée) de chaque site du "
+        "filtre sur 24 mois au plus.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def export_consumption(
+        self, info: strawberry.Info, input: ExportConsumptionInput
+    ) -> ExportPayload:
+        ctx = info.context
+        return await _export(
+            info,
+            input.format,
+            lambda: exports.export_consumption(
+                ctx.sessions,
+                ctx.perimeter,
+                criteria=criteria_of(input.filter),
+                from_month=input.from_month,
+                to_month=input.to_month,
+                today=paris_today(ctx.now),
+            ),
+        )

@@ -1,0 +1,197 @@
+"""The parc: the sites list, a site by its point number, the summary, reference edits."""
+
+from __future__ import annotations
+
+import strawberry
+
+from api.lookahead import selects
+from api.pagination import Connection, connection, decode_cursor, page_size
+from api.permissions import IsAuthenticated
+from api.resolvers import portfolio, site_references, summaries
+from api.resolvers.errors import ErrorCode, Refusal
+from api.schema.access import attempt
+from api.schema.enums import Energy, Segment, SiteStatus
+from api.schema.errors import UserError, query_error
+from api.schema.ids import pk_of
+from api.schema.portfolio import LastIndex, Site, site_from_page_row
+from api.schema.site_filter import SiteFilter, criteria_of
+from domain import enums
+
+SiteOrder = strawberry.enum(portfolio.SiteOrder, description="Ordre de la liste des sites.")
+
+
+@strawberry.type(description="Nombre de sites d'une énergie.")
+class EnergyBucket:
+    energy: Energy = strawberry.field(description="Énergie.")
+    sites: int = strawberry.field(description="Nombre de sites.")
+
+
+@strawberry.type(description="Nombre de sites d'un segment.")
+class SegmentBucket:
+    segment: Segment = strawberry.field(description="Segment.")
+    sites: int = strawberry.field(description="Nombre de sites.")
+
+
+@strawberry.type(description="Nombre de sites d'un état de contrat.")
+class StatusBucket:
+    status: SiteStatus = strawberry.field(description="État.")
+    sites: int = strawberry.field(description="Nombre de sites.")
+
+
+@strawberry.type(description="Une classe de consommation annuelle de référence (CAR).")
+class ConsumptionClass:
+    label: str = strawberry.field(description="Libellé de la classe.")
+    min_kwh: int = strawberry.field(description="Borne basse incluse (kWh/an).")
+    max_kwh: int | None = strawberry.field(description="Borne haute exclue (kWh/an), ou aucune.")
+    sites: int = strawberry.field(description="Nombre de sites actifs dans la classe.")
+
+
+@strawberry.type(description="Synthèse du parc pour un filtre.")
+class PortfolioSummary:
+    sites: int = strawberry.field(description="Nombre total de sites.")
+    by_energy: list[EnergyBucket] = strawberry.field(description="Par énergie.")
+    by_segment: list[SegmentBucket] = strawberry.field(description="Par segment.")
+    by_status: list[StatusBucket] = strawberry.field(description="Par état de contrat.")
+    consumption_classes: list[ConsumptionClass] = strawberry.field(
+        description="Répartition par classe de CAR, sites résiliés ou en résiliation exclus."
+    )
+    excluded_from_distribution: int = strawberry.field(
+        description="Sites résiliés ou en cours de résiliation, comptés à part."
+    )
+
+
+@strawberry.input(description="Références client d'un site ; un champ absent reste inchangé.")
+class UpdateSiteReferencesInput:
+    site_id: strawberry.relay.GlobalID = strawberry.field(description="Le site.")
+    internal_code: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Code interne (35 caractères), null pour effacer."
+    )
+    designation: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Désignation (35 caractères), null pour effacer."
+    )
+    other_reference: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="Autre référence (40 caractères), null pour effacer.",
+    )
+
+
+@strawberry.type(description="Résultat d'une modification de références.")
+class UpdateSiteReferencesPayload:
+    site: Site | None = strawberry.field(description="Le site modifié.")
+    errors: list[UserError] = strawberry.field(description="Erreurs attendues, une par champ.")
+
+
+@strawberry.type
+class SiteQueries:
+    @strawberry.field(
+        description="Les sites de votre périmètre, filtrés et triés, par pages.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def sites(
+        self,
+        info: strawberry.Info,
+        filter: SiteFilter | None = None,
+        order_by: SiteOrder = portfolio.SiteOrder.POINT_NUMBER,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Site]:
+        ctx = info.context
+        try:
+            size = page_size(first)
+            cursor = decode_cursor(after)
+            if cursor is not None and len(cursor) != 2:
+                raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+        except Refusal as refusal:
+            raise query_error(refusal) from None
+        page = await portfolio.list_sites(
+            ctx.sessions,
+            ctx.perimeter,
+            criteria=criteria_of(filter),
+            order=portfolio.SiteOrder(order_by),
+            first=size,
+            after=cursor,
+            with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
+        )
+        sites = [
+            site_from_page_row(
+                row,
+                [LastIndex.from_row(r) for r in page.last_readings.get(row.id, [])],
+            )
+            for row in page.rows
+        ]
+        return connection(
+            sites,
+            page.cursors,
+            total_count=page.total_count,
+            has_next_page=page.has_next_page,
+            has_previous_page=cursor is not None,
+        )
+
+    @strawberry.field(
+        description="Un site par son numéro de PDL/PRM ou de PCE ; null s'il est inconnu ou "
+        "hors de votre périmètre.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def site_by_point_number(
+        self, info: strawberry.Info, point_number: str, energy: Energy | None = None
+    ) -> Site | None:
+        row = await portfolio.site_by_point_number(
+            info.context.sessions,
+            info.context.perimeter,
+            point_number=point_number,
+            energy=enums.Energy(energy) if energy else None,
+        )
+        return Site.from_row(row) if row is not None else None
+
+    @strawberry.field(
+        description="Synthèse du parc : par énergie, segment, état, et classes de CAR.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def portfolio_summary(
+        self, info: strawberry.Info, filter: SiteFilter | None = None
+    ) -> PortfolioSummary:
+        summary = await summaries.portfolio_summary(
+            info.context.sessions, info.context.perimeter, criteria_of(filter)
+        )
+        return PortfolioSummary(
+            sites=summary.sites,
+            by_energy=[EnergyBucket(energy=k, sites=v) for k, v in summary.by_energy.items()],
+            by_segment=[SegmentBucket(segment=k, sites=v) for k, v in summary.by_segment.items()],
+            by_status=[StatusBucket(status=k, sites=v) for k, v in summary.by_status.items()],
+            consumption_classes=[
+                ConsumptionClass(label=c.label, min_kwh=c.min_kwh, max_kwh=c.max_kwh, sites=n)
+                for c, n in summary.classes
+            ],
+            excluded_from_distribution=summary.excluded,
+        )
+
+
+@strawberry.type
+class SiteMutations:
+    @strawberry.mutation(
+        description="Modifie les références client d'un site (ADMIN, USER, INFRA_USER).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def update_site_references(
+        self, info: strawberry.Info, input: UpdateSiteReferencesInput
+    ) -> UpdateSiteReferencesPayload:
+        ctx = info.context
+        changes = {
+            name: getattr(input, name)
+            for name in ("internal_code", "designation", "other_reference")
+            if getattr(input, name) is not strawberry.UNSET
+        }
+
+        async def work() -> Site:
+            row = await site_references.update_site_references(
+                ctx.sessions,
+                ctx.caller,
+                site_id=pk_of(input.site_id, "Site", "siteId"),  # type: ignore[arg-type]
+                changes=changes,
+                now=ctx.now,
+                client_address=ctx.client_address,
+            )
+            return Site.from_row(row)
+
+        site, errors = await attempt(work)
+        return UpdateSiteReferencesPayload(site=site, errors=errors)

@@ -1,0 +1,301 @@
+"""Invoices on the `full` demo data: the billing file (CSV, XLSX), a 500-PDF zip, the money
+check, and `invoices(first: 50)` over HTTP beside a hand-written SQL + Starlette endpoint
+serving the same JSON, in the same process and run.
+
+.venv/bin/python bench/invoices_bench.py               # loads `full` into var/bench (≈30 s)
+.venv/bin/python bench/invoices_bench.py --reuse       # reuses var/bench/invoices_full.sqlite
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import shutil
+import socket
+import statistics
+import sys
+import threading
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+import uvicorn
+from sqlalchemy.pool import NullPool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from api.app import create_app
+from api.resolvers import invoice_exports
+from api.resolvers.invoices import InvoiceQuery
+from comptoir.settings import Settings
+from db import migrate
+from db.engine import create_engine, create_session_factory
+from db.models import Group
+from db.scoped import Perimeter
+from db.types import utcnow
+from demo import DEMO_PASSWORD, load_demo_data
+from domain.billing import MAX_SEARCH_MONTHS, default_window, paris_today
+from tests.e2e.server import http_client
+
+AS_OF = date(2026, 11, 1)
+DB = Path("var/bench/invoices_full.sqlite")
+FILES = Path("var/bench/invoice_files")
+
+PAGE = """
+query($first: Int!) { invoices(first: $first) { totalCount edges { node {
+  id number kind accountingDate consumptionKwh totalExclTax totalInclTax deliveryMode
+  editionStatus billingAccountNumber invoiceLabel } } } }"""
+
+REFERENCE_SQL = sa.text(
+    """
+    SELECT i.id, i.number, i.kind, i.accounting_date, i.consumption_kwh, i.total_excl_tax,
+           i.total_incl_tax, i.delivery_mode, i.edition_status, b.number AS account_number,
+           b.invoice_label
+    FROM invoices i JOIN billing_accounts b ON b.id = i.billing_account_id
+    WHERE b.member_id IN (SELECT id FROM members WHERE group_id = :group)
+      AND i.accounting_date BETWEEN :start AND :end
+    ORDER BY i.accounting_date DESC, i.id DESC LIMIT :limit
+    """
+)
+REFERENCE_COUNT = sa.text(
+    """
+    SELECT count(*) FROM invoices i JOIN billing_accounts b ON b.id = i.billing_account_id
+    WHERE b.member_id IN (SELECT id FROM members WHERE group_id = :group)
+      AND i.accounting_date BETWEEN :start AND :end
+    """
+)
+
+
+def measured(label: str) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]:
+    async def run(work: Callable[[], Awaitable[Any]]) -> Any:
+        tracemalloc.start()
+        started = time.perf_counter()
+        result = await work()
+        seconds = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"{label:34} {seconds:7.2f} s   peak Python memory {peak / 1e6:7.1f} MB   {result}")
+        return result
+
+    return run
+
+
+async def prepare(url: str, reuse: bool) -> None:
+    if reuse and DB.exists():  # noqa: ASYNC240 - a script, not a server
+        return
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DB}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
+    DB.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(Settings(database_url=url), poolclass=NullPool)
+    await migrate.upgrade(engine)
+    report = await load_demo_data(engine, scale="full", as_of=AS_OF)
+    await engine.dispose()
+    print(f"full demo data loaded in {report.seconds:.1f} s: {report.counts}")
+
+
+async def files_and_money(settings: Settings) -> None:
+    engine = create_engine(settings)
+    sessions = create_session_factory(engine)
+    async with engine.connect() as connection:
+        group_id = (await connection.execute(sa.select(Group.id).limit(1))).scalar_one()
+        # Decimal end to end: the invoices summed by SQL and from every line, in Python.
+        sql_total = (
+            await connection.execute(sa.text("SELECT count(*) FROM invoices"))
+        ).scalar_one()
+        from db.models import Invoice, InvoiceLine
+
+        incl = (
+            await connection.execute(sa.select(sa.func.sum(Invoice.total_incl_tax)))
+        ).scalar_one()
+        lines = Decimal("0.00")
+        async for (amount,) in await connection.stream(sa.select(InvoiceLine.amount)):
+            lines += amount
+        print(
+            f"money check: {sql_total} invoices, SQL sum {incl} €, lines sum {lines} € → "
+            f"{'same cents' if incl == lines else 'MISMATCH'}"
+        )
+    perimeter = Perimeter(group_ids=frozenset({group_id}))
+    shutil.rmtree(FILES, ignore_errors=True)
+    for file_format in invoice_exports.BillingFileFormat:
+
+        async def billing_file(fmt: Any = file_format) -> str:
+            exported = await invoice_exports.export_billing_file(
+                sessions,
+                settings,
+                perimeter,
+                InvoiceQuery(),
+                file_format=fmt,
+                today=AS_OF,
+                check_period=False,
+            )
+            size = (settings.files_dir / exported.file_key).stat().st_size
+            return (
+                f"{exported.invoice_count} invoices, {exported.row_count} rows, {size / 1e6:.1f} MB"
+            )
+
+        await measured(f"billing file {file_format.value} (all)")(billing_file)
+
+    async with sessions() as session:
+        ids = list(
+            (
+                await session.exec(  # type: ignore[call-overload]
+                    sa.select(Invoice.id).order_by(Invoice.accounting_date.desc()).limit(500)  # type: ignore[attr-defined]
+                )
+            ).scalars()
+        )
+
+    async def zip_of_pdfs() -> str:
+        exported = await invoice_exports.export_pdf_zip(
+            sessions, settings, perimeter, InvoiceQuery(invoice_ids=tuple(ids)), today=AS_OF
+        )
+        size = (settings.files_dir / exported.file_key).stat().st_size
+        return f"{exported.invoice_count} PDFs rendered, zip {size / 1e6:.1f} MB"
+
+    await measured("500-PDF zip (rendered)")(zip_of_pdfs)
+
+    async def zip_again() -> str:
+        exported = await invoice_exports.export_pdf_zip(
+            sessions, settings, perimeter, InvoiceQuery(invoice_ids=tuple(ids)), today=AS_OF
+        )
+        return f"{exported.invoice_count} PDFs reused from disk"
+
+    await measured("500-PDF zip (cached PDFs)")(zip_again)
+    await engine.dispose()
+
+
+async def throughput(settings: Settings, seconds: float, concurrency: int) -> None:
+    app = create_app(settings)
+    engine = create_engine(settings)
+
+    async def reference(request: Request) -> Response:
+        first = int(request.query_params.get("first", "50"))
+        group = int(request.query_params["group"])
+        start, end = default_window(paris_today(utcnow()), MAX_SEARCH_MONTHS)
+        params = {"group": group, "start": start, "end": end, "limit": first}
+        async with engine.connect() as connection:
+            rows = (await connection.execute(REFERENCE_SQL, params)).all()
+            total = (await connection.execute(REFERENCE_COUNT, params)).scalar_one()
+        edges = [
+            {
+                "node": {
+                    "id": base64.b64encode(f"Invoice:{r.id}".encode()).decode(),
+                    "number": r.number,
+                    "kind": r.kind,
+                    "accountingDate": str(r.accounting_date),
+                    "consumptionKwh": r.consumption_kwh,
+                    # SQLite keeps cents as integers: format them as the API does.
+                    "totalExclTax": f"{Decimal(r.total_excl_tax) / 100:.2f}",
+                    "totalInclTax": f"{Decimal(r.total_incl_tax) / 100:.2f}",
+                    "deliveryMode": r.delivery_mode,
+                    "editionStatus": r.edition_status,
+                    "billingAccountNumber": r.account_number,
+                    "invoiceLabel": r.invoice_label,
+                }
+            }
+            for r in rows
+        ]
+        body = {"data": {"invoices": {"totalCount": total, "edges": edges}}}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    app.router.routes.append(Route("/reference", reference, methods=["GET"]))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+        await asyncio.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with http_client(base) as client:
+            login = await client.post(
+                "/graphql",
+                json={
+                    "query": "mutation($e: String!, $p: String!) { logIn(input: {email: $e, "
+                    "password: $p}) { tokens { accessToken } } }",
+                    "variables": {"e": "admin@demo.comptoir.fr", "p": DEMO_PASSWORD},
+                },
+            )
+            token = login.json()["data"]["logIn"]["tokens"]["accessToken"]
+            headers = {"Authorization": f"Bearer {token}"}
+            async with engine.connect() as connection:
+                group = (await connection.execute(sa.select(Group.id).limit(1))).scalar_one()
+            graphql_body = {"query": PAGE, "variables": {"first": 50}}
+            sample = (await client.post("/graphql", json=graphql_body, headers=headers)).json()
+            assert "errors" not in sample, sample
+            ref = (await client.get(f"/reference?group={group}&first=50")).json()
+            assert len(ref["data"]["invoices"]["edges"]) == 50
+            print(
+                f"same page: {sample['data']['invoices']['totalCount']} vs "
+                f"{ref['data']['invoices']['totalCount']} invoices, first numbers "
+                f"{sample['data']['invoices']['edges'][0]['node']['number']} / "
+                f"{ref['data']['invoices']['edges'][0]['node']['number']}"
+            )
+
+            async def hammer(call: Callable[[], Awaitable[Any]], label: str) -> None:
+                latencies: list[float] = []
+                deadline = time.perf_counter() + seconds
+
+                async def worker() -> None:
+                    while time.perf_counter() < deadline:
+                        started = time.perf_counter()
+                        response = await call()
+                        assert response.status_code == 200
+                        latencies.append(time.perf_counter() - started)
+
+                started = time.perf_counter()
+                await asyncio.gather(*(worker() for _ in range(concurrency)))
+                elapsed = time.perf_counter() - started
+                latencies.sort()
+                print(
+                    f"{label:34} {len(latencies) / elapsed:7.1f} req/s   "
+                    f"p50 {statistics.median(latencies) * 1000:6.1f} ms   "
+                    f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:6.1f} ms"
+                )
+
+            await hammer(
+                lambda: client.post("/graphql", json=graphql_body, headers=headers),
+                "invoices(first: 50) GraphQL",
+            )
+            await hammer(
+                lambda: client.get(f"/reference?group={group}&first=50"),
+                "hand-written SQL + Starlette",
+            )
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reuse", action="store_true", help="reuse an existing full database")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    url = f"sqlite+aiosqlite:///{DB}"
+    asyncio.run(prepare(url, args.reuse))
+    settings = Settings(
+        database_url=url,
+        files_dir=FILES,
+        secret_key="bench-secret-key-bench-secret-key-0123456789",
+    )
+    asyncio.run(files_and_money(settings))
+    asyncio.run(throughput(settings, args.seconds, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()

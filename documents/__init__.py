@@ -1,0 +1,1 @@
+"""Printed documents rendered from plain data (invoice PDFs): no database, no GraphQL."""

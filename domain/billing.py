@@ -1,0 +1,278 @@
+"""Pure billing rules beyond the invoice arithmetic of `domain.invoicing`: the customer
+space's search windows, business dates in Europe/Paris, cumulated totals, the split of a
+site's amounts by component for the billing file, and the checks an imported invoice must
+pass (its lines add up to its totals to the cent, VAT bases match the rates).
+
+Money is always `Decimal`; nothing here touches a float.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from domain.enums import InvoiceComponent, InvoiceKind
+from domain.invoicing import (
+    REDUCED_VAT_RATE,
+    STANDARD_VAT_RATE,
+    ZERO,
+    allocate,
+    round_cents,
+)
+
+PARIS = ZoneInfo("Europe/Paris")
+
+# The customer space's rules: an invoice search spans at most 12 months (unless it is about
+# one site), a billing summary at most 6, a bulk PDF export at most 500 invoices.
+MAX_SEARCH_MONTHS = 12
+MAX_SUMMARY_MONTHS = 6
+MAX_PDF_EXPORT = 500
+HOME_SUMMARY_MONTHS = 3
+
+# Which family of a per-site row each component belongs to (the per-site rows store the
+# amounts by family: subscription, energy, transport, taxes).
+FAMILY_OF: dict[InvoiceComponent, str] = {
+    InvoiceComponent.SUBSCRIPTION: "subscription",
+    InvoiceComponent.ENERGY: "energy",
+    InvoiceComponent.CAPACITY: "energy",
+    InvoiceComponent.ENERGY_SAVING_CERTIFICATES: "energy",
+    InvoiceComponent.REGULARISATION: "energy",
+    InvoiceComponent.TRANSPORT: "transport",
+    InvoiceComponent.CTA: "taxes",
+    InvoiceComponent.EXCISE: "taxes",
+    InvoiceComponent.LOCAL_TAX: "taxes",
+}
+FAMILIES = ("subscription", "energy", "transport", "taxes")
+CHARGE_COMPONENTS = tuple(c for c in InvoiceComponent if c is not InvoiceComponent.VAT)
+
+
+def paris_today(now: datetime) -> date:
+    """The business date of an instant (invoices are dated in Europe/Paris)."""
+    return now.astimezone(PARIS).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the month's last day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return date(year, month + 1, min(day.day, last))
+
+
+def spans_more_than(start: date, end: date, months: int) -> bool:
+    """True when [start, end] is longer than `months` calendar months (both days included):
+    1 Jan → 31 Dec is 12 months, 1 Jan → 1 Jan next year is more."""
+    return end >= add_months(start, months)
+
+
+def default_window(today: date, months: int) -> tuple[date, date]:
+    """The `months` months ending today, both days included."""
+    return add_months(today, -months) + timedelta(days=1), today
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def last_months(today: date, months: int) -> list[date]:
+    """The first days of the `months` calendar months ending with today's, oldest first."""
+    first = month_start(today)
+    return [add_months(first, -k) for k in range(months - 1, -1, -1)]
+
+
+def cumulate(amounts: Iterable[Decimal]) -> list[Decimal]:
+    """Running totals, exact."""
+    total = ZERO
+    out = []
+    for amount in amounts:
+        total += amount
+        out.append(total)
+    return out
+
+
+def split_site_components(
+    family_amounts: Mapping[str, Decimal], invoice_components: Mapping[InvoiceComponent, Decimal]
+) -> dict[InvoiceComponent, Decimal]:
+    """A site's amount of each component, from its stored family amounts.
+
+    The per-site rows keep what was printed per family; the lines keep each component for
+    the whole invoice. A family with one component on the invoice (subscription, transport,
+    and often taxes) is exact; otherwise the site's family amount is split over the family's
+    components in proportion to the invoice's amounts, to the cent, so that each row still
+    adds up to the site's stored amounts. On a mono-site invoice every figure is exact.
+    """
+    result: dict[InvoiceComponent, Decimal] = {c: ZERO for c in CHARGE_COMPONENTS}
+    for family in FAMILIES:
+        members = [
+            c for c in CHARGE_COMPONENTS if FAMILY_OF[c] == family and invoice_components.get(c)
+        ]
+        amount = family_amounts.get(family, ZERO)
+        if not members:
+            if amount:  # nothing on the invoice to split by: keep it on the family's first
+                first = next(c for c in CHARGE_COMPONENTS if FAMILY_OF[c] == family)
+                result[first] = amount
+            continue
+        weights = [invoice_components[c] for c in members]
+        if sum(weights, ZERO) == 0:
+            weights = [abs(w) for w in weights]
+        for component, share in zip(members, allocate(amount, weights), strict=True):
+            result[component] = share
+    return result
+
+
+# -- imported invoices ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class DraftLine:
+    component: InvoiceComponent
+    amount: Decimal
+    vat_rate: Decimal
+    vat_base: Decimal | None = None
+
+
+@dataclass(slots=True)
+class DraftSite:
+    subscription_amount: Decimal
+    energy_amount: Decimal
+    transport_amount: Decimal
+    taxes_amount: Decimal
+    total_excl_tax: Decimal
+    vat_amount: Decimal
+    total_incl_tax: Decimal
+    consumption_kwh: int
+
+
+@dataclass(slots=True)
+class DraftInvoice:
+    """What an invoice of an import file says, before it meets the database."""
+
+    kind: InvoiceKind
+    period_start: date
+    period_end: date
+    accounting_date: date
+    due_date: date
+    consumption_kwh: int
+    total_excl_tax: Decimal
+    vat_reduced: Decimal
+    vat_standard: Decimal
+    total_incl_tax: Decimal
+    cancels: str | None
+    lines: list[DraftLine] = field(default_factory=list)
+    sites: list[DraftSite] = field(default_factory=list)
+
+
+def _euros(value: Decimal) -> str:
+    return f"{value:.2f}".replace(".", ",") + " €"
+
+
+def _cents(value: Decimal) -> bool:
+    return round_cents(value) == value
+
+
+def invoice_problems(draft: DraftInvoice) -> list[str]:
+    """Why an imported invoice is wrong (French, one sentence each); empty when it is right."""
+    problems: list[str] = []
+    if draft.period_end < draft.period_start:
+        problems.append("la fin de période précède son début")
+    if draft.due_date < draft.accounting_date:
+        problems.append("l'échéance précède la date comptable")
+    if (draft.kind is InvoiceKind.CANCELLATION) != (draft.cancels is not None):
+        problems.append(
+            "une facture d'annulation (et elle seule) doit désigner la facture qu'elle annule"
+        )
+    amounts = [
+        draft.total_excl_tax,
+        draft.vat_reduced,
+        draft.vat_standard,
+        draft.total_incl_tax,
+        *(line.amount for line in draft.lines),
+    ]
+    if not all(_cents(a) for a in amounts):
+        problems.append("un montant a plus de deux décimales")
+        return problems
+    if not draft.lines:
+        problems.append("la facture n'a aucune ligne")
+        return problems
+    charges = [line for line in draft.lines if line.component is not InvoiceComponent.VAT]
+    vat_lines = [line for line in draft.lines if line.component is InvoiceComponent.VAT]
+    excl = sum((line.amount for line in charges), ZERO)
+    if excl != draft.total_excl_tax:
+        problems.append(
+            f"les lignes totalisent {_euros(excl)} HT, la facture {_euros(draft.total_excl_tax)}"
+        )
+    bases: dict[Decimal, Decimal] = {}
+    for line in charges:
+        bases[line.vat_rate] = bases.get(line.vat_rate, ZERO) + line.amount
+    seen_rates: set[Decimal] = set()
+    vat_by_rate = {REDUCED_VAT_RATE: ZERO, STANDARD_VAT_RATE: ZERO}
+    for line in vat_lines:
+        rate = line.vat_rate
+        label = f"{rate.normalize():f}".replace(".", ",") + " %"
+        if rate not in vat_by_rate:
+            problems.append(f"taux de TVA inconnu : {label}")
+            continue
+        if rate in seen_rates:
+            problems.append(f"deux lignes de TVA à {label}")
+            continue
+        seen_rates.add(rate)
+        vat_by_rate[rate] += line.amount
+        expected_base = bases.get(rate, ZERO)
+        if line.vat_base != expected_base:
+            problems.append(
+                f"la base de TVA à {label} est {_euros(line.vat_base or ZERO)}, les lignes à ce "
+                f"taux totalisent {_euros(expected_base)}"
+            )
+        elif line.amount != round_cents(expected_base * rate / 100):
+            problems.append(
+                f"la TVA à {label} vaut {_euros(line.amount)}, "
+                f"attendu {_euros(round_cents(expected_base * rate / 100))}"
+            )
+    for rate, base in bases.items():
+        if base != 0 and rate not in seen_rates:
+            label = f"{rate.normalize():f}".replace(".", ",") + " %"
+            problems.append(f"aucune ligne de TVA pour le taux {label}")
+    if vat_by_rate[REDUCED_VAT_RATE] != draft.vat_reduced:
+        problems.append("la TVA à 5,5 % de l'en-tête ne correspond pas aux lignes")
+    if vat_by_rate[STANDARD_VAT_RATE] != draft.vat_standard:
+        problems.append("la TVA à 20 % de l'en-tête ne correspond pas aux lignes")
+    if draft.total_excl_tax + draft.vat_reduced + draft.vat_standard != draft.total_incl_tax:
+        problems.append("le total TTC n'est pas la somme du HT et de la TVA")
+    problems.extend(_site_problems(draft))
+    return problems
+
+
+def _site_problems(draft: DraftInvoice) -> list[str]:
+    if not draft.sites:
+        return []
+    problems: list[str] = []
+    for n, site in enumerate(draft.sites, start=1):
+        families = (
+            site.subscription_amount + site.energy_amount + site.transport_amount
+        ) + site.taxes_amount
+        if families != site.total_excl_tax:
+            problems.append(f"site {n} : ses montants par famille ne font pas son total HT")
+        if site.total_excl_tax + site.vat_amount != site.total_incl_tax:
+            problems.append(f"site {n} : son total TTC n'est pas son HT plus sa TVA")
+    if sum((s.total_excl_tax for s in draft.sites), ZERO) != draft.total_excl_tax:
+        problems.append("les sites ne totalisent pas le HT de la facture")
+    if sum((s.total_incl_tax for s in draft.sites), ZERO) != draft.total_incl_tax:
+        problems.append("les sites ne totalisent pas le TTC de la facture")
+    if sum(s.consumption_kwh for s in draft.sites) != draft.consumption_kwh:
+        problems.append("les consommations des sites ne font pas celle de la facture")
+    return problems
+
+
+def vat_split(
+    lines: Sequence[tuple[InvoiceComponent, Decimal, Decimal, Decimal | None]],
+) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """(rate, base, VAT) of an invoice's VAT lines, ordered by rate."""
+    return sorted(
+        (rate, base if base is not None else ZERO, amount)
+        for component, amount, rate, base in lines
+        if component is InvoiceComponent.VAT
+    )
