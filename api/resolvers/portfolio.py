@@ -18,6 +18,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.cursors import encode_cursor
+from api.resolvers.errors import ErrorCode, Refusal
 from db.models import Alert, BillingAccount, Member, Meter, Reading, Site
 from db.scoped import Perimeter, billing_account_in
 from domain.enums import (
@@ -161,10 +162,17 @@ def _keyset(order: SiteOrder, cursor: list[Any] | None) -> sa.ColumnElement[bool
     if cursor is None:
         return None
     key, descending = ORDER_KEYS[order]
-    value, last_id = cursor
-    if descending:
-        return sa.tuple_(key, Site.id) < sa.tuple_(sa.literal(value), sa.literal(last_id))
-    return sa.tuple_(key, Site.id) > sa.tuple_(sa.literal(value), sa.literal(last_id))
+    try:
+        value, last_id = cursor
+        if order is SiteOrder.SUPPLY_START_DESC:
+            value = date.fromisoformat(value)
+        last_id = int(last_id)
+    except (TypeError, ValueError):
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
+    # Typed literals: PostgreSQL compares a date with a date, not with a string.
+    bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id, Site.id.type))  # type: ignore[attr-defined]
+    key_tuple = sa.tuple_(key, Site.id)
+    return key_tuple < bound if descending else key_tuple > bound
 
 
 def _sort_value(order: SiteOrder, row: Any) -> Any:

@@ -8,7 +8,7 @@ from api.lookahead import selects
 from api.pagination import Connection, connection, decode_cursor, page_size
 from api.permissions import IsAuthenticated
 from api.resolvers import portfolio, site_references, summaries
-from api.resolvers.errors import ErrorCode, Refusal
+from api.resolvers.errors import Refusal
 from api.schema.access import attempt
 from api.schema.enums import Energy, Segment, SiteStatus
 from api.schema.errors import UserError, query_error
@@ -99,19 +99,17 @@ class SiteQueries:
         try:
             size = page_size(first)
             cursor = decode_cursor(after)
-            if cursor is not None and len(cursor) != 2:
-                raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+            page = await portfolio.list_sites(
+                ctx.sessions,
+                ctx.perimeter,
+                criteria=criteria_of(filter),
+                order=portfolio.SiteOrder(order_by),
+                first=size,
+                after=cursor,
+                with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
+            )
         except Refusal as refusal:
             raise query_error(refusal) from None
-        page = await portfolio.list_sites(
-            ctx.sessions,
-            ctx.perimeter,
-            criteria=criteria_of(filter),
-            order=portfolio.SiteOrder(order_by),
-            first=size,
-            after=cursor,
-            with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
-        )
         sites = [
             site_from_page_row(
                 row,

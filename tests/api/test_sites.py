@@ -190,7 +190,14 @@ async def test_keyset_pages_add_up_in_every_order(runner: Runner, world: World, 
 
 
 async def test_bad_page_arguments(runner: Runner, world: World) -> None:
-    for variables in ({"first": 0}, {"first": 101}, {"after": "not-a-cursor"}):
+    odd_cursor = base64.urlsafe_b64encode(b'["not-a-date", "x"]').decode()
+    for variables in (
+        {"first": 0},
+        {"first": 101},
+        {"after": "not-a-cursor"},
+        {"after": odd_cursor, "orderBy": "SUPPLY_START_DESC"},
+        {"after": base64.urlsafe_b64encode(b"[1]").decode()},
+    ):
         result = await runner.raw(SITES, variables, as_user=world.people["ADMIN"])
         assert result.errors[0].extensions["code"] == "INVALID"
 
