@@ -117,6 +117,13 @@ def split_site_components(
                 result[first] = amount
             continue
         weights = [invoice_components[c] for c in members]
+        if len(members) == 1 or sum(weights, ZERO) == amount:
+            # One component, or the site carries the whole family (mono-site): exact.
+            if len(members) == 1:
+                result[members[0]] = amount
+            else:
+                result.update(zip(members, weights, strict=True))
+            continue
         if sum(weights, ZERO) == 0:
             weights = [abs(w) for w in weights]
         for component, share in zip(members, allocate(amount, weights), strict=True):

@@ -31,7 +31,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers import invoices
 from api.resolvers.errors import ErrorCode, Refusal
-from api.resolvers.invoices import INVOICES, LINES, SHARES, SITES, InvoiceDetail, InvoiceQuery
+from api.resolvers.invoices import (
+    INVOICES,
+    LINES,
+    SHARES,
+    SITES,
+    InvoiceDetail,
+    InvoiceQuery,
+    core,
+)
 from comptoir.settings import Settings
 from db.models import Member
 from db.scoped import Perimeter, billing_account_in
@@ -178,10 +186,11 @@ async def ensure_pdfs(
         return {}
     async with sessions() as session:
         rows = (
-            await session.exec(
+            await core(
+                session,
                 invoices.scoped_invoices(
                     perimeter, INVOICES.c.id, INVOICES.c.number, INVOICES.c.pdf_key
-                ).where(INVOICES.c.id.in_(wanted))
+                ).where(INVOICES.c.id.in_(wanted)),
             )
         ).all()
         keys: dict[int, str] = {}
@@ -244,10 +253,11 @@ async def export_pdf_zip(
             async with sessions() as session:
                 numbers = dict(
                     (
-                        await session.exec(
+                        await core(
+                            session,
                             sa.select(INVOICES.c.id, INVOICES.c.number).where(
                                 INVOICES.c.id.in_(batch)
-                            )
+                            ),
                         )
                     ).all()
                 )
@@ -325,7 +335,8 @@ async def _file_chunk(
     accounts = invoices.ACCOUNTS
     cancelled = sa.alias(INVOICES, "cancelled")
     rows = (
-        await session.exec(
+        await core(
+            session,
             sa.select(
                 INVOICES.c.id,
                 INVOICES.c.number,
@@ -372,14 +383,15 @@ async def _file_chunk(
                 billing_account_in(perimeter, accounts.c.id, accounts.c.member_id),
                 INVOICES.c.id.in_(list(ids)),
             )
-            .order_by(INVOICES.c.accounting_date, INVOICES.c.id, SITES.c.point_number)
+            .order_by(INVOICES.c.accounting_date, INVOICES.c.id, SITES.c.point_number),
         )
     ).all()
     components: dict[int, dict[InvoiceComponent, Decimal]] = defaultdict(dict)
-    sums = await session.exec(
+    sums = await core(
+        session,
         sa.select(LINES.c.invoice_id, LINES.c.component, sa.func.sum(LINES.c.amount))
         .where(LINES.c.invoice_id.in_(list(ids)), LINES.c.component != InvoiceComponent.VAT)
-        .group_by(LINES.c.invoice_id, LINES.c.component)
+        .group_by(LINES.c.invoice_id, LINES.c.component),
     )
     for invoice_id, component, amount in sums:
         components[invoice_id][InvoiceComponent(component)] = amount

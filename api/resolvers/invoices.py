@@ -42,6 +42,11 @@ ACCOUNTS = BillingAccount.__table__  # type: ignore[attr-defined]
 SITES = Site.__table__  # type: ignore[attr-defined]
 
 
+async def core(session: AsyncSession, statement: Any) -> Any:
+    """Runs a Core statement on the session's connection: rows, without the ORM layer."""
+    return await (await session.connection()).execute(statement)
+
+
 class InvoiceOrder(StrEnum):
     ACCOUNTING_DATE_DESC = "ACCOUNTING_DATE_DESC"
     ACCOUNTING_DATE_ASC = "ACCOUNTING_DATE_ASC"
@@ -236,11 +241,11 @@ async def list_invoices(
     if perimeter.is_empty:
         return InvoicePage([], [], 0, False)
     async with sessions() as session:
-        rows = list((await session.exec(page_query)).all())
+        rows = list((await core(session, page_query)).all())
         total = None
         if with_count:
             count_query = filtered(scoped_invoices(perimeter, sa.func.count()), perimeter, query)
-            total = (await session.exec(count_query)).scalar_one()
+            total = (await core(session, count_query)).scalar_one()
         page = rows[:first]
         details = await _with_levels(
             session, [InvoiceDetail(r) for r in page], lines=with_lines, sites=with_sites
@@ -263,10 +268,11 @@ async def _with_levels(
         return details
     if lines:
         by_invoice: dict[int, list[Any]] = defaultdict(list)
-        result = await session.exec(
+        result = await core(
+            session,
             sa.select(*LINES.c)
             .where(LINES.c.invoice_id.in_(ids))
-            .order_by(LINES.c.invoice_id, LINES.c.position)
+            .order_by(LINES.c.invoice_id, LINES.c.position),
         )
         for row in result:
             by_invoice[row.invoice_id].append(row)
@@ -274,7 +280,8 @@ async def _with_levels(
             d.lines = by_invoice.get(d.row.id, [])
     if sites:
         shares: dict[int, list[Any]] = defaultdict(list)
-        result = await session.exec(
+        result = await core(
+            session,
             sa.select(
                 *SHARES.c,
                 SITES.c.point_number,
@@ -289,7 +296,7 @@ async def _with_levels(
             )
             .select_from(SHARES.join(SITES, SITES.c.id == SHARES.c.site_id))
             .where(SHARES.c.invoice_id.in_(ids))
-            .order_by(SHARES.c.invoice_id, SITES.c.point_number)
+            .order_by(SHARES.c.invoice_id, SITES.c.point_number),
         )
         for row in result:
             shares[row.invoice_id].append(row)
@@ -315,7 +322,7 @@ async def load_invoices(
     key = INVOICES.c.id if by == "id" else INVOICES.c.cancels_invoice_id
     statement = scoped_invoices(perimeter, *HEADER_COLUMNS).where(key.in_(wanted))
     async with sessions() as session:
-        rows = (await session.exec(statement)).all()
+        rows = (await core(session, statement)).all()
         details = await _with_levels(
             session, [InvoiceDetail(r) for r in rows], lines=lines, sites=sites
         )
@@ -330,10 +337,11 @@ async def invoice_by_number(
         return None
     async with sessions() as session:
         row = (
-            await session.exec(
+            await core(
+                session,
                 scoped_invoices(perimeter, *HEADER_COLUMNS).where(
                     INVOICES.c.number == number.strip().upper()
-                )
+                ),
             )
         ).first()
         if row is None:
@@ -412,21 +420,23 @@ async def billing_summary(
     month = sa.extract("month", INVOICES.c.accounting_date)
     async with sessions() as session:
         overall = (
-            await session.exec(filtered(scoped_invoices(perimeter, *_SUMS), perimeter, query))
+            await core(session, filtered(scoped_invoices(perimeter, *_SUMS), perimeter, query))
         ).one()
         months = (
-            await session.exec(
+            await core(
+                session,
                 filtered(
                     scoped_invoices(perimeter, year.label("y"), month.label("m"), *_SUMS),
                     perimeter,
                     query,
                 )
                 .group_by(year, month)
-                .order_by(year, month)
+                .order_by(year, month),
             )
         ).all()
         accounts = (
-            await session.exec(
+            await core(
+                session,
                 filtered(
                     scoped_invoices(
                         perimeter,
@@ -439,7 +449,7 @@ async def billing_summary(
                     query,
                 )
                 .group_by(ACCOUNTS.c.id, ACCOUNTS.c.number, ACCOUNTS.c.invoice_label)
-                .order_by(ACCOUNTS.c.number)
+                .order_by(ACCOUNTS.c.number),
             )
         ).all()
     assert query.accounting_from is not None and query.accounting_to is not None
@@ -477,12 +487,13 @@ async def home_summary(
         month = sa.extract("month", INVOICES.c.accounting_date)
         async with sessions() as session:
             rows = (
-                await session.exec(
+                await core(
+                    session,
                     filtered(
                         scoped_invoices(perimeter, year.label("y"), month.label("m"), *_SUMS),
                         perimeter,
                         query,
-                    ).group_by(year, month)
+                    ).group_by(year, month),
                 )
             ).all()
         found = {date(int(r.y), int(r.m), 1): _totals(r) for r in rows}
@@ -533,8 +544,9 @@ async def site_history(
         return None
     async with sessions() as session:
         site = (
-            await session.exec(
-                scoped_sites(perimeter, Site.id, Site.point_number).where(Site.id == site_id)
+            await core(
+                session,
+                scoped_sites(perimeter, Site.id, Site.point_number).where(Site.id == site_id),
             )
         ).first()
         if site is None:
@@ -561,7 +573,7 @@ async def site_history(
         if accounting_to is not None:
             statement = statement.where(INVOICES.c.accounting_date <= accounting_to)
         rows = (
-            await session.exec(statement.order_by(INVOICES.c.accounting_date, INVOICES.c.id))
+            await core(session, statement.order_by(INVOICES.c.accounting_date, INVOICES.c.id))
         ).all()
     excl = billing.cumulate(r.total_excl_tax for r in rows)
     incl = billing.cumulate(r.total_incl_tax for r in rows)
@@ -625,7 +637,7 @@ async def document_rows(session: AsyncSession, perimeter: Perimeter, ids: Sequen
             INVOICES.c.id.in_(sorted(set(ids))),
         )
     )
-    return (await session.exec(statement)).all()
+    return (await core(session, statement)).all()
 
 
 async def cancelled_numbers(session: AsyncSession, ids: Sequence[int]) -> dict[int, str]:
@@ -633,8 +645,8 @@ async def cancelled_numbers(session: AsyncSession, ids: Sequence[int]) -> dict[i
     wanted = sorted({i for i in ids if i is not None})
     if not wanted:
         return {}
-    rows = await session.exec(
-        sa.select(INVOICES.c.id, INVOICES.c.number).where(INVOICES.c.id.in_(wanted))
+    rows = await core(
+        session, sa.select(INVOICES.c.id, INVOICES.c.number).where(INVOICES.c.id.in_(wanted))
     )
     return {r.id: r.number for r in rows}
 
@@ -654,4 +666,4 @@ async def ordered_ids(
     )
     if limit is not None:
         statement = statement.limit(limit)
-    return list((await session.exec(statement)).scalars())
+    return list((await core(session, statement)).scalars())
