@@ -7,6 +7,7 @@ Requests for a reset get the same answer whether the email exists or not.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -67,6 +68,43 @@ async def _usable_token(
     return token, user
 
 
+LinkUse = Callable[[AsyncSession, ActionToken, User], Awaitable[None]]
+
+
+async def _follow_link(
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    flow: str,
+    purpose: ActionTokenPurpose,
+    token: str,
+    now: datetime,
+    client_address: str | None,
+    use: LinkUse,
+) -> int:
+    """Spends a single-use emailed link in one transaction: `use` applies its effect, and
+    the link is marked used with it. A bad link is counted against the client address
+    (guessing links is what throttling is for) and committed before the answer."""
+    keys = throttle.keys_for(flow, account=None, address=client_address)
+    failure: Refusal | None = None
+    async with transaction(sessions) as session:
+        try:
+            await throttle.ensure_not_blocked(session, keys, now=now)
+        except throttle.Throttled as exc:
+            raise throttled(exc) from None
+        try:
+            action, user = await _usable_token(session, token, purpose, now=now)
+        except Refusal as refusal:
+            await throttle.record_failure(session, keys, now=now)
+            failure = refusal
+        else:
+            await use(session, action, user)
+            action.used_at = now
+            session.add_all([user, action])
+    if failure is not None:
+        raise failure
+    return user.id  # type: ignore[return-value]
+
+
 async def activate_account(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -77,48 +115,39 @@ async def activate_account(
     client_address: str | None,
 ) -> int:
     """Sets the first password of an invited person; a confirmation mail follows."""
-    keys = throttle.keys_for("activation", account=None, address=client_address)
-    failure: Refusal | None = None
-    async with transaction(sessions) as session:
-        try:
-            await throttle.ensure_not_blocked(session, keys, now=now)
-        except throttle.Throttled as exc:
-            raise throttled(exc) from None
-        try:
-            action, user = await _usable_token(
-                session, token, ActionTokenPurpose.ACTIVATION, now=now
-            )
-        except Refusal as refusal:
-            # Guessing links is what throttling is for: count it, then answer.
-            await throttle.record_failure(session, keys, now=now)
-            failure = refusal
-        else:
-            if user.status != UserStatus.INVITED:
-                raise Refusal(ErrorCode.TOKEN_USED, "Ce compte est déjà activé.", field="token")
-            _check_password(password, user)
-            user.password_hash = await asyncio.to_thread(hash_password, password)
-            user.status = UserStatus.ACTIVE
-            action.used_at = now
-            session.add_all([user, action])
-            await mails.queue_activation_confirmation(
-                session,
-                email=user.email,
-                full_name=user.full_name,
-                user_id=user.id,  # type: ignore[arg-type]
-                customer_service=mails.customer_service_from(settings),
-            )
-            audit.record(
-                session,
-                actor_user_id=user.id,
-                action="user.activated",
-                object_type="User",
-                object_id=user.id,
-                now=now,
-                client_address=client_address,  # type: ignore[arg-type]
-            )
-    if failure is not None:
-        raise failure
-    return user.id  # type: ignore[return-value]
+
+    async def activate(session: AsyncSession, action: ActionToken, user: User) -> None:
+        if user.status != UserStatus.INVITED:
+            raise Refusal(ErrorCode.TOKEN_USED, "Ce compte est déjà activé.", field="token")
+        _check_password(password, user)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        user.status = UserStatus.ACTIVE
+        await mails.queue_activation_confirmation(
+            session,
+            email=user.email,
+            full_name=user.full_name,
+            user_id=user.id,  # type: ignore[arg-type]
+            customer_service=mails.customer_service_from(settings),
+        )
+        audit.record(
+            session,
+            actor_user_id=user.id,
+            action="user.activated",
+            object_type="User",
+            object_id=user.id,  # type: ignore[arg-type]
+            now=now,
+            client_address=client_address,
+        )
+
+    return await _follow_link(
+        sessions,
+        flow="activation",
+        purpose=ActionTokenPurpose.ACTIVATION,
+        token=token,
+        now=now,
+        client_address=client_address,
+        use=activate,
+    )
 
 
 async def request_password_reset(
@@ -172,44 +201,34 @@ async def reset_password(
     client_address: str | None,
 ) -> int:
     """Sets a new password and closes every open session of the person."""
-    keys = throttle.keys_for("reset", account=None, address=client_address)
-    failure: Refusal | None = None
-    async with transaction(sessions) as session:
-        try:
-            await throttle.ensure_not_blocked(session, keys, now=now)
-        except throttle.Throttled as exc:
-            raise throttled(exc) from None
-        try:
-            action, user = await _usable_token(
-                session, token, ActionTokenPurpose.PASSWORD_RESET, now=now
-            )
-        except Refusal as refusal:
-            await throttle.record_failure(session, keys, now=now)
-            failure = refusal
-        else:
-            if user.status != UserStatus.ACTIVE:
-                raise Refusal(ErrorCode.TOKEN_INVALID, "Lien invalide.", field="token")
-            _check_password(password, user)
-            user.password_hash = await asyncio.to_thread(hash_password, password)
-            action.used_at = now
-            session.add_all([user, action])
-            await session.exec(
-                sa.update(RefreshToken)
-                .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
-                .values(revoked_at=now)
-            )
-            await throttle.clear(
-                session, throttle.keys_for("login", account=user.email, address=None)
-            )
-            audit.record(
-                session,
-                actor_user_id=user.id,
-                action="user.password_reset",
-                object_type="User",
-                object_id=user.id,
-                now=now,  # type: ignore[arg-type]
-                client_address=client_address,
-            )
-    if failure is not None:
-        raise failure
-    return user.id  # type: ignore[return-value]
+
+    async def reset(session: AsyncSession, action: ActionToken, user: User) -> None:
+        if user.status != UserStatus.ACTIVE:
+            raise Refusal(ErrorCode.TOKEN_INVALID, "Lien invalide.", field="token")
+        _check_password(password, user)
+        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await session.exec(
+            sa.update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+            .values(revoked_at=now)
+        )
+        await throttle.clear(session, throttle.keys_for("login", account=user.email, address=None))
+        audit.record(
+            session,
+            actor_user_id=user.id,
+            action="user.password_reset",
+            object_type="User",
+            object_id=user.id,  # type: ignore[arg-type]
+            now=now,
+            client_address=client_address,
+        )
+
+    return await _follow_link(
+        sessions,
+        flow="reset",
+        purpose=ActionTokenPurpose.PASSWORD_RESET,
+        token=token,
+        now=now,
+        client_address=client_address,
+        use=reset,
+    )
