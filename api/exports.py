@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import csv
-import secrets
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -37,11 +36,10 @@ import xlsxwriter
 
 from api.files import signed_file_url
 from api.resolvers.errors import ErrorCode, Refusal
+from api.resolvers.export_files import new_export_path
 from api.resolvers.exports import Column, ColumnKind, ExportTable
 from comptoir.settings import Settings
 
-EXPORTS_DIR = "exports"
-PURGE_AFTER_SECONDS = 3600
 MAX_XLSX_ROWS = 1_048_575  # a sheet's limit, minus the header
 
 
@@ -144,27 +142,6 @@ class _XlsxWriter:
 
 
 # -- the mechanism --------------------------------------------------------------------------
-
-
-def _purge_old_exports(root: Path, now: float) -> None:
-    if not root.is_dir():
-        return
-    for entry in root.iterdir():
-        try:
-            if now - entry.stat().st_mtime > PURGE_AFTER_SECONDS:
-                shutil.rmtree(entry, ignore_errors=True)
-        except FileNotFoundError:  # another worker purged it first
-            continue
-
-
-def new_export_path(settings: Settings, filename: str) -> tuple[str, Path]:
-    """A fresh, unguessable file key and its path: exports/<random>/<filename>."""
-    root = settings.files_dir / EXPORTS_DIR
-    _purge_old_exports(root, time.time())
-    folder = secrets.token_urlsafe(32)
-    path = root / folder / filename
-    path.parent.mkdir(parents=True, exist_ok=False)
-    return f"{EXPORTS_DIR}/{folder}/{filename}", path
 
 
 async def write_export(

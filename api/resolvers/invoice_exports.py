@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers import invoices
 from api.resolvers.errors import ErrorCode, Refusal
+from api.resolvers.export_files import new_export_path
 from api.resolvers.invoices import (
     INVOICES,
     LINES,
@@ -212,13 +213,6 @@ async def ensure_pdfs(
 # -- the zip of PDFs -------------------------------------------------------------------------
 
 
-def _export_path(settings: Settings, name: str) -> tuple[str, Path]:
-    key = f"exports/{secrets.token_urlsafe(12)}/{name}"
-    path = settings.files_dir / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return key, path
-
-
 async def export_pdf_zip(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -244,7 +238,7 @@ async def export_pdf_zip(
         raise Refusal(
             ErrorCode.NOT_FOUND, "Aucune facture ne correspond au filtre.", field="filter"
         )
-    key, path = _export_path(settings, "factures.zip")
+    key, path = new_export_path(settings, "factures.zip")
     temporary = path.with_name(f".{path.name}.tmp")
     with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for start in range(0, len(ids), PDF_BATCH):
@@ -520,7 +514,7 @@ async def export_billing_file(
             ErrorCode.NOT_FOUND, "Aucune facture ne correspond au filtre.", field="filter"
         )
     suffix = "csv" if file_format is BillingFileFormat.CSV else "xlsx"
-    key, path = _export_path(settings, f"fichier-de-facturation.{suffix}")
+    key, path = new_export_path(settings, f"fichier-de-facturation.{suffix}")
     temporary = path.with_name(f".{path.name}.tmp")
     sink: _CsvSink | _XlsxSink = (
         _CsvSink(temporary) if file_format is BillingFileFormat.CSV else _XlsxSink(temporary)
