@@ -455,8 +455,10 @@ async def test_the_billing_file_has_one_row_per_invoice_and_site(
     xlsx_payload = (await runner.run(EXPORT_FILE, {"i": {"format": "XLSX"}}, as_user=admin))[
         "exportBillingFile"
     ]
-    sheet = openpyxl.load_workbook(_file_of(runner, xlsx_payload["url"]), read_only=True).active
-    values = list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
+    # read-only workbooks keep their file open until closed
+    book = openpyxl.load_workbook(_file_of(runner, xlsx_payload["url"]), read_only=True)
+    values = list(book.active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    book.close()
     assert values[0] == tuple(header) and len(values) == 7
 
 
