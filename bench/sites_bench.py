@@ -135,10 +135,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument(
+        "--database-url", help="a database already holding the full demo data (default: SQLite)"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
-    url = full_database_url()
+    url = args.database_url or full_database_url()
     folder = Path(tempfile.mkdtemp(prefix="comptoir-bench-"))
     settings = Settings(database_url=url, files_dir=folder, mail_dir=folder)
     original = test_server.create_app
