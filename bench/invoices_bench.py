@@ -44,7 +44,8 @@ from db.models import Group
 from db.scoped import Perimeter
 from db.types import utcnow
 from demo import DEMO_PASSWORD, load_demo_data
-from domain.billing import MAX_SEARCH_MONTHS, default_window, paris_today
+from domain.billing import MAX_SEARCH_MONTHS, default_window
+from domain.calendar import paris_date
 from tests.e2e.server import http_client
 
 AS_OF = date(2026, 11, 1)
@@ -190,7 +191,7 @@ async def throughput(settings: Settings, seconds: float, concurrency: int) -> No
     async def reference(request: Request) -> Response:
         first = int(request.query_params.get("first", "50"))
         group = int(request.query_params["group"])
-        start, end = default_window(paris_today(utcnow()), MAX_SEARCH_MONTHS)
+        start, end = default_window(paris_date(utcnow()), MAX_SEARCH_MONTHS)
         params = {"group": group, "start": start, "end": end, "limit": first}
         async with engine.connect() as connection:
             rows = (await connection.execute(REFERENCE_SQL, params)).all()

@@ -9,15 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import SQLModel
 from db.site_search import refresh_site_search
+from domain.calendar import paris_today
 from domain.enums import Tier
 
 DEMO_PASSWORD = "comptoir-demo-2026"
@@ -110,10 +110,6 @@ async def database_is_empty(engine: AsyncEngine) -> bool:
     async with engine.connect() as connection:
         found = await connection.scalar(sa.select(sa.func.count()).select_from(_table("groups")))
     return not found
-
-
-def paris_today() -> date:
-    return datetime.now(ZoneInfo("Europe/Paris")).date()
 
 
 async def load_demo_data(

@@ -11,9 +11,8 @@ from __future__ import annotations
 import calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from domain.enums import InvoiceComponent, InvoiceKind
 from domain.invoicing import (
@@ -23,8 +22,6 @@ from domain.invoicing import (
     allocate,
     round_cents,
 )
-
-PARIS = ZoneInfo("Europe/Paris")
 
 # The customer space's rules: an invoice search spans at most 12 months (unless it is about
 # one site), a billing summary at most 6, a bulk PDF export at most 500 invoices.
@@ -48,11 +45,6 @@ FAMILY_OF: dict[InvoiceComponent, str] = {
 }
 FAMILIES = ("subscription", "energy", "transport", "taxes")
 CHARGE_COMPONENTS = tuple(c for c in InvoiceComponent if c is not InvoiceComponent.VAT)
-
-
-def paris_today(now: datetime) -> date:
-    """The business date of an instant (invoices are dated in Europe/Paris)."""
-    return now.astimezone(PARIS).date()
 
 
 def add_months(day: date, months: int) -> date:

@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
+from domain.calendar import paris_date
 from domain.consumption_profile import PROFILES, monthly_share
 from domain.enums import COMMUNICATING_METER_KINDS, MeterKind, Register, Segment, SiteStatus
 from domain.readings import meter_range, to_kwh, wrapped_consumption
-
-PARIS = ZoneInfo("Europe/Paris")
 
 # Segments whose meters may be self-read (the others are read monthly or remotely).
 SELF_READING_SEGMENTS = frozenset({Segment.T1, Segment.T2, Segment.C5})
@@ -135,13 +133,6 @@ class Submission:
 
 
 # -- time -----------------------------------------------------------------------------------
-
-
-def paris_date(instant: datetime) -> date:
-    """The calendar day in Paris at `instant` (a timezone-aware datetime)."""
-    if instant.tzinfo is None:
-        raise ValueError("a naive datetime has no Paris date: give a timezone-aware instant")
-    return instant.astimezone(PARIS).date()
 
 
 def counts_in_next_billing_cycle(

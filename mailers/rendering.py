@@ -10,12 +10,12 @@ from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from domain.calendar import PARIS
+
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-PARIS = ZoneInfo("Europe/Paris")
 
 _MONTHS = (
     "janvier",

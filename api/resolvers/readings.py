@@ -29,6 +29,7 @@ from db import audit
 from db.engine import transaction
 from db.models import Meter, Reading, Site
 from db.scoped import Perimeter, scoped_sites
+from domain.calendar import PARIS, paris_date
 from domain.enums import (
     ESTIMATED_SOURCES,
     MeterKind,
@@ -42,7 +43,6 @@ from domain.labels import REGISTER_LABELS
 from domain.readings import ReadingKind, consumption_between, is_estimated, kind_of, to_kwh
 from domain.self_reading import (
     DEFAULT_POLICY,
-    PARIS,
     LastReading,
     MeterFacts,
     SelfReadingPolicy,
@@ -51,7 +51,6 @@ from domain.self_reading import (
     Violation,
     check_self_reading,
     counts_in_next_billing_cycle,
-    paris_date,
     self_reading_possible,
 )
 from mailers import mails

@@ -20,7 +20,7 @@ from api.schema.ids import pks_of
 from api.schema.portfolio import Site
 from api.schema.site_filter import SiteFilter, criteria_of
 from domain import consumption as rules
-from domain.billing import paris_today
+from domain.calendar import paris_date
 
 ConsumptionKind = strawberry.enum(
     rules.ConsumptionKind,
@@ -133,7 +133,7 @@ class ConsumptionQueries:
                 site_ids=pks_of(site_ids, "Site", "siteIds"),
                 from_month=from_month,
                 to_month=to_month,
-                today=paris_today(ctx.now),
+                today=paris_date(ctx.now),
             )
             return [SiteConsumption.of(s) for s in series]
 
@@ -161,7 +161,7 @@ class ConsumptionQueries:
                 criteria=criteria_of(filter),
                 from_month=from_month,
                 to_month=to_month,
-                today=paris_today(ctx.now),
+                today=paris_date(ctx.now),
             )
             return PerimeterConsumption.of(data)
 

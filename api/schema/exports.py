@@ -18,7 +18,7 @@ from api.resolvers.exports import ExportTable
 from api.schema.access import attempt
 from api.schema.errors import UserError
 from api.schema.site_filter import SiteFilter, criteria_of
-from domain.billing import paris_today
+from domain.calendar import paris_date
 
 ExportFileFormat = strawberry.enum(
     ExportFormat,
@@ -76,7 +76,7 @@ async def _export(
     async def work() -> ExportedFile:
         table = await describe()
         return await write_export(
-            ctx.settings, table, ExportFormat(export_format), today=paris_today(ctx.now)
+            ctx.settings, table, ExportFormat(export_format), today=paris_date(ctx.now)
         )
 
     exported, errors = await attempt(work)
@@ -147,6 +147,6 @@ class ExportMutations:
                 criteria=criteria_of(input.filter),
                 from_month=input.from_month,
                 to_month=input.to_month,
-                today=paris_today(ctx.now),
+                today=paris_date(ctx.now),
             ),
         )

@@ -31,6 +31,7 @@ from api.schema.errors import UserError, query_error
 from api.schema.ids import pk_of, pks_of
 from api.schema.portfolio import BillingAccount, Site
 from domain import billing, enums
+from domain.calendar import paris_date
 
 InvoiceKind = strawberry.enum(
     enums.InvoiceKind, description="Nature d'une facture : facture, annulation ou avoir."
@@ -500,7 +501,7 @@ class InvoiceQueries:
             cursor = decode_cursor(after)
             query = invoices.bounded(
                 to_query(filter),
-                today=billing.paris_today(ctx.now),
+                today=paris_date(ctx.now),
                 max_months=billing.MAX_SEARCH_MONTHS,
             )
             page = await invoices.list_invoices(
@@ -548,7 +549,7 @@ class InvoiceQueries:
                 ctx.sessions,
                 ctx.perimeter,
                 to_query(filter),
-                today=billing.paris_today(ctx.now),
+                today=paris_date(ctx.now),
             )
         except Refusal as refusal:
             raise _refused(refusal) from None
@@ -628,9 +629,7 @@ class InvoiceQueries:
     )
     async def home_billing_summary(self, info: strawberry.Info) -> HomeBillingSummary:
         ctx = info.context
-        months = await invoices.home_summary(
-            ctx.sessions, ctx.perimeter, today=billing.paris_today(ctx.now)
-        )
+        months = await invoices.home_summary(ctx.sessions, ctx.perimeter, today=paris_date(ctx.now))
         total = invoices.Totals(
             sum(m.totals.invoice_count for m in months),
             sum(m.totals.consumption_kwh for m in months),
@@ -705,7 +704,7 @@ class InvoiceMutations:
                 ctx.settings,
                 ctx.perimeter,
                 to_query(input.filter),
-                today=billing.paris_today(ctx.now),
+                today=paris_date(ctx.now),
             )
 
         exported, errors = await attempt(work)
@@ -728,7 +727,7 @@ class InvoiceMutations:
                 ctx.perimeter,
                 to_query(input.filter),
                 file_format=invoice_exports.BillingFileFormat(input.format),
-                today=billing.paris_today(ctx.now),
+                today=paris_date(ctx.now),
             )
 
         exported, errors = await attempt(work)

@@ -26,12 +26,12 @@ from api.resolvers.invoices import InvoiceQuery
 from auth.signed_urls import verify_file_token
 from db.models import Invoice
 from db.scoped import Perimeter
-from domain.billing import paris_today
+from domain.calendar import paris_date
 from domain.enums import InvoiceKind
 from tests.factories import World, make_invoice, make_world
 from tests.runner import Runner
 
-TODAY = paris_today(__import__("db.types", fromlist=["utcnow"]).utcnow())
+TODAY = paris_date(__import__("db.types", fromlist=["utcnow"]).utcnow())
 
 LIST = """
 query($filter: InvoiceFilter, $first: Int, $after: String, $order: InvoiceOrder) {

@@ -13,10 +13,10 @@ from domain.billing import (
     default_window,
     invoice_problems,
     last_months,
-    paris_today,
     spans_more_than,
     split_site_components,
 )
+from domain.calendar import paris_date
 from domain.enums import InvoiceComponent as C
 from domain.enums import InvoiceKind
 
@@ -32,7 +32,7 @@ def test_twelve_months_is_the_longest_search() -> None:
 
 def test_business_dates_are_in_paris() -> None:
     # 23:30 UTC on 31 December is already New Year's Day in Paris
-    assert paris_today(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == date(2026, 1, 1)
+    assert paris_date(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == date(2026, 1, 1)
     months = last_months(date(2026, 1, 15), 3)
     assert months == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
 
