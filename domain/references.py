@@ -25,9 +25,14 @@ class ReferenceProblem(StrEnum):
     INVALID = "INVALID"  # control characters (tabs, line breaks…) break printed invoices
 
 
+def has_control_characters(text: str) -> bool:
+    """Tabs, line breaks and other control characters: refused in names and references."""
+    return _CONTROL.search(text) is not None
+
+
 def clean_reference(value: str, limit: int) -> tuple[str | None, ReferenceProblem | None]:
     """The value as stored (spaces trimmed), or the problem it has."""
-    if _CONTROL.search(value):
+    if has_control_characters(value):
         return None, ReferenceProblem.INVALID
     cleaned = value.strip()
     if not cleaned:

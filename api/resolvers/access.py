@@ -3,7 +3,6 @@ and revocation. Every change is audited in the same transaction."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,10 +31,10 @@ from db.engine import transaction
 from db.models import AccessGrant, ActionToken, BillingAccount, GrantBillingAccount, Member, User
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_members
 from domain.enums import ActionTokenPurpose, Tier, UserStatus
+from domain.references import has_control_characters
 from mailers import mails
 
 MAX_ACCOUNTS_PER_GRANT = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +266,7 @@ def clean_full_name(full_name: str) -> str:
         raise Refusal(ErrorCode.REQUIRED, "Indiquez le nom de la personne.", field="fullName")
     if len(name) > 200:
         raise Refusal(ErrorCode.TOO_LONG, "200 caractères au plus.", field="fullName")
-    if _CONTROL.search(full_name.replace("\t", " ")):
+    if has_control_characters(full_name.replace("\t", " ")):
         raise Refusal(ErrorCode.INVALID, "Caractères de contrôle interdits.", field="fullName")
     return name
 
