@@ -87,7 +87,8 @@ class Meter(SQLModel, table=True):
     __tablename__ = "meters"
     __table_args__ = (
         sa.UniqueConstraint("kind", "serial"),
-        sa.CheckConstraint("digits BETWEEN 4 AND 12", name="digits_range"),
+        # Real meters show 4 to 9 digits; 9 keeps every index inside GraphQL's 32-bit Int.
+        sa.CheckConstraint("digits BETWEEN 4 AND 9", name="digits_range"),
         sa.CheckConstraint(
             "removed_on IS NULL OR removed_on >= installed_on", name="install_dates_ordered"
         ),

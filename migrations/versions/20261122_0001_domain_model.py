@@ -905,7 +905,7 @@ def upgrade() -> None:
         ),
         sa.Column("installed_on", sa.Date(), nullable=False),
         sa.Column("removed_on", sa.Date(), nullable=True),
-        sa.CheckConstraint("digits BETWEEN 4 AND 12", name=op.f("ck_meters_digits_range")),
+        sa.CheckConstraint("digits BETWEEN 4 AND 9", name=op.f("ck_meters_digits_range")),
         sa.CheckConstraint(
             "removed_on IS NULL OR removed_on >= installed_on",
             name=op.f("ck_meters_install_dates_ordered"),
