@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -11,7 +11,7 @@ from strawberry import relay
 from api.pagination import Connection, connection, decode_cursor, encode_cursor, page_size
 from api.permissions import IsAuthenticated
 from api.resolvers import access, account_lifecycle
-from api.resolvers.errors import Refusal, Refusals
+from api.resolvers.errors import ErrorCode, Refusal, Refusals
 from api.schema.accounts import Grant, Person, Tier
 from api.schema.errors import UserError, query_error
 from api.schema.ids import pk_of, pks_of
@@ -129,9 +129,9 @@ class AccessQueries:
         try:
             size = page_size(first)
             cursor = decode_cursor(after)
+            after_id = _person_cursor(cursor)
         except Refusal as refusal:
             raise query_error(refusal) from None
-        after_id = int(cursor[0]) if cursor else None
         page = await access.list_people(
             ctx.sessions,
             ctx.caller,
@@ -147,6 +147,15 @@ class AccessQueries:
             has_next_page=page.has_next_page,
             has_previous_page=after_id is not None,
         )
+
+
+def _person_cursor(cursor: list[Any] | None) -> int | None:
+    """People pages are keyed by person id: a cursor is [id]."""
+    if cursor is None:
+        return None
+    if len(cursor) != 1 or not isinstance(cursor[0], int) or isinstance(cursor[0], bool):
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+    return cursor[0]
 
 
 @strawberry.type
