@@ -524,9 +524,10 @@ async def export_billing_file(
         for start in range(0, len(ids), FILE_CHUNK):
             async with sessions() as session:
                 rows = await _file_chunk(session, perimeter, ids[start : start + FILE_CHUNK])
-            sink.write(rows)
+            # Writing is CPU work: off the event loop, so other requests keep being served.
+            await asyncio.to_thread(sink.write, rows)
             count += len(rows)
     finally:
-        sink.close()
+        await asyncio.to_thread(sink.close)
     os.replace(temporary, path)
     return ExportedFile(key, len(ids), count)
