@@ -1,7 +1,6 @@
 """Exports and perimeter consumption on the `full` demo data (~13,000 sites).
 
-.venv/bin/python bench/exports_bench.py            # loads `full` into a fresh SQLite file
-.venv/bin/python bench/exports_bench.py --reuse    # reuses var/bench/exports_full.sqlite
+.venv/bin/python bench/exports_bench.py    # the full demo data of bench/full_data.py (loaded once)
 .venv/bin/python bench/exports_bench.py --database-url postgresql+asyncpg://…/db_with_full_demo
 
 Prints, for the ADMIN perimeter (the whole group):
@@ -30,31 +29,18 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import make_url, text
-from sqlalchemy.pool import NullPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.full_data import full_database_url
 from comptoir.settings import Settings, normalise_database_url
 
-DEFAULT_FILE = Path("var/bench/exports_full.sqlite")
 TODAY = date(2026, 11, 15)  # the demo data is loaded as of 2026-11-01
 FROM_MONTH, TO_MONTH = "2025-11", "2026-10"
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-async def _load(url: str) -> None:
-    from db import migrate
-    from db.engine import create_engine
-    from demo import load_demo_data
-
-    engine = create_engine(Settings(database_url=url), poolclass=NullPool)
-    await migrate.upgrade(engine)
-    report = await load_demo_data(engine, scale="full", as_of=date(2026, 11, 1))
-    await engine.dispose()
-    print(f"loaded full demo data in {report.seconds:.1f} s: {report.counts['sites']:,} sites")
 
 
 # -- the cases, each run in a child process ------------------------------------------------
@@ -209,22 +195,13 @@ def run_child(url: str, case: str, traced: bool) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", help="a database holding the full demo data")
-    parser.add_argument("--reuse", action="store_true", help="reuse the SQLite file if present")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.database_url, args.child, args.traced)
         return
-    if args.database_url:
-        url = normalise_database_url(args.database_url)
-    else:
-        url = f"sqlite+aiosqlite:///{DEFAULT_FILE}"
-        if not (args.reuse and DEFAULT_FILE.exists()):
-            DEFAULT_FILE.parent.mkdir(parents=True, exist_ok=True)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{DEFAULT_FILE}{suffix}").unlink(missing_ok=True)
-            asyncio.run(_load(url))
+    url = normalise_database_url(args.database_url) if args.database_url else full_database_url()
     print(f"backend={make_url(url).get_backend_name()}")
     titles = ("rows", "seconds", "RSS +MB", "RSS peak")
     print(f"{'case':28} {titles[0]:>7} {titles[1]:>8} {titles[2]:>8} {titles[3]:>9} tracemalloc")

@@ -2,8 +2,7 @@
 check, and `invoices(first: 50)` over HTTP beside a hand-written SQL + Starlette endpoint
 serving the same JSON, in the same process and run.
 
-.venv/bin/python bench/invoices_bench.py               # loads `full` into var/bench (≈30 s)
-.venv/bin/python bench/invoices_bench.py --reuse       # reuses var/bench/invoices_full.sqlite
+.venv/bin/python bench/invoices_bench.py   # the full demo data of bench/full_data.py (loaded once)
 """
 
 from __future__ import annotations
@@ -27,7 +26,6 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 import uvicorn
-from sqlalchemy.pool import NullPool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -37,19 +35,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from api.app import create_app
 from api.resolvers import invoice_exports
 from api.resolvers.invoices import InvoiceQuery
+from bench.full_data import full_database_url
 from comptoir.settings import Settings
-from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.models import Group
 from db.scoped import Perimeter
 from db.types import utcnow
-from demo import DEMO_PASSWORD, load_demo_data
+from demo import DEMO_PASSWORD
 from domain.billing import MAX_SEARCH_MONTHS, default_window
 from domain.calendar import paris_date
 from tests.e2e.server import http_client
 
 AS_OF = date(2026, 11, 1)
-DB = Path("var/bench/invoices_full.sqlite")
 FILES = Path("var/bench/invoice_files")
 
 PAGE = """
@@ -99,19 +96,6 @@ def measured(label: str) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[A
         return result
 
     return run
-
-
-async def prepare(url: str, reuse: bool) -> None:
-    if reuse and DB.exists():  # noqa: ASYNC240 - a script, not a server
-        return
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{DB}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240
-    DB.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(Settings(database_url=url), poolclass=NullPool)
-    await migrate.upgrade(engine)
-    report = await load_demo_data(engine, scale="full", as_of=AS_OF)
-    await engine.dispose()
-    print(f"full demo data loaded in {report.seconds:.1f} s: {report.counts}")
 
 
 async def files_and_money(settings: Settings) -> None:
@@ -293,12 +277,10 @@ async def throughput(settings: Settings, seconds: float, concurrency: int) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--reuse", action="store_true", help="reuse an existing full database")
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    url = f"sqlite+aiosqlite:///{DB}"
-    asyncio.run(prepare(url, args.reuse))
+    url = full_database_url()
     settings = Settings(
         database_url=url,
         files_dir=FILES,
