@@ -15,8 +15,9 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import ApiKey, User
+from db.models import ApiKey, OutboxMail, User
 from db.types import utcnow
+from domain.enums import MailStatus
 from tests.factories import World, make_invoice, make_person, make_world
 from tests.runner import Runner
 
@@ -41,6 +42,7 @@ class Target:
     point_number: str
     invoice: str = gid("Invoice", MISSING)  # set by the fixture for tenant B
     invoice_number: str = "FA000000000000"
+    mail: str = gid("OutboxMail", MISSING)  # set by the fixture: a dead mail to tenant B
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -163,6 +165,13 @@ INVOICE_CASES: list[Case] = [
         + _FILE
         + " }",
         lambda a, t: {"s": t.site},
+    ),
+    # Operators run the outbox for every group by design; customers may not touch it at all.
+    Case(
+        "requeueMail",
+        "mutation($id: ID!) { requeueMail(input: {mailId: $id}) { ok " + _ERRORS + " } }",
+        lambda a, t: {"id": t.mail},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
     ),
 ]
 
@@ -356,10 +365,23 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
     invoice = await make_invoice(
         session_factory, b.accounts[0], [b.sites[0]], accounting_date=utcnow().date()
     )
+    async with session_factory() as session, session.begin():
+        mail = OutboxMail(
+            idempotency_key=f"matrix-dead:{b.group.id}",
+            template="activation",
+            recipients=[b.email("USER")],
+            subject="Activez votre accès",
+            context={},
+            status=MailStatus.DEAD,
+            attempts=8,
+            next_attempt_at=utcnow(),
+        )
+        session.add(mail)
     target = dataclasses.replace(
         Target.of(b, key.id, meter.id),  # type: ignore[arg-type]
         invoice=gid("Invoice", invoice.id),  # type: ignore[arg-type]
         invoice_number=invoice.number,
+        mail=gid("OutboxMail", mail.id),  # type: ignore[arg-type]
     )
     return Tenants(a=a, b=target, operator=operator)
 
