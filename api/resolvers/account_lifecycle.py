@@ -76,13 +76,14 @@ async def _follow_link(
     *,
     flow: str,
     purpose: ActionTokenPurpose,
+    audit_action: str,
     token: str,
     now: datetime,
     client_address: str | None,
     use: LinkUse,
 ) -> int:
     """Spends a single-use emailed link in one transaction: `use` applies its effect, and
-    the link is marked used with it. A bad link is counted against the client address
+    the link is marked used and audited with it. A bad link is counted against the client address
     (guessing links is what throttling is for) and committed before the answer."""
     keys = throttle.keys_for(flow, account=None, address=client_address)
     failure: Refusal | None = None
@@ -100,6 +101,15 @@ async def _follow_link(
             await use(session, action, user)
             action.used_at = now
             session.add_all([user, action])
+            audit.record(
+                session,
+                actor_user_id=user.id,
+                action=audit_action,
+                object_type="User",
+                object_id=user.id,  # type: ignore[arg-type]
+                now=now,
+                client_address=client_address,
+            )
     if failure is not None:
         raise failure
     return user.id  # type: ignore[return-value]
@@ -129,20 +139,12 @@ async def activate_account(
             user_id=user.id,  # type: ignore[arg-type]
             customer_service=mails.customer_service_from(settings),
         )
-        audit.record(
-            session,
-            actor_user_id=user.id,
-            action="user.activated",
-            object_type="User",
-            object_id=user.id,  # type: ignore[arg-type]
-            now=now,
-            client_address=client_address,
-        )
 
     return await _follow_link(
         sessions,
         flow="activation",
         purpose=ActionTokenPurpose.ACTIVATION,
+        audit_action="user.activated",
         token=token,
         now=now,
         client_address=client_address,
@@ -213,20 +215,12 @@ async def reset_password(
             .values(revoked_at=now)
         )
         await throttle.clear(session, throttle.keys_for("login", account=user.email, address=None))
-        audit.record(
-            session,
-            actor_user_id=user.id,
-            action="user.password_reset",
-            object_type="User",
-            object_id=user.id,  # type: ignore[arg-type]
-            now=now,
-            client_address=client_address,
-        )
 
     return await _follow_link(
         sessions,
         flow="reset",
         purpose=ActionTokenPurpose.PASSWORD_RESET,
+        audit_action="user.password_reset",
         token=token,
         now=now,
         client_address=client_address,
