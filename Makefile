@@ -24,15 +24,15 @@ run: install
 	$(BIN)/comptoir demo-data --scale small --if-empty
 	COMPTOIR_RUN_MAIL_WORKER=true $(BIN)/comptoir serve
 
-## make test: install, lint, run the whole suite (SQLite unless COMPTOIR_TEST_DATABASE_URL says otherwise).
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+## make test: install, lint, check the import layering, run the whole suite (SQLite unless
+## COMPTOIR_TEST_DATABASE_URL says otherwise).
+test: install lint
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -15,7 +15,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
-from api.resolvers.errors import ErrorCode
 from auth import throttle
 from auth.api_keys import key_matches, looks_like_api_key, prefix_of
 from auth.caller import Caller, load_caller
@@ -23,6 +22,7 @@ from auth.tokens import InvalidAccessToken, read_access_token
 from comptoir.settings import Settings
 from db.engine import transaction
 from db.models import ApiKey
+from domain.errors import ErrorCode
 
 # Writing last_used_at on every call would turn each read into a write.
 LAST_USED_PRECISION = timedelta(minutes=1)

@@ -34,11 +34,11 @@ from typing import Any
 
 import xlsxwriter
 
-from api.files import signed_file_url
-from api.resolvers.errors import ErrorCode, Refusal
+from api.graphql.downloads import signed_file_url
 from api.resolvers.export_files import new_export_path
 from api.resolvers.exports import Column, ColumnKind, ExportTable
 from comptoir.settings import Settings
+from domain.errors import ErrorCode, Refusal
 
 MAX_XLSX_ROWS = 1_048_575  # a sheet's limit, minus the header
 

@@ -1,7 +1,8 @@
 """GET /files/{token}: serves a stored file to whoever holds a valid, unexpired signed URL.
 
 The route checks the signature and the expiry only, never a session: the URL was handed out
-by a resolver that applied the caller's perimeter. Every refusal is the same 404.
+by a resolver that applied the caller's perimeter (api/graphql/downloads.py signs it).
+Every refusal is the same 404.
 """
 
 from __future__ import annotations
@@ -11,17 +12,10 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
-from auth.signed_urls import InvalidSignedToken, sign_file_key, verify_file_token
+from auth.signed_urls import InvalidSignedToken, verify_file_token
 from comptoir.settings import Settings
 
 NOT_FOUND = "Fichier introuvable ou lien expiré."
-
-
-def signed_file_url(settings: Settings, file_key: str) -> str:
-    """The absolute download URL for a stored file, valid `signed_url_ttl_seconds`."""
-    secret = settings.secret_key.get_secret_value()  # type: ignore[union-attr]
-    token = sign_file_key(secret, file_key, settings.signed_url_ttl_seconds)
-    return f"{settings.public_url.rstrip('/')}/files/{token}"
 
 
 def _stored_path(settings: Settings, file_key: str) -> Path | None:

@@ -7,6 +7,8 @@ from enum import StrEnum
 from passlib.context import CryptContext
 from zxcvbn import zxcvbn
 
+from domain.errors import ErrorCode
+
 # Parameters of RFC 9106's second recommended option, scaled to keep a login near 100 ms on
 # the 2-core machines this runs on. Changing them makes `needs_rehash` true at next login.
 _context = CryptContext(
@@ -26,10 +28,10 @@ _DUMMY_HASH = _context.hash("comptoir: no such account, same cost")
 
 
 class PasswordProblem(StrEnum):
-    TOO_SHORT = "PASSWORD_TOO_SHORT"
-    TOO_LONG = "PASSWORD_TOO_LONG"
-    CONTAINS_EMAIL = "PASSWORD_CONTAINS_EMAIL"
-    TOO_COMMON = "PASSWORD_TOO_COMMON"
+    TOO_SHORT = ErrorCode.PASSWORD_TOO_SHORT.value
+    TOO_LONG = ErrorCode.PASSWORD_TOO_LONG.value
+    CONTAINS_EMAIL = ErrorCode.PASSWORD_CONTAINS_EMAIL.value
+    TOO_COMMON = ErrorCode.PASSWORD_TOO_COMMON.value
 
 
 PROBLEM_MESSAGES: dict[PasswordProblem, str] = {

@@ -33,7 +33,7 @@ from starlette.routing import Route
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.app import create_app
-from api.resolvers import invoice_exports
+from api.resolvers import billing_file, invoice_pdfs
 from api.resolvers.invoices import InvoiceQuery
 from bench.full_data import full_database_url
 from comptoir.settings import Settings
@@ -121,10 +121,10 @@ async def files_and_money(settings: Settings) -> None:
         )
     perimeter = Perimeter(group_ids=frozenset({group_id}))
     shutil.rmtree(FILES, ignore_errors=True)
-    for file_format in invoice_exports.BillingFileFormat:
+    for file_format in billing_file.BillingFileFormat:
 
-        async def billing_file(fmt: Any = file_format) -> str:
-            exported = await invoice_exports.export_billing_file(
+        async def whole_file(fmt: Any = file_format) -> str:
+            exported = await billing_file.export_billing_file(
                 sessions,
                 settings,
                 perimeter,
@@ -138,7 +138,7 @@ async def files_and_money(settings: Settings) -> None:
                 f"{exported.invoice_count} invoices, {exported.row_count} rows, {size / 1e6:.1f} MB"
             )
 
-        await measured(f"billing file {file_format.value} (all)")(billing_file)
+        await measured(f"billing file {file_format.value} (all)")(whole_file)
 
     async with sessions() as session:
         ids = list(
@@ -150,7 +150,7 @@ async def files_and_money(settings: Settings) -> None:
         )
 
     async def zip_of_pdfs() -> str:
-        exported = await invoice_exports.export_pdf_zip(
+        exported = await invoice_pdfs.export_pdf_zip(
             sessions, settings, perimeter, InvoiceQuery(invoice_ids=tuple(ids)), today=AS_OF
         )
         size = (settings.files_dir / exported.file_key).stat().st_size
@@ -159,7 +159,7 @@ async def files_and_money(settings: Settings) -> None:
     await measured("500-PDF zip (rendered)")(zip_of_pdfs)
 
     async def zip_again() -> str:
-        exported = await invoice_exports.export_pdf_zip(
+        exported = await invoice_pdfs.export_pdf_zip(
             sessions, settings, perimeter, InvoiceQuery(invoice_ids=tuple(ids)), today=AS_OF
         )
         return f"{exported.invoice_count} PDFs reused from disk"

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
+from db.core import ACCOUNTS, INVOICES, SHARES
 from db.models import BillingAccount, Member, Meter, Site
 
 
@@ -84,3 +85,21 @@ def scoped_meters(perimeter: Perimeter, *columns: Any) -> Any:
     return select(*selected).where(
         Meter.site_id.in_(scoped_sites(perimeter, Site.id))  # type: ignore[attr-defined]
     )
+
+
+def scoped_invoices(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
+    """`SELECT … FROM invoices JOIN billing_accounts` limited to the perimeter (Core rows).
+
+    An invoice belongs to the perimeter through its billing account; further joins (member,
+    group, per-site rows) are added by the caller with `.join(...)`.
+    """
+    return (
+        sa.select(*columns)
+        .select_from(INVOICES.join(ACCOUNTS, ACCOUNTS.c.id == INVOICES.c.billing_account_id))
+        .where(billing_account_in(perimeter, ACCOUNTS.c.id, ACCOUNTS.c.member_id))
+    )
+
+
+def scoped_invoice_sites(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
+    """An invoice's per-site rows (`invoice_sites`) whose invoice is in the perimeter."""
+    return scoped_invoices(perimeter, *columns).join(SHARES, SHARES.c.invoice_id == INVOICES.c.id)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from domain.errors import ErrorCode
+
 SITE_REFERENCE_LIMITS: dict[str, int] = {
     "internal_code": 35,
     "designation": 35,
@@ -20,9 +22,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class ReferenceProblem(StrEnum):
-    REQUIRED = "REQUIRED"  # blank: to clear a reference, send null
-    TOO_LONG = "TOO_LONG"
-    INVALID = "INVALID"  # control characters (tabs, line breaks…) break printed invoices
+    REQUIRED = ErrorCode.REQUIRED.value  # blank: to clear a reference, send null
+    TOO_LONG = ErrorCode.TOO_LONG.value
+    INVALID = (
+        ErrorCode.INVALID.value
+    )  # control characters (tabs, line breaks…) break printed invoices
 
 
 def has_control_characters(text: str) -> bool:

@@ -24,6 +24,7 @@ from fractions import Fraction
 from domain.calendar import paris_date
 from domain.consumption_profile import PROFILES, monthly_share
 from domain.enums import COMMUNICATING_METER_KINDS, MeterKind, Register, Segment, SiteStatus
+from domain.errors import ErrorCode
 from domain.readings import meter_range, to_kwh, wrapped_consumption
 
 # Segments whose meters may be self-read (the others are read monthly or remotely).
@@ -33,17 +34,17 @@ SELF_READING_SEGMENTS = frozenset({Segment.T1, Segment.T2, Segment.C5})
 class Rule:
     """The codes of broken rules (the API's error codes of the same name)."""
 
-    METER_COMMUNICATING = "METER_COMMUNICATING"
-    SITE_TERMINATED = "INVALID_STATE"
-    NOT_CONFIRMED = "REQUIRED"
-    REGISTERS_MISMATCH = "REGISTERS_MISMATCH"
-    INDEX_NOT_A_NUMBER = "INVALID"
-    TOO_MANY_DIGITS = "TOO_MANY_DIGITS"
-    DATE_IN_FUTURE = "DATE_IN_FUTURE"
-    DATE_BEFORE_LAST_READING = "DATE_BEFORE_LAST_READING"
-    INDEX_BELOW_LAST = "INDEX_BELOW_LAST"
-    CHECK_FIGURES = "CHECK_FIGURES"
-    ALREADY_SUBMITTED = "ALREADY_EXISTS"
+    METER_COMMUNICATING = ErrorCode.METER_COMMUNICATING
+    SITE_TERMINATED = ErrorCode.INVALID_STATE
+    NOT_CONFIRMED = ErrorCode.REQUIRED
+    REGISTERS_MISMATCH = ErrorCode.REGISTERS_MISMATCH
+    INDEX_NOT_A_NUMBER = ErrorCode.INVALID
+    TOO_MANY_DIGITS = ErrorCode.TOO_MANY_DIGITS
+    DATE_IN_FUTURE = ErrorCode.DATE_IN_FUTURE
+    DATE_BEFORE_LAST_READING = ErrorCode.DATE_BEFORE_LAST_READING
+    INDEX_BELOW_LAST = ErrorCode.INDEX_BELOW_LAST
+    CHECK_FIGURES = ErrorCode.CHECK_FIGURES
+    ALREADY_SUBMITTED = ErrorCode.ALREADY_EXISTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,7 @@ class LastReading:
 
 @dataclass(frozen=True, slots=True)
 class Violation:
-    code: str
+    code: ErrorCode
     field: str
     message: str
     register: Register | None = None

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.errors import ErrorCode, Refusal, not_found
 from api.resolvers.people import GrantRow, PersonRow, grants_of, person_row
 from auth.caller import Caller
 from auth.permissions import (
@@ -31,6 +30,7 @@ from db.engine import transaction
 from db.models import AccessGrant, ActionToken, BillingAccount, GrantBillingAccount, Member, User
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_members
 from domain.enums import ActionTokenPurpose, Tier, UserStatus
+from domain.errors import ErrorCode, Refusal, not_found
 from domain.references import has_control_characters
 from mailers import mails
 

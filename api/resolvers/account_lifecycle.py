@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.errors import ErrorCode, Refusal
 from api.resolvers.sessions import normalise_email, throttled
 from auth import throttle
 from auth.passwords import PROBLEM_MESSAGES, hash_password, password_problem
@@ -25,6 +24,7 @@ from db import audit
 from db.engine import transaction
 from db.models import ActionToken, RefreshToken, User
 from domain.enums import ActionTokenPurpose, UserStatus
+from domain.errors import ErrorCode, Refusal
 from mailers import mails
 
 RESET_ANSWER = (

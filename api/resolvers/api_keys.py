@@ -11,7 +11,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import grant_scope, visible_grants
-from api.resolvers.errors import ErrorCode, Refusal, not_found
 from auth.api_keys import new_api_key
 from auth.caller import READ_SCOPE, WRITE_SCOPE, Caller
 from auth.permissions import admin_groups, may_manage
@@ -20,6 +19,7 @@ from db import audit
 from db.engine import transaction
 from db.models import AccessGrant, ApiKey
 from domain.enums import Tier
+from domain.errors import ErrorCode, Refusal, not_found
 
 KNOWN_SCOPES = (READ_SCOPE, WRITE_SCOPE)
 

@@ -23,7 +23,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.errors import ErrorCode, Refusal, not_found
 from api.resolvers.portfolio import SiteCriteria, sites_matching
 from db.models import BillingAccount, Invoice, InvoiceSite, Member, Meter, Reading, Site
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
@@ -43,6 +42,7 @@ from domain.consumption import (
     spread_billed_periods,
 )
 from domain.enums import SelfReadingStatus
+from domain.errors import ErrorCode, Refusal, not_found
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ import base64
 import json
 from typing import Any
 
-from api.resolvers.errors import ErrorCode, Refusal
+from domain.errors import ErrorCode, Refusal
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 100

@@ -38,7 +38,6 @@ from api.resolvers.consumption import (
     core_rows,
     series_of_sites,
 )
-from api.resolvers.errors import ErrorCode, Refusal
 from api.resolvers.portfolio import SiteCriteria, last_actual_readings, sites_matching
 from db.models import BillingAccount, Member, Meter, Reading, Site
 from db.scoped import Perimeter
@@ -50,6 +49,7 @@ from domain.consumption import (
     months_of,
 )
 from domain.enums import Energy, MeterKind, ReadingSource, Register, SelfReadingStatus, SiteStatus
+from domain.errors import ErrorCode, Refusal
 from domain.labels import (
     ENERGY_LABELS,
     METER_KIND_LABELS,

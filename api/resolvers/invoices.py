@@ -21,9 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.errors import ErrorCode, Refusal
-from db.models import BillingAccount, Group, Invoice, InvoiceLine, InvoiceSite, Member, Site
-from db.scoped import Perimeter, billing_account_in, scoped_sites
+from db.core import ACCOUNTS, GROUPS, INVOICES, LINES, MEMBERS, SHARES, SITES, core
+from db.models import Site
+from db.scoped import Perimeter, scoped_invoice_sites, scoped_invoices, scoped_sites
 from domain import billing
 from domain.enums import (
     EditionStatus,
@@ -33,18 +33,8 @@ from domain.enums import (
     InvoiceKind,
     PaymentStatus,
 )
+from domain.errors import ErrorCode, Refusal
 from domain.invoicing import ZERO
-
-INVOICES = Invoice.__table__  # type: ignore[attr-defined]
-LINES = InvoiceLine.__table__  # type: ignore[attr-defined]
-SHARES = InvoiceSite.__table__  # type: ignore[attr-defined]
-ACCOUNTS = BillingAccount.__table__  # type: ignore[attr-defined]
-SITES = Site.__table__  # type: ignore[attr-defined]
-
-
-async def core(session: AsyncSession, statement: Any) -> Any:
-    """Runs a Core statement on the session's connection: rows, without the ORM layer."""
-    return await (await session.connection()).execute(statement)
 
 
 class InvoiceOrder(StrEnum):
@@ -126,15 +116,6 @@ def _amount(value: Decimal | None, field: str) -> Decimal | None:
             ErrorCode.INVALID, "Montant invalide : deux décimales au plus.", field=field
         ) from None
     return value
-
-
-def scoped_invoices(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
-    """`SELECT … FROM invoices JOIN billing_accounts` limited to the perimeter."""
-    return (
-        sa.select(*columns)
-        .select_from(INVOICES.join(ACCOUNTS, ACCOUNTS.c.id == INVOICES.c.billing_account_id))
-        .where(billing_account_in(perimeter, ACCOUNTS.c.id, ACCOUNTS.c.member_id))
-    )
 
 
 def filtered(statement: sa.Select[Any], perimeter: Perimeter, query: InvoiceQuery) -> Any:
@@ -247,7 +228,7 @@ async def list_invoices(
             count_query = filtered(scoped_invoices(perimeter, sa.func.count()), perimeter, query)
             total = (await core(session, count_query)).scalar_one()
         page = rows[:first]
-        details = await _with_levels(
+        details = await with_levels(
             session, [InvoiceDetail(r) for r in page], lines=with_lines, sites=with_sites
         )
     key = column.key
@@ -259,7 +240,7 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
-async def _with_levels(
+async def with_levels(
     session: AsyncSession, details: list[InvoiceDetail], *, lines: bool, sites: bool
 ) -> list[InvoiceDetail]:
     """Loads the lines and per-site rows of these invoices: one statement per level."""
@@ -323,7 +304,7 @@ async def load_invoices(
     statement = scoped_invoices(perimeter, *HEADER_COLUMNS).where(key.in_(wanted))
     async with sessions() as session:
         rows = (await core(session, statement)).all()
-        details = await _with_levels(
+        details = await with_levels(
             session, [InvoiceDetail(r) for r in rows], lines=lines, sites=sites
         )
     found = {getattr(d.row, key.key): d for d in details}
@@ -346,7 +327,7 @@ async def invoice_by_number(
         ).first()
         if row is None:
             return None
-        return (await _with_levels(session, [InvoiceDetail(row)], lines=True, sites=True))[0]
+        return (await with_levels(session, [InvoiceDetail(row)], lines=True, sites=True))[0]
 
 
 # -- summaries --------------------------------------------------------------------------------
@@ -411,11 +392,7 @@ async def billing_summary(
 
     Cancellation invoices carry negative amounts, so summing every kind nets them out.
     """
-    query = (
-        bounded(replace(query, site_id=None, number=None), today=today, max_months=0)
-        if (False)
-        else _summary_bounds(query, today)
-    )
+    query = _summary_bounds(query, today)
     year = sa.extract("year", INVOICES.c.accounting_date)
     month = sa.extract("month", INVOICES.c.accounting_date)
     async with sessions() as session:
@@ -551,7 +528,7 @@ async def site_history(
         ).first()
         if site is None:
             return None
-        statement = scoped_invoices(
+        statement = scoped_invoice_sites(
             perimeter,
             INVOICES.c.id,
             INVOICES.c.number,
@@ -566,8 +543,7 @@ async def site_history(
             SHARES.c.taxes_amount,
             SHARES.c.total_excl_tax,
             SHARES.c.total_incl_tax,
-        ).join(SHARES, SHARES.c.invoice_id == INVOICES.c.id)
-        statement = statement.where(SHARES.c.site_id == site_id)
+        ).where(SHARES.c.site_id == site_id)
         if accounting_from is not None:
             statement = statement.where(INVOICES.c.accounting_date >= accounting_from)
         if accounting_to is not None:
@@ -608,10 +584,9 @@ async def site_history(
 
 async def document_rows(session: AsyncSession, perimeter: Perimeter, ids: Sequence[int]) -> Any:
     """Header rows with the billing account, member and group columns a PDF prints."""
-    members = Member.__table__  # type: ignore[attr-defined]
-    groups = Group.__table__  # type: ignore[attr-defined]
     statement = (
-        sa.select(
+        scoped_invoices(
+            perimeter,
             *INVOICES.c,
             ACCOUNTS.c.number.label("billing_account_number"),
             ACCOUNTS.c.invoice_label,
@@ -622,20 +597,14 @@ async def document_rows(session: AsyncSession, perimeter: Perimeter, ids: Sequen
             ACCOUNTS.c.chorus_service_code,
             ACCOUNTS.c.chorus_commitment_number,
             ACCOUNTS.c.payment_method,
-            members.c.legal_name,
-            members.c.customer_number,
-            members.c.siren,
-            groups.c.name.label("group_name"),
+            MEMBERS.c.legal_name,
+            MEMBERS.c.customer_number,
+            MEMBERS.c.siren,
+            GROUPS.c.name.label("group_name"),
         )
-        .select_from(
-            INVOICES.join(ACCOUNTS, ACCOUNTS.c.id == INVOICES.c.billing_account_id)
-            .join(members, members.c.id == ACCOUNTS.c.member_id)
-            .join(groups, groups.c.id == members.c.group_id)
-        )
-        .where(
-            billing_account_in(perimeter, ACCOUNTS.c.id, ACCOUNTS.c.member_id),
-            INVOICES.c.id.in_(sorted(set(ids))),
-        )
+        .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
+        .join(GROUPS, GROUPS.c.id == MEMBERS.c.group_id)
+        .where(INVOICES.c.id.in_(sorted(set(ids))))
     )
     return (await core(session, statement)).all()
 
@@ -649,12 +618,6 @@ async def cancelled_numbers(session: AsyncSession, ids: Sequence[int]) -> dict[i
         session, sa.select(INVOICES.c.id, INVOICES.c.number).where(INVOICES.c.id.in_(wanted))
     )
     return {r.id: r.number for r in rows}
-
-
-async def with_levels(
-    session: AsyncSession, details: list[InvoiceDetail], *, lines: bool, sites: bool
-) -> list[InvoiceDetail]:
-    return await _with_levels(session, details, lines=lines, sites=sites)
 
 
 async def ordered_ids(

@@ -9,11 +9,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.errors import ErrorCode, Refusal, not_found
 from db import audit
 from db.engine import transaction
 from db.models import OutboxMail
 from domain.enums import MailStatus
+from domain.errors import ErrorCode, Refusal, not_found
 from mailers.outbox import count_by_status, requeue_dead_mail
 
 

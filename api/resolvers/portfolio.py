@@ -18,7 +18,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.cursors import encode_cursor
-from api.resolvers.errors import ErrorCode, Refusal
 from db.models import Alert, BillingAccount, Member, Meter, Reading, Site
 from db.scoped import Perimeter, billing_account_in
 from domain.enums import (
@@ -32,6 +31,7 @@ from domain.enums import (
     SelfReadingStatus,
     SiteStatus,
 )
+from domain.errors import ErrorCode, Refusal
 from domain.search import search_words
 
 

@@ -22,7 +22,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import clean_email
-from api.resolvers.errors import ErrorCode, Refusal, not_found
 from auth.caller import Caller
 from comptoir.settings import Settings
 from db import audit
@@ -39,6 +38,7 @@ from domain.enums import (
     SelfReadingStatus,
     SiteStatus,
 )
+from domain.errors import ErrorCode, Refusal, not_found
 from domain.labels import REGISTER_LABELS
 from domain.readings import ReadingKind, consumption_between, is_estimated, kind_of, to_kwh
 from domain.self_reading import (

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.errors import ErrorCode, Refusal
 from auth import throttle
 from auth.passwords import hash_password, needs_rehash, verify_password
 from auth.secrets import digest, new_secret
@@ -21,6 +20,7 @@ from db.engine import transaction
 from db.models import RefreshToken, User
 from db.types import utcnow
 from domain.enums import UserStatus
+from domain.errors import ErrorCode, Refusal
 
 BAD_CREDENTIALS = "Adresse email ou mot de passe incorrect."
 

@@ -10,13 +10,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.capabilities import SiteScope, may_edit_references
-from api.resolvers.errors import ErrorCode, Refusal, Refusals, not_found
 from auth.caller import Caller
 from db import audit
 from db.engine import transaction
 from db.models import Member, Site
 from db.scoped import scoped_sites
 from db.site_search import refresh_site_search
+from domain.errors import ErrorCode, Refusal, Refusals, not_found
 from domain.references import SITE_REFERENCE_LIMITS, ReferenceProblem, clean_reference
 
 FIELD_NAMES = {

@@ -18,7 +18,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import issue_activation
-from api.resolvers.errors import ErrorCode, Refusal, not_found
 from auth.caller import Caller
 from auth.permissions import admin_groups
 from comptoir.settings import Settings
@@ -27,6 +26,7 @@ from db.engine import transaction
 from db.models import AccessGrant, BillingAccount, Group, Member, OutboxMail, Site, User
 from db.scoped import Perimeter, scoped_members
 from domain.enums import SiteStatus, Tier, UserStatus
+from domain.errors import ErrorCode, Refusal, not_found
 from mailers import mails
 
 MAX_MEMBERS_PER_CALL = 1000

@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
-from api.pagination import Connection, connection, decode_cursor, encode_cursor, page_size
-from api.permissions import IsAuthenticated
+from api.graphql.errors import UserError, attempt, query_error
+from api.graphql.ids import pk_of, pks_of
+from api.graphql.pagination import Connection, connection
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import access, account_lifecycle
-from api.resolvers.errors import ErrorCode, Refusal, Refusals
+from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.accounts import Grant, Person, Tier
-from api.schema.errors import UserError, query_error
-from api.schema.ids import pk_of, pks_of
 from domain import enums
-
-T = TypeVar("T")
-
-
-async def attempt(work: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
-    """Runs a use case; an expected refusal becomes the payload's errors."""
-    try:
-        return await work(), []
-    except Refusal as refusal:
-        every = refusal.refusals if isinstance(refusal, Refusals) else [refusal]
-        return None, [UserError.from_refusal(r) for r in every]
+from domain.errors import ErrorCode, Refusal
 
 
 @strawberry.input(description="Filtre de la liste des personnes.")

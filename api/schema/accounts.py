@@ -11,7 +11,7 @@ from typing import Self
 import strawberry
 from strawberry import relay
 
-from api.loaders import node_by_id_loader
+from api.graphql.loaders import node_by_id_loader
 from api.resolvers import people
 from api.schema.enums import Energy
 from api.schema.portfolio import BillingAccount, Group, Member

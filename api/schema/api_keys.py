@@ -8,11 +8,10 @@ from typing import Self
 import strawberry
 from strawberry import relay
 
-from api.permissions import IsAuthenticated
+from api.graphql.errors import UserError, attempt
+from api.graphql.ids import pk_of
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import api_keys
-from api.schema.access import attempt
-from api.schema.errors import UserError
-from api.schema.ids import pk_of
 
 
 @strawberry.type(description="Une clé d'API (le secret n'est montré qu'à la création).")

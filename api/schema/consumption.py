@@ -10,13 +10,12 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from api.permissions import IsAuthenticated
+from api.graphql.errors import UserError, attempt
+from api.graphql.ids import pks_of
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import consumption
 from api.resolvers.consumption import PerimeterConsumption as PerimeterConsumptionData
 from api.resolvers.consumption import SiteSeries
-from api.schema.access import attempt
-from api.schema.errors import UserError
-from api.schema.ids import pks_of
 from api.schema.portfolio import Site
 from api.schema.site_filter import SiteFilter, criteria_of
 from domain import consumption as rules

@@ -12,11 +12,10 @@ from datetime import date, datetime
 import strawberry
 
 from api.exports import ExportedFile, ExportFormat, write_export
-from api.permissions import IsAuthenticated
+from api.graphql.errors import UserError, attempt
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import exports
 from api.resolvers.exports import ExportTable
-from api.schema.access import attempt
-from api.schema.errors import UserError
 from api.schema.site_filter import SiteFilter, criteria_of
 from domain.calendar import paris_date
 

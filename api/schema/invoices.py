@@ -15,23 +15,22 @@ from typing import Any, Self
 
 import strawberry
 from strawberry import relay
-from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment
 
-from api.files import signed_file_url
-from api.loaders import node_by_id_loader
-from api.pagination import Connection, connection, decode_cursor, encode_cursor, page_size
-from api.permissions import IsAuthenticated
-from api.resolvers import invoice_exports, invoices
-from api.resolvers.errors import Refusal
+from api.graphql.downloads import signed_file_url
+from api.graphql.errors import UserError, attempt, query_error
+from api.graphql.ids import pk_of, pks_of
+from api.graphql.loaders import node_by_id_loader, request_loader
+from api.graphql.pagination import Connection, connection
+from api.graphql.permissions import IsAuthenticated
+from api.resolvers import billing_file, invoice_pdfs, invoices
+from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.resolvers.invoices import InvoiceDetail, InvoiceQuery
-from api.schema.access import attempt
 from api.schema.enums import Energy, InvoiceDelivery
-from api.schema.errors import UserError, query_error
-from api.schema.ids import pk_of, pks_of
 from api.schema.portfolio import BillingAccount, Site
 from domain import billing, enums
 from domain.calendar import paris_date
+from domain.errors import Refusal
 
 InvoiceKind = strawberry.enum(
     enums.InvoiceKind, description="Nature d'une facture : facture, annulation ou avoir."
@@ -46,7 +45,7 @@ InvoiceComponent = strawberry.enum(
 )
 InvoiceOrder = strawberry.enum(invoices.InvoiceOrder, description="Tri de la liste des factures.")
 BillingFileFormat = strawberry.enum(
-    invoice_exports.BillingFileFormat, description="Format du fichier de facturation."
+    billing_file.BillingFileFormat, description="Format du fichier de facturation."
 )
 
 
@@ -148,13 +147,6 @@ class InvoiceSiteShare:
         return Site.from_row(row) if row is not None else None
 
 
-def _loader(info: strawberry.Info, name: str, load: Any) -> DataLoader[int, Any]:
-    loaders = info.context.loaders
-    if name not in loaders:
-        loaders[name] = DataLoader(load_fn=load)
-    return loaders[name]
-
-
 @strawberry.type(description="Facture, facture d'annulation ou avoir d'un compte de contrat.")
 class Invoice(relay.Node):
     id: relay.NodeID[int]
@@ -250,7 +242,9 @@ class Invoice(relay.Node):
         async def load(ids: Sequence[int]) -> list[Any]:
             return await invoices.load_invoices(ctx.sessions, ctx.perimeter, ids)
 
-        found = await _loader(info, "InvoiceByIdLoader", load).load(self.cancels_invoice_id)
+        found = await request_loader(info.context, "InvoiceByIdLoader", load).load(
+            self.cancels_invoice_id
+        )
         return Invoice.from_detail(found) if found is not None else None
 
     @strawberry.field(description="La facture d'annulation qui annule celle-ci, s'il y en a une.")
@@ -260,7 +254,7 @@ class Invoice(relay.Node):
         async def load(ids: Sequence[int]) -> list[Any]:
             return await invoices.load_invoices(ctx.sessions, ctx.perimeter, ids, by="cancels")
 
-        found = await _loader(info, "InvoiceByCancelledIdLoader", load).load(self.id)  # type: ignore[arg-type]
+        found = await request_loader(info.context, "InvoiceByCancelledIdLoader", load).load(self.id)  # type: ignore[arg-type]
         return Invoice.from_detail(found) if found is not None else None
 
     @strawberry.field(
@@ -271,10 +265,10 @@ class Invoice(relay.Node):
         ctx = info.context
 
         async def load(ids: Sequence[int]) -> list[str | None]:
-            keys = await invoice_exports.ensure_pdfs(ctx.sessions, ctx.settings, ctx.perimeter, ids)
+            keys = await invoice_pdfs.ensure_pdfs(ctx.sessions, ctx.settings, ctx.perimeter, ids)
             return [keys.get(i) for i in ids]
 
-        key = await _loader(info, "InvoicePdfKeyByIdLoader", load).load(self.id)  # type: ignore[arg-type]
+        key = await request_loader(info.context, "InvoicePdfKeyByIdLoader", load).load(self.id)  # type: ignore[arg-type]
         return signed_file_url(ctx.settings, key) if key else None
 
 
@@ -670,7 +664,7 @@ class InvoiceFilePayload:
 
 
 def _file_payload(
-    info: strawberry.Info, exported: invoice_exports.ExportedFile | None, errors: list[UserError]
+    info: strawberry.Info, exported: invoice_pdfs.ExportedFile | None, errors: list[UserError]
 ) -> InvoiceFilePayload:
     ctx = info.context
     if exported is None:
@@ -698,8 +692,8 @@ class InvoiceMutations:
     ) -> InvoiceFilePayload:
         ctx = info.context
 
-        async def work() -> invoice_exports.ExportedFile:
-            return await invoice_exports.export_pdf_zip(
+        async def work() -> invoice_pdfs.ExportedFile:
+            return await invoice_pdfs.export_pdf_zip(
                 ctx.sessions,
                 ctx.settings,
                 ctx.perimeter,
@@ -720,13 +714,13 @@ class InvoiceMutations:
     ) -> InvoiceFilePayload:
         ctx = info.context
 
-        async def work() -> invoice_exports.ExportedFile:
-            return await invoice_exports.export_billing_file(
+        async def work() -> invoice_pdfs.ExportedFile:
+            return await billing_file.export_billing_file(
                 ctx.sessions,
                 ctx.settings,
                 ctx.perimeter,
                 to_query(input.filter),
-                file_format=invoice_exports.BillingFileFormat(input.format),
+                file_format=billing_file.BillingFileFormat(input.format),
                 today=paris_date(ctx.now),
             )
 

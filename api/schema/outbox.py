@@ -7,10 +7,11 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
-from api.permissions import holds_tier
+from api.graphql.errors import attempt
+from api.graphql.ids import pk_of
+from api.graphql.permissions import holds_tier
 from api.resolvers import outbox
-from api.schema.access import DonePayload, attempt
-from api.schema.ids import pk_of
+from api.schema.access import DonePayload
 from domain import enums
 
 MailStatus = strawberry.enum(enums.MailStatus, description="État d'un mail dans la file d'envoi.")

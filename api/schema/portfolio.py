@@ -16,7 +16,11 @@ from typing import Any, Self
 import strawberry
 from strawberry import relay
 
-from api.loaders import last_readings_by_site_loader, meters_by_site_loader, node_by_id_loader
+from api.graphql.loaders import (
+    last_readings_by_site_loader,
+    meters_by_site_loader,
+    node_by_id_loader,
+)
 from api.resolvers import capabilities, nodes, portfolio, readings
 from api.schema.enums import (
     BillingFrequency,

@@ -7,15 +7,16 @@ from datetime import date, datetime
 import strawberry
 from strawberry import relay
 
-from api.pagination import Connection, connection, decode_cursor, encode_cursor, page_size
-from api.permissions import IsAuthenticated
+from api.graphql.errors import UserError, query_error
+from api.graphql.ids import pk_of
+from api.graphql.pagination import Connection, connection
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import readings
-from api.resolvers.errors import ErrorCode, Refusal
+from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import ReadingSource, Register
-from api.schema.errors import UserError, query_error
-from api.schema.ids import pk_of
 from domain import enums
 from domain import readings as reading_rules
+from domain.errors import ErrorCode, Refusal
 
 ReadingKind = strawberry.enum(
     reading_rules.ReadingKind,

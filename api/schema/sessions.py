@@ -6,10 +6,10 @@ from datetime import datetime
 
 import strawberry
 
-from api.permissions import IsAuthenticated
+from api.graphql.errors import UserError
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import sessions
-from api.resolvers.errors import Refusal
-from api.schema.errors import UserError
+from domain.errors import Refusal
 
 
 @strawberry.input(description="Identifiants de connexion.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from api.graphql.ids import pks_of
 from api.resolvers.portfolio import SiteCriteria
 from api.schema.enums import Distributor, Energy, MeterKind, Segment, SiteStatus
-from api.schema.ids import pks_of
 from domain import enums
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import strawberry
 
-from api.lookahead import selects
-from api.pagination import Connection, connection, decode_cursor, page_size
-from api.permissions import IsAuthenticated
+from api.graphql.errors import UserError, attempt, query_error
+from api.graphql.ids import pk_of
+from api.graphql.lookahead import selects
+from api.graphql.pagination import Connection, connection
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import portfolio, site_references, summaries
-from api.resolvers.errors import Refusal
-from api.schema.access import attempt
+from api.resolvers.cursors import decode_cursor, page_size
 from api.schema.enums import Energy, Segment, SiteStatus
-from api.schema.errors import UserError, query_error
-from api.schema.ids import pk_of
 from api.schema.portfolio import LastIndex, Site, site_from_page_row
 from api.schema.site_filter import SiteFilter, criteria_of
 from domain import enums
+from domain.errors import Refusal
 
 SiteOrder = strawberry.enum(portfolio.SiteOrder, description="Ordre de la liste des sites.")
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
-from api.permissions import holds_tier
+from api.graphql.errors import UserError, attempt
+from api.graphql.ids import pk_of, pks_of
+from api.graphql.permissions import holds_tier
 from api.resolvers import welcome_packs
-from api.schema.access import attempt
-from api.schema.errors import UserError
-from api.schema.ids import pk_of, pks_of
 from domain.enums import Tier
 
 

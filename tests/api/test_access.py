@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers import sessions as session_use_cases
-from api.resolvers.errors import Refusal
 from auth.secrets import digest
 from db.models import ActionToken, AuditEntry, User
 from db.types import utcnow
 from domain.enums import ActionTokenPurpose
+from domain.errors import Refusal
 from tests.factories import World, make_world
 from tests.runner import Runner
 

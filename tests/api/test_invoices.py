@@ -20,14 +20,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers import invoice_exports
-from api.resolvers.errors import Refusal
+from api.resolvers import invoice_pdfs
 from api.resolvers.invoices import InvoiceQuery
 from auth.signed_urls import verify_file_token
 from db.models import Invoice
 from db.scoped import Perimeter
 from domain.calendar import paris_date
 from domain.enums import InvoiceKind
+from domain.errors import Refusal
 from tests.factories import World, make_invoice, make_world
 from tests.runner import Runner
 
@@ -423,7 +423,7 @@ async def test_the_pdf_zip_is_capped(
     w = billed.world
     perimeter = Perimeter(group_ids=frozenset({w.group.id}))  # type: ignore[arg-type]
     with pytest.raises(Refusal) as refused:
-        await invoice_exports.export_pdf_zip(
+        await invoice_pdfs.export_pdf_zip(
             session_factory, runner.settings, perimeter, InvoiceQuery(), today=TODAY, limit=2
         )
     assert refused.value.code == "TOO_MANY_ITEMS"

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.files import signed_file_url
+from api.graphql.downloads import signed_file_url
 from auth.signed_urls import sign_file_key
 from comptoir.settings import Settings
 from tests.e2e.server import LiveServer, serve

@@ -1,7 +1,8 @@
-"""Cursor connections: `first`/`after` (default 50, at most 100), keyset cursors, totalCount.
+"""Cursor connections: edges, page info and totalCount.
 
-A cursor is the base64 of the sort values of the last row seen, so a page is a SQL
-`WHERE (sort) > (cursor) … LIMIT first + 1`, never a slice of a Python list.
+Page sizes and keyset cursors (base64 of the sort values of the last row seen) are the
+resolvers' (`api/resolvers/cursors.py`): a page is a SQL `WHERE (sort) > (cursor) … LIMIT
+first + 1`, never a slice of a Python list.
 """
 
 from __future__ import annotations
@@ -10,14 +11,6 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
-
-from api.resolvers.cursors import (  # noqa: F401 - re-exported for the schema modules
-    DEFAULT_PAGE,
-    MAX_PAGE,
-    decode_cursor,
-    encode_cursor,
-    page_size,
-)
 
 NodeType = TypeVar("NodeType")
 

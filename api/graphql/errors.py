@@ -1,14 +1,30 @@
-"""`UserError`: expected failures, returned in mutation payloads (never as HTTP 500)."""
+"""Error mapping: the `ErrorCode` enum clients see, `UserError` in mutation payloads, and the
+field error a query answers with.
+
+The enum is generated from `domain.errors.ErrorCode`, with each value's description, so the
+codes exist once.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
 
-from api.resolvers.errors import ErrorCode as ErrorCodeValues
-from api.resolvers.errors import Refusal
+from api.graphql.enums import described_enum
+from domain import errors
+from domain.errors import Refusal, Refusals
 
-ErrorCode = strawberry.enum(ErrorCodeValues, description="Code machine d'une erreur attendue.")
+T = TypeVar("T")
+
+ErrorCode = described_enum(
+    errors.ErrorCode,
+    errors.ERROR_CODE_DESCRIPTIONS,
+    description="Code machine d'une erreur attendue : chaque erreur renvoyée par l'API, dans "
+    "un payload (`errors`) ou dans `extensions.code`, porte l'un de ces codes.",
+)
 
 
 @strawberry.type(description="Une erreur attendue : saisie invalide, limite, état interdit…")
@@ -30,6 +46,15 @@ class UserError:
             message=refusal.message,
             retry_after_seconds=refusal.retry_after_seconds,
         )
+
+
+async def attempt(work: Callable[[], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
+    """Runs a use case; an expected refusal becomes the payload's errors."""
+    try:
+        return await work(), []
+    except Refusal as refusal:
+        every = refusal.refusals if isinstance(refusal, Refusals) else [refusal]
+        return None, [UserError.from_refusal(r) for r in every]
 
 
 def query_error(refusal: Refusal) -> GraphQLError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry import relay
 
-from api.resolvers.errors import not_found
+from domain.errors import not_found
 
 
 def pk_of(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
