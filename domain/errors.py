@@ -43,6 +43,11 @@ class ErrorCode(StrEnum):
     DATE_BEFORE_LAST_READING = "DATE_BEFORE_LAST_READING"
     INDEX_BELOW_LAST = "INDEX_BELOW_LAST"
     CHECK_FIGURES = "CHECK_FIGURES"
+    # The query itself (any channel): syntax, validation, protective limits, bugs.
+    SYNTAX_ERROR = "SYNTAX_ERROR"
+    INVALID_QUERY = "INVALID_QUERY"
+    QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -87,6 +92,14 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "compteur plausible.",
     ErrorCode.CHECK_FIGURES: "Consommation très supérieure à l'attendu : vérifiez les chiffres "
     "saisis.",
+    ErrorCode.SYNTAX_ERROR: "Requête GraphQL mal formée (erreur de syntaxe) ; "
+    "`extensions.detail` donne le texte du validateur.",
+    ErrorCode.INVALID_QUERY: "Requête GraphQL invalide pour le schéma (champ, argument ou "
+    "variable inconnu ou de mauvais type) ; `extensions.detail` précise.",
+    ErrorCode.QUERY_TOO_COMPLEX: "Requête refusée par les protections de l'API : trop "
+    "profonde, trop d'alias ou trop longue.",
+    ErrorCode.INTERNAL_ERROR: "Erreur imprévue côté serveur : elle est journalisée, le détail "
+    "n'est pas transmis.",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

@@ -6,11 +6,9 @@ from functools import cache
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -18,17 +16,13 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from api.graphql.coded_errors import CodedErrors
 from api.schema.node import node_queries
 from api.schema.roots import EXTRA_TYPES, MUTATIONS, QUERIES
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
-
-
-def _is_expected(error: GraphQLError) -> bool:
-    """Errors of the query itself (syntax, validation, limits) are the client's to read."""
-    return error.original_error is None or isinstance(error.original_error, GraphQLError)
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
@@ -47,8 +41,8 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
-        # Bugs are masked; the query's own errors are not.
-        lambda: MaskErrors(should_mask_error=lambda error: not _is_expected(error)),
+        # Every error gets a code and a French message; bugs are masked (and logged).
+        lambda: CodedErrors(max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES, max_tokens=MAX_TOKENS),
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

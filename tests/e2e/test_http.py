@@ -97,9 +97,12 @@ async def test_an_anonymous_caller_reaches_no_object(
 async def test_malformed_ids_and_queries_get_graphql_errors(live_server: LiveServer) -> None:
     body = await post_graphql(live_server, NODE, {"id": "not-a-global-id"})
     assert body["data"] is None or body["data"]["node"] is None
-    assert body["errors"]
+    assert body["errors"][0]["extensions"]["code"] == "INVALID"
     body = await post_graphql(live_server, "query { nope }")
-    assert "Cannot query field 'nope'" in body["errors"][0]["message"]
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "INVALID_QUERY"
+    assert error["message"].startswith("La requête ne correspond pas au schéma")
+    assert "Cannot query field 'nope'" in error["extensions"]["detail"]
 
 
 async def test_alias_flooding_is_refused(live_server: LiveServer) -> None:
@@ -110,7 +113,8 @@ async def test_alias_flooding_is_refused(live_server: LiveServer) -> None:
         "query {" + " ".join(f"a{i}: catalogue {{ segments {{ code }} }}" for i in range(40)) + "}"
     )
     body = await post_graphql(live_server, too_many_aliases)
-    assert "aliases" in body["errors"][0]["message"].lower()
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert "alias" in body["errors"][0]["message"].lower()
 
 
 async def test_introspection_can_be_turned_off(test_settings: Settings) -> None:
@@ -118,6 +122,7 @@ async def test_introspection_can_be_turned_off(test_settings: Settings) -> None:
     for server in serve(closed):
         body = await post_graphql(server, "query { __schema { types { name } } }")
         assert "introspection" in body["errors"][0]["message"].lower()
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         async with httpx.AsyncClient(base_url=server.url) as client:
             response = await client.get("/graphql", headers={"Accept": "text/html"})
         assert response.status_code != 200 or "graphiql" not in response.text.lower()

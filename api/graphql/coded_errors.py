@@ -1,0 +1,116 @@
+"""Every error a client can get carries a code from `ErrorCode` and a French message.
+
+graphql-core and strawberry's protective extensions speak English and give no code: syntax
+errors, validation errors, the depth/alias/token limits, malformed global IDs. This
+extension rewrites each error of an answer, whatever the channel:
+
+- an error that already carries a code (a permission, a `query_error`) is kept as it is;
+- a `Refusal` raised by a query field becomes its code and message;
+- errors of the query itself get a code and a French message, the original text kept in
+  `extensions.detail` for the developer reading it;
+- anything else is a bug: masked as INTERNAL_ERROR (the traceback goes to the log only).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.error import GraphQLError
+from strawberry.extensions import SchemaExtension
+from strawberry.relay.types import GlobalIDValueError
+from strawberry.types.execution import ExecutionResult
+
+from domain.errors import ErrorCode, Refusal
+
+log = logging.getLogger("comptoir.api")
+
+INTERNAL_MESSAGE = "Erreur interne : elle a été journalisée. Réessayez plus tard."
+
+
+def _recode(
+    error: GraphQLError, code: ErrorCode, message: str, *, detail: bool, field: str | None = None
+) -> None:
+    """Rewrites the error in place: strawberry hands the same error objects to the answer
+    through several lists (pre-execution errors, the result), so replacing is not enough."""
+    extensions: dict[str, object] = {"code": code.value}
+    if field is not None:
+        extensions["field"] = field
+    if detail:
+        extensions["detail"] = error.message
+    error.message = message
+    error.extensions = extensions
+
+
+def _query_problem(
+    error: GraphQLError, max_depth: int, max_aliases: int, max_tokens: int
+) -> tuple[ErrorCode, str]:
+    text = error.message
+    if "maximum operation depth" in text:
+        return ErrorCode.QUERY_TOO_COMPLEX, (
+            f"Requête trop profonde : {max_depth} niveaux d'imbrication au plus."
+        )
+    if "aliases found" in text:
+        return ErrorCode.QUERY_TOO_COMPLEX, f"Trop d'alias dans la requête : {max_aliases} au plus."
+    if "tokens" in text and ("more than" in text or "exceeds" in text):
+        return ErrorCode.QUERY_TOO_COMPLEX, (
+            f"Requête trop longue : {max_tokens} éléments lexicaux au plus."
+        )
+    if text.startswith("Syntax Error"):
+        return ErrorCode.SYNTAX_ERROR, "La requête GraphQL est mal formée (erreur de syntaxe)."
+    if "introspection" in text.lower():
+        return ErrorCode.FORBIDDEN, "L'introspection du schéma est désactivée sur ce serveur."
+    return ErrorCode.INVALID_QUERY, (
+        "La requête ne correspond pas au schéma de l'API (champ, argument ou variable)."
+    )
+
+
+def _chain(error: BaseException | None) -> Iterator[BaseException]:
+    seen = 0
+    while error is not None and seen < 8:
+        yield error
+        error = getattr(error, "original_error", None) or error.__cause__
+        seen += 1
+
+
+class CodedErrors(SchemaExtension):
+    """Gives every error of the answer a code and a French message (see the module doc)."""
+
+    def __init__(self, *, max_depth: int, max_aliases: int, max_tokens: int) -> None:
+        self.limits = (max_depth, max_aliases, max_tokens)
+
+    def recode(self, error: GraphQLError) -> None:
+        if (error.extensions or {}).get("code"):
+            return
+        original = error.original_error
+        for cause in _chain(original):
+            if isinstance(cause, Refusal):
+                _recode(error, cause.code, cause.message, detail=False, field=cause.field)
+                return
+            if isinstance(cause, GlobalIDValueError):
+                _recode(error, ErrorCode.INVALID, "Identifiant global mal formé.", detail=True)
+                return
+        if original is None or isinstance(original, GraphQLError):
+            code, message = _query_problem(error, *self.limits)
+            _recode(error, code, message, detail=True)
+            return
+        log.error("unexpected error in a GraphQL request", exc_info=original)
+        _recode(error, ErrorCode.INTERNAL_ERROR, INTERNAL_MESSAGE, detail=False)
+
+    def on_operation(self) -> Iterator[None]:
+        try:
+            yield
+        except GraphQLError as error:  # parse errors escape the parsing hooks as exceptions
+            self.recode(error)
+            raise
+        context = self.execution_context
+        errors = list(context.pre_execution_errors or [])
+        result = context.result
+        if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
+            errors += result.errors
+        seen: set[int] = set()
+        for error in errors:
+            if id(error) not in seen:
+                seen.add(id(error))
+                self.recode(error)
