@@ -393,7 +393,7 @@ async def test_site_history_lists_each_invoice_with_the_cumulated_total(
 async def test_home_summary_covers_three_months(runner: Runner, billed: Billed) -> None:
     data = await runner.run(HOME, {}, as_user=billed.world.people["ADMIN"])
     months = data["homeBillingSummary"]["months"]
-    assert len(months) == 3 and months[-1]["month"] == TODAY.replace(day=1).isoformat()
+    assert len(months) == 3 and months[-1]["month"] == TODAY.isoformat()[:7]
     assert data["homeBillingSummary"]["totals"]["invoiceCount"] == sum(
         m["totals"]["invoiceCount"] for m in months
     )
