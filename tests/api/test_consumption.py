@@ -11,7 +11,6 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.schema.schema import build_schema
 from domain.enums import InvoiceKind, ReadingSource, Register
 from tests.factories import World, make_invoice, make_metered_site, make_world
 from tests.runner import Runner
@@ -39,19 +38,7 @@ ACTUAL = ReadingSource.DISTRIBUTOR_ACTUAL
 ESTIMATED = ReadingSource.SUPPLIER_ESTIMATED
 
 
-TODAY = date(2026, 11, 20)  # the injected clock: never the wall clock
-
-
-async def run_on(
-    runner: Runner, today: date, document: str, variables: dict[str, Any], user: Any
-) -> dict[str, Any]:
-    """`runner.run` with the request's clock set to noon (Paris) on `today`."""
-    context = await runner.context(user)
-    context.now = datetime(today.year, today.month, today.day, 11, tzinfo=UTC)
-    result = await build_schema().execute(document, variables, context_value=context)
-    assert result.errors is None, result.errors
-    assert result.data is not None
-    return result.data
+NOW = datetime(2026, 11, 20, 11, tzinfo=UTC)  # the injected clock: never the wall clock
 
 
 def gid(type_name: str, pk: int) -> str:
@@ -129,7 +116,7 @@ async def test_up_to_four_sites_come_back_in_the_order_asked(
         (0, "2026-01", "2026-03", "REQUIRED", "siteIds"),
         (1, "2024-01", "2026-01", "PERIOD_TOO_LONG", "toMonth"),
         (1, "2026-03", "2026-01", "INVALID", "toMonth"),
-        (1, "2026-12", "2026-12", "INVALID", "toMonth"),  # next month, on TODAY
+        (1, "2026-12", "2026-12", "INVALID", "toMonth"),  # next month, on NOW
     ],
 )
 async def test_bad_requests_are_user_errors(
@@ -140,12 +127,11 @@ async def test_bad_requests_are_user_errors(
     if count == 5:
         ids = [gid("Site", world.sites[0].id + i) for i in range(5)]
     # when
-    data = await run_on(
-        runner,
-        TODAY,
+    data = await runner.run(
         SITE_CONSUMPTION,
         {"ids": ids, "from": start, "to": end},
-        world.people["ADMIN"],
+        as_user=world.people["ADMIN"],
+        now=NOW,
     )
     # then
     result = data["siteConsumption"]
