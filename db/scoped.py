@@ -16,8 +16,18 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
-from db.core import ACCOUNTS, INVOICES, SHARES
-from db.models import BillingAccount, Member, Meter, Site
+from db.core import ACCOUNTS, INVOICES, LINES, SHARES
+from db.models import (
+    Alert,
+    BillingAccount,
+    Group,
+    Member,
+    Meter,
+    Reading,
+    SelfCareRequest,
+    Site,
+    TechnicalRequest,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +60,26 @@ def billing_account_in(
     if perimeter.member_ids:
         clauses.append(member_id.in_(sorted(perimeter.member_ids)))
     if perimeter.group_ids:
-        members_of_groups = select(Member.id).where(
-            Member.group_id.in_(sorted(perimeter.group_ids))  # type: ignore[attr-defined]
-        )
-        clauses.append(member_id.in_(members_of_groups))
+        clauses.append(member_id.in_(members_of_groups(perimeter.group_ids)))
     return sa.or_(*clauses) if clauses else sa.false()
+
+
+def members_of_groups(group_ids: frozenset[int] | set[int]) -> Any:
+    """`SELECT members.id` of these groups: what an ADMIN grant reaches (and manages)."""
+    return select(Member.id).where(Member.group_id.in_(sorted(group_ids)))  # type: ignore[attr-defined]
+
+
+def site_in(perimeter: Perimeter) -> ColumnElement[bool]:
+    """The predicate "this site is in the perimeter", for statements that select from sites
+    with further criteria (the parc filter)."""
+    return billing_account_in(perimeter, Site.billing_account_id, Site.member_id)
 
 
 def scoped_sites(perimeter: Perimeter, *columns: Any) -> Any:
     """`SELECT … FROM sites` limited to the perimeter: the Site objects when no column is
     named. Built with sqlmodel's `select`, so `session.exec` yields scalars for one column."""
     selected = columns or (Site,)
-    return select(*selected).where(
-        billing_account_in(perimeter, Site.billing_account_id, Site.member_id)
-    )
+    return select(*selected).where(site_in(perimeter))
 
 
 def scoped_billing_accounts(perimeter: Perimeter, *columns: Any) -> Any:
@@ -78,6 +94,14 @@ def scoped_members(perimeter: Perimeter, *columns: Any) -> Any:
     selected = columns or (Member,)
     reachable = scoped_billing_accounts(perimeter, BillingAccount.member_id)
     return select(*selected).where(Member.id.in_(reachable))  # type: ignore[union-attr]
+
+
+def scoped_groups(perimeter: Perimeter, *columns: Any) -> Any:
+    """Groups the perimeter reaches at least one member of."""
+    selected = columns or (Group,)
+    return select(*selected).where(
+        Group.id.in_(scoped_members(perimeter, Member.group_id))  # type: ignore[union-attr]
+    )
 
 
 def scoped_meters(perimeter: Perimeter, *columns: Any) -> Any:
@@ -103,3 +127,46 @@ def scoped_invoices(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
 def scoped_invoice_sites(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
     """An invoice's per-site rows (`invoice_sites`) whose invoice is in the perimeter."""
     return scoped_invoices(perimeter, *columns).join(SHARES, SHARES.c.invoice_id == INVOICES.c.id)
+
+
+def scoped_invoice_lines(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
+    """An invoice's lines (`invoice_lines`) read on their own, whose invoice is in the
+    perimeter. (Lines loaded for invoices already selected need no second scope.)"""
+    return scoped_invoices(perimeter, *columns).join(LINES, LINES.c.invoice_id == INVOICES.c.id)
+
+
+def scoped_readings(perimeter: Perimeter, *columns: Any) -> Any:
+    """Readings of the perimeter's sites (the Reading objects when no column is named)."""
+    selected = columns or (Reading,)
+    return select(*selected).where(
+        Reading.site_id.in_(scoped_sites(perimeter, Site.id))  # type: ignore[attr-defined]
+    )
+
+
+def scoped_alerts(perimeter: Perimeter, *columns: Any) -> Any:
+    """Alerts on the perimeter's sites."""
+    selected = columns or (Alert,)
+    return select(*selected).where(
+        Alert.site_id.in_(scoped_sites(perimeter, Site.id))  # type: ignore[attr-defined]
+    )
+
+
+def scoped_technical_requests(perimeter: Perimeter, *columns: Any) -> Any:
+    """Technical requests of the perimeter. A request carries its member and, when it is
+    about a site or an account, that billing account: a request without one (a new site not
+    yet attached) is its member's business, seen by USER and ADMIN grants only."""
+    selected = columns or (TechnicalRequest,)
+    return select(*selected).where(
+        billing_account_in(
+            perimeter, TechnicalRequest.billing_account_id, TechnicalRequest.member_id
+        )
+    )
+
+
+def scoped_self_care_requests(perimeter: Perimeter, *columns: Any) -> Any:
+    """Self-care requests of the perimeter: through their billing account when they name
+    one, otherwise (a change of legal name or address) their member's, as above."""
+    selected = columns or (SelfCareRequest,)
+    return select(*selected).where(
+        billing_account_in(perimeter, SelfCareRequest.billing_account_id, SelfCareRequest.member_id)
+    )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from domain.consumption import month_count, month_end
 from domain.enums import InvoiceComponent, InvoiceKind
 from domain.invoicing import (
     REDUCED_VAT_RATE,
@@ -70,10 +71,24 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
-def last_months(today: date, months: int) -> list[date]:
-    """The first days of the `months` calendar months ending with today's, oldest first."""
-    first = month_start(today)
-    return [add_months(first, -k) for k in range(months - 1, -1, -1)]
+def whole_months(
+    start: date | None, end: date | None, *, today: date, months: int
+) -> tuple[date, date]:
+    """A summary's window as whole calendar months: (first day of the first month, last day
+    of the last month). Each given day stands for its whole month; without a start the
+    window is `months` months ending with the end's month, without an end it ends with the
+    current month (or the start's, if later). By default: the current month and the
+    `months - 1` before it. The length is not checked here (see `month_span`)."""
+    last = month_start(end) if end is not None else month_start(today)
+    if end is None and start is not None:
+        last = max(last, month_start(start))
+    first = month_start(start) if start is not None else add_months(last, -(months - 1))
+    return first, month_end(last)
+
+
+def month_span(start: date, end: date) -> int:
+    """How many calendar months [start, end] touches (both days included)."""
+    return month_count(month_start(start), month_start(end))
 
 
 def cumulate(amounts: Iterable[Decimal]) -> list[Decimal]:

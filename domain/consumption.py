@@ -358,6 +358,45 @@ def monthly_series(
 # -- a perimeter's billed breakdown ------------------------------------------------------------
 
 
+class MonthRule(StrEnum):
+    """Which month billed kWh count in. The supplier's rule (and every screen's default) is
+    the month of the invoice; spreading over the invoice period is an explicit choice."""
+
+    ACCOUNTING_MONTH = "ACCOUNTING_MONTH"  # the month of the invoice's accounting date
+    PRO_RATA_DAYS = "PRO_RATA_DAYS"  # spread over the billed period's months by days
+
+
+MONTH_RULE_DESCRIPTIONS: dict[MonthRule, str] = {
+    MonthRule.ACCOUNTING_MONTH: "Chaque facture compte entièrement dans le mois de sa date "
+    "comptable (la règle du fournisseur, et celle du résumé de l'accueil et des bilans).",
+    MonthRule.PRO_RATA_DAYS: "Chaque facture est répartie sur les mois de sa période de "
+    "facturation, au prorata des jours.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BilledInMonth:
+    """The per-site consumption of invoices of one accounting month and index basis, summed."""
+
+    month: date
+    basis: IndexBasis | str
+    kwh: int
+
+
+def billed_by_accounting_month(
+    rows: Iterable[BilledInMonth], *, start: date, end: date
+) -> list[BilledMonth]:
+    """Each month of the window with what its invoices billed (zero months included)."""
+    months = months_of(start, end)
+    total: dict[date, int] = defaultdict(int)
+    estimated: dict[date, int] = defaultdict(int)
+    for row in rows:
+        total[row.month] += row.kwh
+        if IndexBasis(row.basis) is IndexBasis.ESTIMATED:
+            estimated[row.month] += row.kwh
+    return [BilledMonth(m, total[m], estimated[m]) for m in months]
+
+
 @dataclass(frozen=True, slots=True)
 class BilledPeriod:
     """The per-site consumption of invoices sharing one period and index basis, summed."""

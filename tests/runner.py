@@ -3,6 +3,7 @@ database exactly as a request would), and read what the outbox holds for someone
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,34 +25,49 @@ class Runner:
         self.settings = settings
         self.sessions = sessions
 
-    async def context(self, user: User | None) -> Context:
+    async def context(self, user: User | None, *, now: datetime | None = None) -> Context:
+        """The request's context; `now` injects the request's clock (never the wall clock in
+        a test about dates)."""
         caller = None
         if user is not None:
             async with self.sessions() as session:
                 caller = await load_caller(session, user_id=user.id, now=utcnow())  # type: ignore[arg-type]
-        return Context(
+        context = Context(
             request=None,
             settings=self.settings,
             sessions=self.sessions,
             authentication=Authentication(caller),
         )
+        if now is not None:
+            context.now = now
+        return context
 
     async def run(
-        self, document: str, variables: dict[str, Any] | None = None, *, as_user: User | None = None
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_user: User | None = None,
+        now: datetime | None = None,
     ) -> dict[str, Any]:
         """The data of the answer; fails on any top-level error."""
         result = await build_schema().execute(
-            document, variables, context_value=await self.context(as_user)
+            document, variables, context_value=await self.context(as_user, now=now)
         )
         assert result.errors is None, result.errors
         assert result.data is not None
         return result.data
 
     async def raw(
-        self, document: str, variables: dict[str, Any] | None = None, *, as_user: User | None = None
+        self,
+        document: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_user: User | None = None,
+        now: datetime | None = None,
     ) -> Any:
         return await build_schema().execute(
-            document, variables, context_value=await self.context(as_user)
+            document, variables, context_value=await self.context(as_user, now=now)
         )
 
     async def mails_to(self, email: str, template: str) -> list[OutboxMail]:

@@ -28,7 +28,7 @@ from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
 from db.models import AccessGrant, ActionToken, BillingAccount, GrantBillingAccount, Member, User
-from db.scoped import Perimeter, scoped_billing_accounts, scoped_members
+from db.scoped import Perimeter, members_of_groups, scoped_billing_accounts, scoped_members
 from domain.enums import ActionTokenPurpose, Tier, UserStatus
 from domain.errors import ErrorCode, Refusal, not_found
 from domain.references import has_control_characters
@@ -54,9 +54,8 @@ def visible_grants(caller: Caller) -> sa.ColumnElement[bool]:
     members = sorted(user_members(caller))
     clauses: list[sa.ColumnElement[bool]] = [AccessGrant.user_id == caller.user_id]  # type: ignore[list-item]
     if groups:
-        members_of_groups = select(Member.id).where(Member.group_id.in_(groups))  # type: ignore[attr-defined]
         clauses.append(AccessGrant.group_id.in_(groups))  # type: ignore[union-attr]
-        clauses.append(AccessGrant.member_id.in_(members_of_groups))  # type: ignore[union-attr]
+        clauses.append(AccessGrant.member_id.in_(members_of_groups(set(groups))))  # type: ignore[union-attr]
     if members:
         clauses.append(AccessGrant.member_id.in_(members))  # type: ignore[union-attr]
     return sa.or_(*clauses)

@@ -2,12 +2,13 @@
 
 - `compare_sites_consumption`: the metering view, from readings (see `domain.consumption`):
   three statements whatever the number of sites (sites, meters, readings).
-- `perimeter_consumption`: the billing view, from invoices (accounting by invoice period). SQL
-  sums the per-site consumption of the invoices of every matching site GROUP BY invoice period
-  and index basis — a few dozen rows even for a whole group — and the domain spreads those over
-  the months pro rata of days. Invoices rather than readings because they are what the
-  customer was billed, they carry regularisations (negative when the estimates ran ahead) as
-  such, and the sum stays one indexed aggregate at full scale.
+- `perimeter_consumption`: the billing view, from the per-site invoice rows of every matching
+  site (a site's share, never whole multi-site invoices). By default each invoice counts in
+  the month of its accounting date, as on the home summary and the billing summaries; on
+  request (`MonthRule.PRO_RATA_DAYS`) SQL sums per invoice period and index basis and the
+  domain spreads those over the months pro rata of days. Invoices rather than readings
+  because they are what the customer was billed, they carry regularisations (negative when
+  the estimates ran ahead) as such, and the sum stays one indexed aggregate at full scale.
 """
 
 from __future__ import annotations
@@ -24,17 +25,27 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.portfolio import SiteCriteria, sites_matching
-from db.models import BillingAccount, Invoice, InvoiceSite, Member, Meter, Reading, Site
-from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
+from db.core import INVOICES, SHARES, core_rows
+from db.models import BillingAccount, Member, Meter, Reading, Site
+from db.scoped import (
+    Perimeter,
+    scoped_billing_accounts,
+    scoped_invoice_sites,
+    scoped_members,
+    scoped_sites,
+)
 from domain.consumption import (
     MAX_COMPARED_SITES,
     MAX_MONTHS,
+    BilledInMonth,
     BilledMonth,
     BilledPeriod,
     MeterBasis,
     MonthlyConsumption,
+    MonthRule,
     ReadingPoint,
     SiteBasis,
+    billed_by_accounting_month,
     month_count,
     month_end,
     monthly_series,
@@ -55,13 +66,17 @@ class Period:
         return month_end(self.end)
 
 
-def check_period(from_month: str, to_month: str, *, today: date) -> Period:
+def check_period(from_month: date | str, to_month: date | str, *, today: date) -> Period:
     """The months asked for, or a refusal: malformed, reversed, longer than 24 months, or
-    ending after the current month (Paris time: `today`)."""
+    ending after the current month (Paris time: `today`). A month is a date (the API's
+    `Month` scalar has parsed it; any day stands for its month) or `YYYY-MM` text."""
     months: list[date] = []
-    for text, field in ((from_month, "fromMonth"), (to_month, "toMonth")):
+    for value, field in ((from_month, "fromMonth"), (to_month, "toMonth")):
+        if isinstance(value, date):
+            months.append(value.replace(day=1))
+            continue
         try:
-            months.append(parse_month(text))
+            months.append(parse_month(value))
         except ValueError:
             raise Refusal(
                 ErrorCode.INVALID, "Mois invalide : attendu AAAA-MM (ex. 2026-03).", field=field
@@ -134,12 +149,6 @@ class SiteSeries:
 # previous reading is always nearer; were it older, the days before the first reading in
 # this window would simply be estimated from the CAR.
 LOOKBACK_DAYS = 400
-
-
-async def core_rows(session: AsyncSession, statement: Any) -> list[Any]:
-    """Rows of a Core select, bypassing the ORM's result machinery (3–6× cheaper on lists)."""
-    connection = await session.connection()
-    return list((await connection.execute(statement)).all())
 
 
 def counted_readings(site_ids: Sequence[int], since: date, until: date) -> Any:
@@ -215,8 +224,8 @@ async def compare_sites_consumption(
     perimeter: Perimeter,
     *,
     site_ids: Sequence[int],
-    from_month: str,
-    to_month: str,
+    from_month: date | str,
+    to_month: date | str,
     today: date,
 ) -> list[SiteSeries]:
     """The monthly series of 1 to 4 sites of the perimeter, in the order asked."""
@@ -259,31 +268,48 @@ class PerimeterConsumption:
         return sum(m.estimated_kwh for m in self.months)
 
 
-def billed_periods_query(perimeter: Perimeter, criteria: SiteCriteria, period: Period) -> Any:
-    """Per invoice period and index basis, the kWh invoiced for the matching sites (on
-    invoices of billing accounts of the perimeter, overlapping the period)."""
+def billed_query(
+    perimeter: Perimeter, criteria: SiteCriteria, period: Period, rule: MonthRule
+) -> Any:
+    """The kWh of the matching sites' per-site invoice rows, summed by index basis and by
+    accounting month (ACCOUNTING_MONTH: invoices dated in the window) or by invoice period
+    (PRO_RATA_DAYS: invoices whose period overlaps the window)."""
+    sites = sites_matching(perimeter, criteria, Site.id)
+    kwh = sa.func.sum(SHARES.c.consumption_kwh).label("kwh")
+    if rule is MonthRule.ACCOUNTING_MONTH:
+        year = sa.extract("year", INVOICES.c.accounting_date)
+        month = sa.extract("month", INVOICES.c.accounting_date)
+        return (
+            scoped_invoice_sites(
+                perimeter, year.label("y"), month.label("m"), SHARES.c.index_basis, kwh
+            )
+            .where(
+                SHARES.c.site_id.in_(sites),
+                INVOICES.c.accounting_date >= period.start,
+                INVOICES.c.accounting_date <= period.last_day,
+            )
+            .group_by(year, month, SHARES.c.index_basis)
+        )
     return (
-        select(
-            Invoice.period_start,
-            Invoice.period_end,
-            InvoiceSite.index_basis,
-            sa.func.sum(InvoiceSite.consumption_kwh).label("kwh"),
+        scoped_invoice_sites(
+            perimeter, INVOICES.c.period_start, INVOICES.c.period_end, SHARES.c.index_basis, kwh
         )
-        .select_from(InvoiceSite)
-        .join(Invoice, Invoice.id == InvoiceSite.invoice_id)  # type: ignore[arg-type]
         .where(
-            InvoiceSite.site_id.in_(sites_matching(perimeter, criteria, Site.id)),  # type: ignore[attr-defined]
-            Invoice.billing_account_id.in_(  # type: ignore[attr-defined]
-                scoped_billing_accounts(perimeter, BillingAccount.id)
-            ),
-            Invoice.period_end >= period.start,
-            Invoice.period_start <= period.last_day,
+            SHARES.c.site_id.in_(sites),
+            INVOICES.c.period_end >= period.start,
+            INVOICES.c.period_start <= period.last_day,
         )
-        .group_by(Invoice.period_start, Invoice.period_end, InvoiceSite.index_basis)
+        .group_by(INVOICES.c.period_start, INVOICES.c.period_end, SHARES.c.index_basis)
     )
 
 
-def billed_months(rows: Iterable[Any], period: Period) -> list[BilledMonth]:
+def billed_months(rows: Iterable[Any], period: Period, rule: MonthRule) -> list[BilledMonth]:
+    if rule is MonthRule.ACCOUNTING_MONTH:
+        return billed_by_accounting_month(
+            (BilledInMonth(date(int(r.y), int(r.m), 1), r.index_basis, int(r.kwh)) for r in rows),
+            start=period.start,
+            end=period.end,
+        )
     return spread_billed_periods(
         (BilledPeriod(r.period_start, r.period_end, r.index_basis, int(r.kwh)) for r in rows),
         start=period.start,
@@ -296,11 +322,13 @@ async def perimeter_consumption(
     perimeter: Perimeter,
     *,
     criteria: SiteCriteria,
-    from_month: str,
-    to_month: str,
+    from_month: date | str,
+    to_month: date | str,
     today: date,
+    rule: MonthRule = MonthRule.ACCOUNTING_MONTH,
 ) -> PerimeterConsumption:
-    """Total kWh billed and its monthly breakdown for every site matching the filter."""
+    """Total kWh billed and its monthly breakdown for every site matching the filter, each
+    invoice in the month of its accounting date unless `rule` says otherwise."""
     period = check_period(from_month, to_month, today=today)
     count = select(sa.func.count()).select_from(
         sites_matching(perimeter, criteria, Site.id).subquery()
@@ -308,5 +336,5 @@ async def perimeter_consumption(
     async with sessions() as session:
         await check_filter_scope(session, perimeter, criteria)
         site_count = (await session.exec(count)).one()
-        rows = (await session.exec(billed_periods_query(perimeter, criteria, period))).all()
-    return PerimeterConsumption(site_count=site_count, months=billed_months(rows, period))
+        rows = await core_rows(session, billed_query(perimeter, criteria, period, rule))
+    return PerimeterConsumption(site_count=site_count, months=billed_months(rows, period, rule))

@@ -6,7 +6,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.portfolio import last_actual_readings
@@ -14,21 +13,14 @@ from db.models import BillingAccount, Group, Member, Meter, Site
 from db.scoped import (
     Perimeter,
     scoped_billing_accounts,
+    scoped_groups,
     scoped_members,
     scoped_meters,
     scoped_sites,
 )
 
-
-def _scoped_groups(perimeter: Perimeter) -> Any:
-    # A group is visible to whoever reaches at least one of its members.
-    return select(Group).where(
-        Group.id.in_(scoped_members(perimeter, Member.group_id))  # type: ignore[union-attr]
-    )
-
-
 _SCOPED: dict[str, tuple[Any, Callable[[Perimeter], Any]]] = {
-    "Group": (Group, _scoped_groups),
+    "Group": (Group, scoped_groups),
     "Member": (Member, scoped_members),
     "BillingAccount": (BillingAccount, scoped_billing_accounts),
     "Site": (Site, scoped_sites),

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.cursors import encode_cursor
 from db.models import Alert, BillingAccount, Member, Meter, Reading, Site
-from db.scoped import Perimeter, billing_account_in
+from db.scoped import Perimeter, site_in
 from domain.enums import (
     AlertStatus,
     Distributor,
@@ -57,9 +57,7 @@ def _current_meters() -> Any:
 
 def site_conditions(perimeter: Perimeter, criteria: SiteCriteria) -> list[sa.ColumnElement[bool]]:
     """The WHERE clauses: the perimeter first, then each criterion."""
-    where: list[sa.ColumnElement[bool]] = [
-        billing_account_in(perimeter, Site.billing_account_id, Site.member_id)
-    ]
+    where: list[sa.ColumnElement[bool]] = [site_in(perimeter)]
     for word in search_words(criteria.text or ""):
         where.append(Site.search_text.like(f"%{word}%"))  # type: ignore[attr-defined]
     for column, values in (

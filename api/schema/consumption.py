@@ -10,9 +10,11 @@ from __future__ import annotations
 import strawberry
 from strawberry import relay
 
+from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pks_of
 from api.graphql.permissions import IsAuthenticated
+from api.graphql.scalars import Month
 from api.resolvers import consumption
 from api.resolvers.consumption import PerimeterConsumption as PerimeterConsumptionData
 from api.resolvers.consumption import SiteSeries
@@ -26,11 +28,18 @@ ConsumptionKind = strawberry.enum(
     description="Nature d'une consommation mensuelle : réelle (index relevés), estimée (index "
     "estimé ou estimation par la CAR et le profil), ou hors période de fourniture.",
 )
+MonthRule = described_enum(
+    rules.MonthRule,
+    rules.MONTH_RULE_DESCRIPTIONS,
+    description="Règle d'affectation des kWh facturés aux mois : le mois de la facture (date "
+    "comptable, par défaut partout) ou la répartition sur la période facturée au prorata des "
+    "jours.",
+)
 
 
 @strawberry.type(description="La consommation d'un site sur un mois.")
 class MonthlyConsumption:
-    month: str = strawberry.field(description="Le mois, AAAA-MM.")
+    month: Month = strawberry.field(description="Le mois.")
     kwh: int = strawberry.field(
         description="Consommation en kWh (négative si une régularisation l'emporte)."
     )
@@ -50,7 +59,9 @@ class SiteConsumption:
             total_kwh=series.total_kwh,
             months=[
                 MonthlyConsumption(
-                    month=rules.format_month(m.month), kwh=m.kwh, kind=ConsumptionKind(m.kind)
+                    month=m.month,  # type: ignore[arg-type]
+                    kwh=m.kwh,
+                    kind=ConsumptionKind(m.kind),
                 )
                 for m in series.months
             ],
@@ -67,7 +78,7 @@ class SiteConsumptionResult:
 
 @strawberry.type(description="Ce qui a été facturé pour un mois, tous sites du filtre.")
 class BilledMonth:
-    month: str = strawberry.field(description="Le mois, AAAA-MM.")
+    month: Month = strawberry.field(description="Le mois.")
     kwh: int = strawberry.field(
         description="Consommation facturée en kWh ; négative quand les régularisations et avoirs "
         "l'emportent."
@@ -76,9 +87,10 @@ class BilledMonth:
 
 
 @strawberry.type(
-    description="Consommation facturée d'un périmètre : total et répartition mensuelle. "
-    "Comptabilisée par période de facturation : chaque facture (avoirs et annulations compris) "
-    "est répartie sur les mois de sa période au prorata des jours."
+    description="Consommation facturée d'un périmètre : total et répartition mensuelle, lues "
+    "sur les lignes par site des factures (la part de chaque site, avoirs et annulations "
+    "compris). Chaque facture compte dans le mois de sa date comptable, sauf si la requête "
+    "demande la répartition au prorata des jours (argument `rule`)."
 )
 class PerimeterConsumption:
     site_count: int = strawberry.field(description="Nombre de sites du filtre.")
@@ -94,7 +106,9 @@ class PerimeterConsumption:
             estimated_kwh=data.estimated_kwh,
             months=[
                 BilledMonth(
-                    month=rules.format_month(m.month), kwh=m.kwh, estimated_kwh=m.estimated_kwh
+                    month=m.month,  # type: ignore[arg-type]
+                    kwh=m.kwh,
+                    estimated_kwh=m.estimated_kwh,
                 )
                 for m in data.months
             ],
@@ -120,8 +134,8 @@ class ConsumptionQueries:
         self,
         info: strawberry.Info,
         site_ids: list[relay.GlobalID],
-        from_month: str,
-        to_month: str,
+        from_month: Month,
+        to_month: Month,
     ) -> SiteConsumptionResult:
         ctx = info.context
 
@@ -141,15 +155,19 @@ class ConsumptionQueries:
 
     @strawberry.field(
         description="Consommation facturée des sites d'un filtre de votre périmètre sur 24 mois "
-        "au plus : total et répartition mensuelle, régularisations négatives comprises.",
+        "au plus : total et répartition mensuelle, régularisations négatives comprises, lue sur "
+        "la part de chaque site dans les factures. Par défaut chaque facture compte dans le "
+        "mois de sa date comptable (comme le résumé de l'accueil et le bilan de facturation) ; "
+        "`rule: PRO_RATA_DAYS` la répartit sur sa période au prorata des jours.",
         permission_classes=[IsAuthenticated],
     )
     async def perimeter_consumption(
         self,
         info: strawberry.Info,
-        from_month: str,
-        to_month: str,
+        from_month: Month,
+        to_month: Month,
         filter: SiteFilter | None = None,
+        rule: MonthRule = MonthRule.ACCOUNTING_MONTH,  # type: ignore[assignment,attr-defined]
     ) -> PerimeterConsumptionResult:
         ctx = info.context
 
@@ -161,6 +179,7 @@ class ConsumptionQueries:
                 from_month=from_month,
                 to_month=to_month,
                 today=paris_date(ctx.now),
+                rule=rules.MonthRule(rule),
             )
             return PerimeterConsumption.of(data)
 

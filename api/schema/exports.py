@@ -14,6 +14,7 @@ import strawberry
 from api.exports import ExportedFile, ExportFormat, write_export
 from api.graphql.errors import UserError, attempt
 from api.graphql.permissions import IsAuthenticated
+from api.graphql.scalars import Month
 from api.resolvers import exports
 from api.resolvers.exports import ExportTable
 from api.schema.site_filter import SiteFilter, criteria_of
@@ -51,8 +52,8 @@ class ExportConsumptionInput:
         default=None, description="Filtre du parc ; tout votre périmètre s'il est absent."
     )
     format: ExportFileFormat = strawberry.field(description="Format du fichier.")
-    from_month: str = strawberry.field(description="Premier mois, AAAA-MM.")
-    to_month: str = strawberry.field(description="Dernier mois, AAAA-MM (24 mois au plus).")
+    from_month: Month = strawberry.field(description="Premier mois.")
+    to_month: Month = strawberry.field(description="Dernier mois (24 mois au plus).")
 
 
 @strawberry.type(description="Résultat d'un export : un lien de téléchargement temporaire.")

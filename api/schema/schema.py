@@ -15,8 +15,10 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from api.graphql.coded_errors import CodedErrors
+from api.graphql.scalars import SCALARS
 from api.schema.node import node_queries
 from api.schema.roots import EXTRA_TYPES, MUTATIONS, QUERIES
 
@@ -53,5 +55,9 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
         type("Mutation", MUTATIONS, {}), description="Point d'entrée des écritures."
     )
     return strawberry.Schema(
-        query=query, mutation=mutation, types=list(EXTRA_TYPES), extensions=extensions
+        query=query,
+        mutation=mutation,
+        types=list(EXTRA_TYPES),
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS),
     )

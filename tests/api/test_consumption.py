@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event
@@ -17,7 +16,7 @@ from tests.factories import World, make_invoice, make_metered_site, make_world
 from tests.runner import Runner
 
 SITE_CONSUMPTION = """
-query($ids: [ID!]!, $from: String!, $to: String!) {
+query($ids: [ID!]!, $from: Month!, $to: Month!) {
   siteConsumption(siteIds: $ids, fromMonth: $from, toMonth: $to) {
     sites { site { id pointNumber } totalKwh months { month kwh kind } }
     errors { field code message }
@@ -26,8 +25,8 @@ query($ids: [ID!]!, $from: String!, $to: String!) {
 """
 
 PERIMETER_CONSUMPTION = """
-query($filter: SiteFilter, $from: String!, $to: String!) {
-  perimeterConsumption(filter: $filter, fromMonth: $from, toMonth: $to) {
+query($filter: SiteFilter, $from: Month!, $to: Month!, $rule: MonthRule) {
+  perimeterConsumption(filter: $filter, fromMonth: $from, toMonth: $to, rule: $rule) {
     consumption { siteCount totalKwh estimatedKwh months { month kwh estimatedKwh } }
     errors { field code message }
   }
@@ -37,6 +36,9 @@ query($filter: SiteFilter, $from: String!, $to: String!) {
 BASE = Register.BASE
 ACTUAL = ReadingSource.DISTRIBUTOR_ACTUAL
 ESTIMATED = ReadingSource.SUPPLIER_ESTIMATED
+
+
+NOW = datetime(2026, 11, 20, 11, tzinfo=UTC)  # the injected clock: never the wall clock
 
 
 def gid(type_name: str, pk: int) -> str:
@@ -114,8 +116,7 @@ async def test_up_to_four_sites_come_back_in_the_order_asked(
         (0, "2026-01", "2026-03", "REQUIRED", "siteIds"),
         (1, "2024-01", "2026-01", "PERIOD_TOO_LONG", "toMonth"),
         (1, "2026-03", "2026-01", "INVALID", "toMonth"),
-        (1, "2026-1", "2026-03", "INVALID", "fromMonth"),
-        (1, "NEXT", "NEXT", "INVALID", "toMonth"),
+        (1, "2026-12", "2026-12", "INVALID", "toMonth"),  # next month, on NOW
     ],
 )
 async def test_bad_requests_are_user_errors(
@@ -125,17 +126,40 @@ async def test_bad_requests_are_user_errors(
     ids = [gid("Site", world.sites[i % 3].id + 0) for i in range(count)]
     if count == 5:
         ids = [gid("Site", world.sites[0].id + i) for i in range(5)]
-    if start == "NEXT":  # next month, Paris time
-        today = datetime.now(ZoneInfo("Europe/Paris")).date()
-        start = end = f"{today.year + today.month // 12}-{today.month % 12 + 1:02d}"
     # when
     data = await runner.run(
-        SITE_CONSUMPTION, {"ids": ids, "from": start, "to": end}, as_user=world.people["ADMIN"]
+        SITE_CONSUMPTION,
+        {"ids": ids, "from": start, "to": end},
+        as_user=world.people["ADMIN"],
+        now=NOW,
     )
     # then
     result = data["siteConsumption"]
     assert result["sites"] is None
     assert [(e["code"], e["field"]) for e in result["errors"]] == [(code, field)]
+
+
+@pytest.mark.parametrize("bad", ["2026-1", "2026-13", "mars 2026", "2026-03-01"])
+async def test_a_malformed_month_is_invalid_wherever_a_month_is_taken(
+    runner: Runner, world: World, bad: str
+) -> None:
+    # given: the Month scalar in a query and in a mutation's input
+    site = gid("Site", world.sites[0].id)
+    for document, variables in (
+        (SITE_CONSUMPTION, {"ids": [site], "from": bad, "to": "2026-03"}),
+        (PERIMETER_CONSUMPTION, {"from": bad, "to": "2026-03"}),
+        (
+            "mutation($i: ExportConsumptionInput!) { exportConsumption(input: $i) { url } }",
+            {"i": {"format": "CSV", "fromMonth": bad, "toMonth": "2026-03"}},
+        ),
+    ):
+        # when
+        result = await runner.raw(document, variables, as_user=world.people["ADMIN"])
+        # then: refused before any resolver, with the code and a French message
+        assert result.data is None
+        [error] = result.errors
+        assert error.extensions["code"] == "INVALID"
+        assert "AAAA-MM" in error.message
 
 
 async def test_a_site_outside_the_perimeter_is_not_found(
@@ -206,17 +230,32 @@ async def test_perimeter_consumption_sums_invoices_by_month_with_negative_credit
     data = await runner.run(
         PERIMETER_CONSUMPTION, {"from": "2026-01", "to": "2026-03"}, as_user=world.people["USER"]
     )
-    # then: 5,900 over 59 days (3,100 + 2,800), minus 620 in January
+    # then: by default each invoice counts in its accounting month: the credit note in
+    # January, the invoice in February
     result = data["perimeterConsumption"]
     assert result["errors"] == []
     consumption = result["consumption"]
     assert consumption["siteCount"] == 2
     assert [(m["month"], m["kwh"]) for m in consumption["months"]] == [
+        ("2026-01", -620),
+        ("2026-02", 5900),
+        ("2026-03", 0),
+    ]
+    assert consumption["totalKwh"] == 5900 - 620
+    # and on request, spread pro rata of days: 5,900 over 59 days (3,100 + 2,800), minus 620
+    # over January (the credit note's period is 1 January – 31 January)
+    spread = await runner.run(
+        PERIMETER_CONSUMPTION,
+        {"from": "2026-01", "to": "2026-03", "rule": "PRO_RATA_DAYS"},
+        as_user=world.people["USER"],
+    )
+    assert [
+        (m["month"], m["kwh"]) for m in spread["perimeterConsumption"]["consumption"]["months"]
+    ] == [
         ("2026-01", 3100 - 620),
         ("2026-02", 2800),
         ("2026-03", 0),
     ]
-    assert consumption["totalKwh"] == 5900 - 620
     # and the infra-user (accounts[0] only) sees the same; a filter on accounts[1] sees none
     infra = await runner.run(
         PERIMETER_CONSUMPTION,

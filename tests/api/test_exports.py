@@ -288,9 +288,9 @@ async def test_another_tenants_filter_is_not_found_and_writes_nothing(
         (EXPORT_READINGS, {"from": "2023-01-01", "to": "2026-01-01"}, "PERIOD_TOO_LONG", "to"),
         (
             EXPORT_CONSUMPTION,
-            {"fromMonth": "2026-13", "toMonth": "2026-01"},
+            {"fromMonth": "2026-03", "toMonth": "2026-01"},
             "INVALID",
-            "fromMonth",
+            "toMonth",
         ),
         (
             EXPORT_CONSUMPTION,

@@ -8,13 +8,14 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 from pypdf import PdfReader
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -25,10 +26,11 @@ from api.resolvers.invoices import InvoiceQuery
 from auth.signed_urls import verify_file_token
 from db.models import Invoice
 from db.scoped import Perimeter
+from db.types import Money
 from domain.calendar import paris_date
 from domain.enums import InvoiceKind
 from domain.errors import Refusal
-from tests.factories import World, make_invoice, make_world
+from tests.factories import World, make_invoice, make_metered_site, make_world
 from tests.runner import Runner
 
 TODAY = paris_date(__import__("db.types", fromlist=["utcnow"]).utcnow())
@@ -393,7 +395,7 @@ async def test_site_history_lists_each_invoice_with_the_cumulated_total(
 async def test_home_summary_covers_three_months(runner: Runner, billed: Billed) -> None:
     data = await runner.run(HOME, {}, as_user=billed.world.people["ADMIN"])
     months = data["homeBillingSummary"]["months"]
-    assert len(months) == 3 and months[-1]["month"] == TODAY.replace(day=1).isoformat()
+    assert len(months) == 3 and months[-1]["month"] == TODAY.isoformat()[:7]
     assert data["homeBillingSummary"]["totals"]["invoiceCount"] == sum(
         m["totals"]["invoiceCount"] for m in months
     )
@@ -518,3 +520,189 @@ async def test_statements_per_page_do_not_grow_with_the_page(
         event.remove(engine.sync_engine, "before_cursor_execute", count)
     # then the page costs the same number of statements whatever its size
     assert counts[10] == counts[50], counts
+
+
+# -- figures against SQL written apart from the code, on an injected clock -------------------
+
+RUN_DAY = datetime(2026, 12, 1, 9, tzinfo=UTC)  # the day after a billing run (30 November)
+
+HOME_KWH = """
+query { homeBillingSummary { months { month totals { consumptionKwh } } } }"""
+
+CONSUMPTION_BY_MONTH = """
+query($from: Month!, $to: Month!, $rule: MonthRule) {
+  perimeterConsumption(fromMonth: $from, toMonth: $to, rule: $rule) {
+    consumption { months { month kwh } } errors { code }
+  }
+}"""
+
+FULL_SUMMARY = """
+query($filter: InvoiceFilter) {
+  billingSummary(filter: $filter) {
+    accountingDateFrom accountingDateTo
+    totals { invoiceCount consumptionKwh totalExclTax totalInclTax }
+    byMonth { month totals { invoiceCount consumptionKwh totalInclTax } }
+  }
+}"""
+
+
+@dataclass(frozen=True)
+class Figures:
+    world: World
+    extra: Any  # the second site of accounts[2]'s multi-site invoices
+
+
+@pytest.fixture(scope="module")
+async def figures(session_factory: async_sessionmaker[AsyncSession]) -> Figures:
+    world = await make_world(session_factory, "Chiffres")
+    a0, a1, a2 = world.accounts
+    s0, s1, s2 = world.sites
+    extra, _ = await make_metered_site(session_factory, a2)
+    for day in (date(2026, 11, 30), date(2026, 9, 15), date(2026, 5, 31)):
+        await make_invoice(session_factory, a2, [s2, extra], accounting_date=day, kwh=4000)
+    await make_invoice(session_factory, a0, [s0], accounting_date=date(2026, 11, 30), kwh=1000)
+    await make_invoice(session_factory, a1, [s1], accounting_date=date(2026, 8, 10), kwh=2500)
+    await make_invoice(session_factory, a0, [s0], accounting_date=date(2026, 5, 2), kwh=700)
+    return Figures(world, extra)
+
+
+async def sql_one(runner: Runner, sql: str, **params: Any) -> Any:
+    """One row of plain SQL; columns named `excl` and `incl` are money, read as stored."""
+    money = {name: Money() for name in ("excl", "incl") if f" AS {name}" in sql}
+    async with runner.sessions() as session:
+        connection = await session.connection()
+        return (await connection.execute(sa.text(sql).columns(**money), params)).one()
+
+
+SITE_SHARE_SQL = """
+SELECT COUNT(DISTINCT i.id) AS n, COALESCE(SUM(x.consumption_kwh), 0) AS kwh,
+       SUM(x.total_excl_tax) AS excl, SUM(x.total_incl_tax) AS incl
+FROM invoice_sites x JOIN invoices i ON i.id = x.invoice_id
+WHERE x.site_id = :site AND i.accounting_date >= :start AND i.accounting_date <= :end"""
+
+GROUP_MONTH_SQL = """
+SELECT COUNT(*) AS n, COALESCE(SUM(i.consumption_kwh), 0) AS kwh,
+       COALESCE(SUM(i.total_incl_tax), 0) AS incl
+FROM invoices i JOIN billing_accounts b ON b.id = i.billing_account_id
+JOIN members m ON m.id = b.member_id
+WHERE m.group_id = :grp AND i.accounting_date >= :start AND i.accounting_date < :next"""
+
+
+async def test_a_site_filter_counts_the_site_share_of_multi_site_invoices(
+    runner: Runner, figures: Figures
+) -> None:
+    # given: three invoices of two sites each, one of them 'extra'
+    site = gid("Site", figures.extra.id)
+    # when
+    data = await runner.run(
+        FULL_SUMMARY,
+        {"filter": {"siteId": site}},
+        as_user=figures.world.people["ADMIN"],
+        now=RUN_DAY,
+    )
+    # then: the totals are the site's per-site rows, not the whole invoices
+    summary = data["billingSummary"]
+    start, end = date(2026, 7, 1), date(2026, 12, 31)
+    share = await sql_one(runner, SITE_SHARE_SQL, site=figures.extra.id, start=start, end=end)
+    totals = summary["totals"]
+    assert (summary["accountingDateFrom"], summary["accountingDateTo"]) == (
+        "2026-07-01",
+        "2026-12-31",
+    )
+    assert totals["invoiceCount"] == share.n == 2
+    assert totals["consumptionKwh"] == share.kwh
+    assert Decimal(totals["totalExclTax"]) == share.excl
+    assert Decimal(totals["totalInclTax"]) == share.incl
+    whole = await sql_one(
+        runner,
+        "SELECT SUM(total_incl_tax) AS incl FROM invoices WHERE billing_account_id = :a "
+        "AND accounting_date >= :start",
+        a=figures.world.accounts[2].id,
+        start=start,
+    )
+    assert Decimal(totals["totalInclTax"]) < whole.incl
+
+
+async def test_summary_windows_are_whole_months_every_month_listed(
+    runner: Runner, figures: Figures
+) -> None:
+    admin = figures.world.people["ADMIN"]
+    # when: by default, the day after the 30 November run
+    data = await runner.run(FULL_SUMMARY, {}, as_user=admin, now=RUN_DAY)
+    # then: July–December, the run included, every month listed
+    summary = data["billingSummary"]
+    assert (summary["accountingDateFrom"], summary["accountingDateTo"]) == (
+        "2026-07-01",
+        "2026-12-31",
+    )
+    months = summary["byMonth"]
+    assert [m["month"] for m in months] == [f"2026-{k:02d}" for k in range(7, 13)]
+    for k, m in enumerate(months, start=7):
+        nxt = date(2027, 1, 1) if k == 12 else date(2026, k + 1, 1)
+        expected = await sql_one(
+            runner, GROUP_MONTH_SQL, grp=figures.world.group.id, start=date(2026, k, 1), next=nxt
+        )
+        assert (m["totals"]["invoiceCount"], m["totals"]["consumptionKwh"]) == (
+            expected.n,
+            expected.kwh,
+        )
+        assert Decimal(m["totals"]["totalInclTax"]) == expected.incl
+    assert months[4]["totals"]["invoiceCount"] == 2 and months[1]["totals"]["invoiceCount"] == 1
+    assert months[0]["totals"]["invoiceCount"] == 0  # July: nothing, still listed
+    # and a window of whole months is taken as it is: May–October
+    data = await runner.run(
+        FULL_SUMMARY,
+        {"filter": {"accountingDateFrom": "2026-05-01", "accountingDateTo": "2026-10-31"}},
+        as_user=admin,
+        now=RUN_DAY,
+    )
+    may = data["billingSummary"]["byMonth"][0]
+    assert may["month"] == "2026-05" and may["totals"]["invoiceCount"] == 2
+    # but seven months are refused, and the message does not promise that a site lifts it
+    result = await runner.raw(
+        FULL_SUMMARY,
+        {"filter": {"accountingDateFrom": "2026-05-01", "accountingDateTo": "2026-11-01"}},
+        as_user=admin,
+        now=RUN_DAY,
+    )
+    [error] = result.errors
+    assert error.extensions["code"] == "PERIOD_TOO_LONG"
+    assert "site" not in error.message
+
+
+async def test_monthly_consumption_is_the_same_on_home_and_perimeter_screens(
+    runner: Runner, figures: Figures
+) -> None:
+    # given: the member's USER, on 1 December
+    user = figures.world.people["USER"]
+    # when
+    home = await runner.run(HOME_KWH, {}, as_user=user, now=RUN_DAY)
+    perimeter = await runner.run(
+        CONSUMPTION_BY_MONTH, {"from": "2026-10", "to": "2026-11"}, as_user=user, now=RUN_DAY
+    )
+    spread = await runner.run(
+        CONSUMPTION_BY_MONTH,
+        {"from": "2026-10", "to": "2026-11", "rule": "PRO_RATA_DAYS"},
+        as_user=user,
+        now=RUN_DAY,
+    )
+    # then: both count November's invoice in November, as plain SQL does
+    expected = await sql_one(
+        runner,
+        "SELECT SUM(i.consumption_kwh) AS kwh FROM invoices i JOIN billing_accounts b "
+        "ON b.id = i.billing_account_id WHERE b.member_id = :m "
+        "AND i.accounting_date >= :start AND i.accounting_date < :next",
+        m=figures.world.member.id,
+        start=date(2026, 11, 1),
+        next=date(2026, 12, 1),
+    )
+    home_months = {m["month"]: m["totals"] for m in home["homeBillingSummary"]["months"]}
+    by_month = {
+        m["month"]: m["kwh"] for m in perimeter["perimeterConsumption"]["consumption"]["months"]
+    }
+    assert list(home_months) == ["2026-10", "2026-11", "2026-12"]
+    assert home_months["2026-11"]["consumptionKwh"] == by_month["2026-11"] == expected.kwh == 1000
+    assert by_month["2026-10"] == 0
+    # and the spread by days is a different, explicit answer (the invoice runs from January)
+    spread_months = spread["perimeterConsumption"]["consumption"]["months"]
+    assert [m["kwh"] for m in spread_months] != [by_month["2026-10"], by_month["2026-11"]]

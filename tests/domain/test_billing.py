@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.billing import (
     DraftInvoice,
@@ -12,9 +15,10 @@ from domain.billing import (
     cumulate,
     default_window,
     invoice_problems,
-    last_months,
+    month_span,
     spans_more_than,
     split_site_components,
+    whole_months,
 )
 from domain.calendar import paris_date
 from domain.enums import InvoiceComponent as C
@@ -33,8 +37,33 @@ def test_twelve_months_is_the_longest_search() -> None:
 def test_business_dates_are_in_paris() -> None:
     # 23:30 UTC on 31 December is already New Year's Day in Paris
     assert paris_date(datetime(2025, 12, 31, 23, 30, tzinfo=UTC)) == date(2026, 1, 1)
-    months = last_months(date(2026, 1, 15), 3)
-    assert months == [date(2025, 11, 1), date(2025, 12, 1), date(2026, 1, 1)]
+
+
+def test_summary_windows_are_whole_calendar_months() -> None:
+    today = date(2026, 12, 1)  # the day after a billing run: the run's month stays in
+    assert whole_months(None, None, today=today, months=6) == (date(2026, 7, 1), date(2026, 12, 31))
+    assert whole_months(None, None, today=date(2026, 1, 15), months=3) == (
+        date(2025, 11, 1),
+        date(2026, 1, 31),
+    )
+    # each given day stands for its month
+    window = whole_months(date(2026, 6, 2), date(2026, 11, 3), today=today, months=6)
+    assert window == (date(2026, 6, 1), date(2026, 11, 30))
+    assert month_span(*window) == 6
+    assert whole_months(None, date(2026, 3, 9), today=today, months=6)[0] == date(2025, 10, 1)
+    assert whole_months(date(2026, 5, 1), None, today=today, months=6) == (
+        date(2026, 5, 1),
+        date(2026, 12, 31),
+    )
+    assert month_span(date(2026, 6, 1), date(2026, 12, 1)) == 7
+
+
+@given(st.dates(date(1990, 1, 1), date(2090, 12, 31)), st.integers(1, 24))
+def test_a_default_window_is_the_current_month_and_those_before(today: date, n: int) -> None:
+    first, last = whole_months(None, None, today=today, months=n)
+    assert first.day == 1 and (last + timedelta(days=1)).day == 1
+    assert first <= today <= last
+    assert month_span(first, last) == n
 
 
 def test_cumulated_totals_are_exact() -> None:

@@ -1,0 +1,198 @@
+"""The invoice list (keyset pages in every order) and the detail, with the levels asked for.
+
+Lists are Core rows: one statement for the page, one for the count, and one per requested
+level (lines, per-site rows), whatever the page size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resolvers.invoices.query import ORDER_COLUMNS, InvoiceOrder, InvoiceQuery, filtered
+from db.core import ACCOUNTS, INVOICES, LINES, SHARES, SITES, core
+from db.scoped import Perimeter, scoped_invoices
+from domain.errors import ErrorCode, Refusal
+
+HEADER_COLUMNS = (
+    *INVOICES.c,
+    ACCOUNTS.c.number.label("billing_account_number"),
+    ACCOUNTS.c.invoice_label,
+    ACCOUNTS.c.member_id,
+)
+
+
+@dataclass(slots=True)
+class InvoiceDetail:
+    """An invoice row (Core) with the levels that were asked for."""
+
+    row: Any
+    lines: list[Any] | None = None
+    sites: list[Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePage:
+    invoices: list[InvoiceDetail]
+    cursors: list[list[Any]]
+    total_count: int | None
+    has_next_page: bool
+
+
+def _cursor_value(order: InvoiceOrder, raw: Any) -> Any:
+    try:
+        if order in (InvoiceOrder.ACCOUNTING_DATE_ASC, InvoiceOrder.ACCOUNTING_DATE_DESC):
+            return date.fromisoformat(raw)
+        if order in (InvoiceOrder.TOTAL_INCL_TAX_ASC, InvoiceOrder.TOTAL_INCL_TAX_DESC):
+            return Decimal(str(raw))
+        return str(raw)
+    except (ValueError, TypeError, InvalidOperation):
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
+
+
+async def list_invoices(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    query: InvoiceQuery,
+    *,
+    order: InvoiceOrder,
+    first: int,
+    after: list[Any] | None,
+    with_lines: bool,
+    with_sites: bool,
+    with_count: bool = True,
+) -> InvoicePage:
+    column, descending = ORDER_COLUMNS[order]
+    base = filtered(scoped_invoices(perimeter, *HEADER_COLUMNS), perimeter, query)
+    page_query = base
+    if after is not None:
+        if len(after) != 2 or not isinstance(after[1], int):
+            raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+        value, last_id = _cursor_value(order, after[0]), after[1]
+        if descending:
+            page_query = page_query.where(
+                sa.or_(column < value, sa.and_(column == value, INVOICES.c.id < last_id))
+            )
+        else:
+            page_query = page_query.where(
+                sa.or_(column > value, sa.and_(column == value, INVOICES.c.id > last_id))
+            )
+    ordering = (column.desc(), INVOICES.c.id.desc()) if descending else (column, INVOICES.c.id)
+    page_query = page_query.order_by(*ordering).limit(first + 1)
+    if perimeter.is_empty:
+        return InvoicePage([], [], 0, False)
+    async with sessions() as session:
+        rows = list((await core(session, page_query)).all())
+        total = None
+        if with_count:
+            count_query = filtered(scoped_invoices(perimeter, sa.func.count()), perimeter, query)
+            total = (await core(session, count_query)).scalar_one()
+        page = rows[:first]
+        details = await with_levels(
+            session, [InvoiceDetail(r) for r in page], lines=with_lines, sites=with_sites
+        )
+    key = column.key
+    cursors = [[_jsonable(getattr(d.row, key)), d.row.id] for d in details]
+    return InvoicePage(details, cursors, total, len(rows) > first)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+async def with_levels(
+    session: AsyncSession, details: list[InvoiceDetail], *, lines: bool, sites: bool
+) -> list[InvoiceDetail]:
+    """Loads the lines and per-site rows of these invoices: one statement per level."""
+    ids = [d.row.id for d in details]
+    if not ids:
+        return details
+    if lines:
+        by_invoice: dict[int, list[Any]] = defaultdict(list)
+        result = await core(
+            session,
+            sa.select(*LINES.c)
+            .where(LINES.c.invoice_id.in_(ids))
+            .order_by(LINES.c.invoice_id, LINES.c.position),
+        )
+        for row in result:
+            by_invoice[row.invoice_id].append(row)
+        for d in details:
+            d.lines = by_invoice.get(d.row.id, [])
+    if sites:
+        shares: dict[int, list[Any]] = defaultdict(list)
+        result = await core(
+            session,
+            sa.select(
+                *SHARES.c,
+                SITES.c.point_number,
+                SITES.c.internal_code,
+                SITES.c.designation,
+                SITES.c.other_reference,
+                SITES.c.street,
+                SITES.c.postcode,
+                SITES.c.city,
+                SITES.c.segment,
+                SITES.c.energy,
+            )
+            .select_from(SHARES.join(SITES, SITES.c.id == SHARES.c.site_id))
+            .where(SHARES.c.invoice_id.in_(ids))
+            .order_by(SHARES.c.invoice_id, SITES.c.point_number),
+        )
+        for row in result:
+            shares[row.invoice_id].append(row)
+        for d in details:
+            d.sites = shares.get(d.row.id, [])
+    return details
+
+
+async def load_invoices(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    ids: Sequence[int | None],
+    *,
+    by: str = "id",
+    lines: bool = True,
+    sites: bool = True,
+) -> list[InvoiceDetail | None]:
+    """Invoices in the order of `ids` (None outside the perimeter). `by="cancels"` finds the
+    cancellation of each invoice id instead."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted or perimeter.is_empty:
+        return [None] * len(ids)
+    key = INVOICES.c.id if by == "id" else INVOICES.c.cancels_invoice_id
+    statement = scoped_invoices(perimeter, *HEADER_COLUMNS).where(key.in_(wanted))
+    async with sessions() as session:
+        rows = (await core(session, statement)).all()
+        details = await with_levels(
+            session, [InvoiceDetail(r) for r in rows], lines=lines, sites=sites
+        )
+    found = {getattr(d.row, key.key): d for d in details}
+    return [found.get(i) if i is not None else None for i in ids]
+
+
+async def invoice_by_number(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, number: str
+) -> InvoiceDetail | None:
+    if perimeter.is_empty:
+        return None
+    async with sessions() as session:
+        row = (
+            await core(
+                session,
+                scoped_invoices(perimeter, *HEADER_COLUMNS).where(
+                    INVOICES.c.number == number.strip().upper()
+                ),
+            )
+        ).first()
+        if row is None:
+            return None
+        return (await with_levels(session, [InvoiceDetail(row)], lines=True, sites=True))[0]

@@ -1,0 +1,208 @@
+"""The invoice queries: the list, one invoice, the billing summary, the per-site history and
+the home summary. Each handles its arguments, then calls a resolver."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import strawberry
+from strawberry import relay
+
+from api.graphql.errors import query_error
+from api.graphql.ids import pk_of
+from api.graphql.lookahead import selects
+from api.graphql.pagination import Connection, connection
+from api.graphql.permissions import IsAuthenticated
+from api.resolvers import invoices
+from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
+from api.schema.invoices.filters import InvoiceFilter, to_query
+from api.schema.invoices.summaries import (
+    AccountBillingTotals,
+    BillingSummary,
+    BillingTotals,
+    HomeBillingSummary,
+    MonthBillingTotals,
+    SiteBillingEntry,
+    SiteBillingHistory,
+)
+from api.schema.invoices.types import Invoice
+from domain import billing
+from domain.calendar import paris_date
+from domain.errors import Refusal
+
+InvoiceOrder = strawberry.enum(invoices.InvoiceOrder, description="Tri de la liste des factures.")
+
+
+def _refused(refusal: Refusal) -> Exception:
+    return query_error(refusal)
+
+
+@strawberry.type
+class InvoiceQueries:
+    @strawberry.field(
+        description="Les factures de votre périmètre. Une recherche couvre 12 mois au plus "
+        "(PERIOD_TOO_LONG au-delà), sauf filtrée sur un site, un numéro ou des factures "
+        "précises ; sans période, les 12 derniers mois.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def invoices(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: InvoiceFilter | None = None,
+        order_by: InvoiceOrder = InvoiceOrder.ACCOUNTING_DATE_DESC,  # type: ignore[assignment]
+    ) -> Connection[Invoice]:
+        ctx = info.context
+        try:
+            size = page_size(first)
+            cursor = decode_cursor(after)
+            query = invoices.bounded(
+                to_query(filter),
+                today=paris_date(ctx.now),
+                max_months=billing.MAX_SEARCH_MONTHS,
+            )
+            page = await invoices.list_invoices(
+                ctx.sessions,
+                ctx.perimeter,
+                query,
+                order=invoices.InvoiceOrder(order_by),
+                first=size,
+                after=cursor,
+                with_lines=selects(info, "edges", "node", "lines")
+                or selects(info, "edges", "node", "vatBreakdown"),
+                with_sites=selects(info, "edges", "node", "sites"),
+                with_count=selects(info, "totalCount"),
+            )
+        except Refusal as refusal:
+            raise _refused(refusal) from None
+        return connection(
+            [Invoice.from_detail(d) for d in page.invoices],
+            [encode_cursor(*c) for c in page.cursors],
+            total_count=page.total_count if page.total_count is not None else -1,
+            has_next_page=page.has_next_page,
+            has_previous_page=cursor is not None,
+        )
+
+    @strawberry.field(
+        description="Une facture par son numéro ; null si elle est inconnue ou hors périmètre.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def invoice(self, info: strawberry.Info, number: str) -> Invoice | None:
+        ctx = info.context
+        found = await invoices.invoice_by_number(ctx.sessions, ctx.perimeter, number)
+        return Invoice.from_detail(found) if found is not None else None
+
+    @strawberry.field(
+        description="Bilan de facturation : totaux HT, TTC et kWh par mois et par compte de "
+        "contrat, annulations déduites. La période est faite de mois calendaires entiers "
+        "(chaque date du filtre vaut pour son mois), 6 au plus, même filtrée sur un site "
+        "(PERIOD_TOO_LONG au-delà) ; par défaut le mois en cours et les 5 précédents. Chaque "
+        "facture compte dans le mois de sa date comptable. Filtré sur un site, le bilan "
+        "compte la part de ce site dans chaque facture, non la facture multi-sites entière.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def billing_summary(
+        self, info: strawberry.Info, filter: InvoiceFilter | None = None
+    ) -> BillingSummary:
+        ctx = info.context
+        try:
+            summary = await invoices.billing_summary(
+                ctx.sessions,
+                ctx.perimeter,
+                to_query(filter),
+                today=paris_date(ctx.now),
+            )
+        except Refusal as refusal:
+            raise _refused(refusal) from None
+        return BillingSummary(
+            accounting_date_from=summary.accounting_from,
+            accounting_date_to=summary.accounting_to,
+            totals=BillingTotals.of(summary.totals),
+            by_month=[
+                MonthBillingTotals(month=m.month, totals=BillingTotals.of(m.totals))
+                for m in summary.by_month
+            ],
+            by_billing_account=[
+                AccountBillingTotals(
+                    billing_account_number=a.number,
+                    invoice_label=a.invoice_label,
+                    totals=BillingTotals.of(a.totals),
+                    billing_account_pk=a.billing_account_id,
+                )
+                for a in summary.by_billing_account
+            ],
+        )
+
+    @strawberry.field(
+        description="Suivi par compteur : chaque facture d'un site et le cumul ; null si le "
+        "site est inconnu ou hors périmètre.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def site_billing_history(
+        self,
+        info: strawberry.Info,
+        site_id: relay.GlobalID,
+        accounting_date_from: date | None = None,
+        accounting_date_to: date | None = None,
+    ) -> SiteBillingHistory | None:
+        ctx = info.context
+        try:
+            pk = pk_of(site_id, "Site", "siteId")
+        except Refusal:
+            return None
+        history = await invoices.site_history(
+            ctx.sessions,
+            ctx.perimeter,
+            site_id=pk,  # type: ignore[arg-type]
+            accounting_from=accounting_date_from,
+            accounting_to=accounting_date_to,
+        )
+        if history is None:
+            return None
+        return SiteBillingHistory(
+            point_number=history.point_number,
+            entries=[
+                SiteBillingEntry(
+                    invoice_number=e.number,
+                    kind=e.kind,  # type: ignore[arg-type]
+                    accounting_date=e.accounting_date,
+                    period_start=e.period_start,
+                    period_end=e.period_end,
+                    subscription_amount=e.subscription_amount,
+                    consumption_kwh=e.consumption_kwh,
+                    consumption_amount=e.consumption_amount,
+                    transport_amount=e.transport_amount,
+                    taxes_amount=e.taxes_amount,
+                    total_excl_tax=e.total_excl_tax,
+                    total_incl_tax=e.total_incl_tax,
+                    cumulated_total_excl_tax=e.cumulated_total_excl_tax,
+                    cumulated_total_incl_tax=e.cumulated_total_incl_tax,
+                    invoice_pk=e.invoice_id,
+                )
+                for e in history.entries
+            ],
+        )
+
+    @strawberry.field(
+        description="Accueil : kWh et montants facturés sur votre périmètre pendant les trois "
+        "derniers mois calendaires, chaque facture comptée dans le mois de sa date comptable "
+        "(la règle par défaut de perimeterConsumption).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def home_billing_summary(self, info: strawberry.Info) -> HomeBillingSummary:
+        ctx = info.context
+        months = await invoices.home_summary(ctx.sessions, ctx.perimeter, today=paris_date(ctx.now))
+        total = invoices.Totals(
+            sum(m.totals.invoice_count for m in months),
+            sum(m.totals.consumption_kwh for m in months),
+            sum((m.totals.total_excl_tax for m in months), Decimal("0.00")),
+            sum((m.totals.total_incl_tax for m in months), Decimal("0.00")),
+        )
+        return HomeBillingSummary(
+            months=[
+                MonthBillingTotals(month=m.month, totals=BillingTotals.of(m.totals)) for m in months
+            ],
+            totals=BillingTotals.of(total),
+        )
