@@ -74,6 +74,27 @@ def _chain(error: BaseException | None) -> Iterator[BaseException]:
         seen += 1
 
 
+def is_expected(error: GraphQLError) -> bool:
+    """The client's own doing (a refusal, a bad query, a bad ID): nothing to log as a bug."""
+    if (error.extensions or {}).get("code") or error.original_error is None:
+        return True
+    return any(
+        isinstance(cause, Refusal | GlobalIDValueError | GraphQLError)
+        for cause in _chain(error.original_error)
+    )
+
+
+def log_unexpected(errors: list[GraphQLError]) -> None:
+    """Bugs get their traceback in the log; expected refusals write nothing."""
+    for error in errors:
+        if not is_expected(error):
+            log.error(
+                "unexpected error in a GraphQL request at %s",
+                ".".join(str(p) for p in error.path or []) or "-",
+                exc_info=error.original_error,
+            )
+
+
 class CodedErrors(SchemaExtension):
     """Gives every error of the answer a code and a French message (see the module doc)."""
 
@@ -85,6 +106,10 @@ class CodedErrors(SchemaExtension):
             return
         original = error.original_error
         for cause in _chain(original):
+            if isinstance(cause, GraphQLError) and (cause.extensions or {}).get("code"):
+                # e.g. a scalar's own coded refusal, wrapped by variable coercion
+                _recode(error, ErrorCode(cause.extensions["code"]), cause.message, detail=False)
+                return
             if isinstance(cause, Refusal):
                 _recode(error, cause.code, cause.message, detail=False, field=cause.field)
                 return
@@ -95,7 +120,6 @@ class CodedErrors(SchemaExtension):
             code, message = _query_problem(error, *self.limits)
             _recode(error, code, message, detail=True)
             return
-        log.error("unexpected error in a GraphQL request", exc_info=original)
         _recode(error, ErrorCode.INTERNAL_ERROR, INTERNAL_MESSAGE, detail=False)
 
     def on_operation(self) -> Iterator[None]:

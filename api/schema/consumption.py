@@ -1,8 +1,8 @@
 """Consumption: the comparison view (up to four sites, month by month) and a perimeter's total.
 
-Both are queries returning a result with `errors`, like a mutation payload: a bad period or a
-site outside the perimeter is an expected answer (a `UserError` with its code), never a
-top-level error, and a foreign site answers exactly like a missing one.
+Like every query, an expected refusal (a bad period, too many sites, a site outside the
+perimeter) nulls the field only and comes as an error with `extensions.code` and a French
+message, so the page's other fields survive; a foreign site answers exactly like a missing one.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import strawberry
 from strawberry import relay
 
 from api.graphql.enums import described_enum
-from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pks_of
 from api.graphql.permissions import IsAuthenticated
 from api.graphql.scalars import Month
@@ -68,14 +67,6 @@ class SiteConsumption:
         )
 
 
-@strawberry.type(description="Résultat de la comparaison de consommations.")
-class SiteConsumptionResult:
-    sites: list[SiteConsumption] | None = strawberry.field(
-        description="Une série par site, dans l'ordre demandé ; vide en cas d'erreur."
-    )
-    errors: list[UserError] = strawberry.field(description="Erreurs attendues.")
-
-
 @strawberry.type(description="Ce qui a été facturé pour un mois, tous sites du filtre.")
 class BilledMonth:
     month: Month = strawberry.field(description="Le mois.")
@@ -115,19 +106,13 @@ class PerimeterConsumption:
         )
 
 
-@strawberry.type(description="Résultat de la consommation d'un périmètre.")
-class PerimeterConsumptionResult:
-    consumption: PerimeterConsumption | None = strawberry.field(
-        description="La consommation ; vide en cas d'erreur."
-    )
-    errors: list[UserError] = strawberry.field(description="Erreurs attendues.")
-
-
 @strawberry.type
 class ConsumptionQueries:
     @strawberry.field(
         description="Compare la consommation mensuelle de 1 à 4 sites sur 24 mois au plus, "
-        "chaque mois marqué réel ou estimé (relèves, sinon CAR et profil de consommation).",
+        "chaque mois marqué réel ou estimé (relèves, sinon CAR et profil de consommation) : "
+        "une série par site, dans l'ordre demandé. Null avec une erreur codée (TOO_MANY_ITEMS, "
+        "REQUIRED, PERIOD_TOO_LONG, INVALID, NOT_FOUND) si la demande est refusée.",
         permission_classes=[IsAuthenticated],
     )
     async def site_consumption(
@@ -136,29 +121,25 @@ class ConsumptionQueries:
         site_ids: list[relay.GlobalID],
         from_month: Month,
         to_month: Month,
-    ) -> SiteConsumptionResult:
+    ) -> list[SiteConsumption] | None:
         ctx = info.context
-
-        async def work() -> list[SiteConsumption]:
-            series = await consumption.compare_sites_consumption(
-                ctx.sessions,
-                ctx.perimeter,
-                site_ids=pks_of(site_ids, "Site", "siteIds"),
-                from_month=from_month,
-                to_month=to_month,
-                today=paris_date(ctx.now),
-            )
-            return [SiteConsumption.of(s) for s in series]
-
-        sites, errors = await attempt(work)
-        return SiteConsumptionResult(sites=sites, errors=errors)
+        series = await consumption.compare_sites_consumption(
+            ctx.sessions,
+            ctx.perimeter,
+            site_ids=pks_of(site_ids, "Site", "siteIds"),
+            from_month=from_month,
+            to_month=to_month,
+            today=paris_date(ctx.now),
+        )
+        return [SiteConsumption.of(s) for s in series]
 
     @strawberry.field(
         description="Consommation facturée des sites d'un filtre de votre périmètre sur 24 mois "
         "au plus : total et répartition mensuelle, régularisations négatives comprises, lue sur "
         "la part de chaque site dans les factures. Par défaut chaque facture compte dans le "
         "mois de sa date comptable (comme le résumé de l'accueil et le bilan de facturation) ; "
-        "`rule: PRO_RATA_DAYS` la répartit sur sa période au prorata des jours.",
+        "`rule: PRO_RATA_DAYS` la répartit sur sa période au prorata des jours. Null avec une "
+        "erreur codée si la demande est refusée (période, filtre hors périmètre).",
         permission_classes=[IsAuthenticated],
     )
     async def perimeter_consumption(
@@ -168,20 +149,15 @@ class ConsumptionQueries:
         to_month: Month,
         filter: SiteFilter | None = None,
         rule: MonthRule = MonthRule.ACCOUNTING_MONTH,  # type: ignore[assignment,attr-defined]
-    ) -> PerimeterConsumptionResult:
+    ) -> PerimeterConsumption | None:
         ctx = info.context
-
-        async def work() -> PerimeterConsumption:
-            data = await consumption.perimeter_consumption(
-                ctx.sessions,
-                ctx.perimeter,
-                criteria=criteria_of(filter),
-                from_month=from_month,
-                to_month=to_month,
-                today=paris_date(ctx.now),
-                rule=rules.MonthRule(rule),
-            )
-            return PerimeterConsumption.of(data)
-
-        result, errors = await attempt(work)
-        return PerimeterConsumptionResult(consumption=result, errors=errors)
+        data = await consumption.perimeter_consumption(
+            ctx.sessions,
+            ctx.perimeter,
+            criteria=criteria_of(filter),
+            from_month=from_month,
+            to_month=to_month,
+            today=paris_date(ctx.now),
+            rule=rules.MonthRule(rule),
+        )
+        return PerimeterConsumption.of(data)

@@ -6,6 +6,7 @@ from functools import cache
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -16,8 +17,9 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
-from api.graphql.coded_errors import CodedErrors
+from api.graphql.coded_errors import CodedErrors, log_unexpected
 from api.graphql.scalars import SCALARS
 from api.schema.node import node_queries
 from api.schema.roots import EXTRA_TYPES, MUTATIONS, QUERIES
@@ -31,6 +33,16 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     """The schema for a configuration; built once, since strawberry binds field extensions
     (the relay `node` field's) to the shared field objects."""
     return _build_schema(introspection)
+
+
+class Schema(strawberry.Schema):
+    """strawberry's schema, logging only what is a bug (an expected refusal is not an error to
+    log: one unauthenticated query used to write 28 lines of traceback)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_unexpected(errors)
 
 
 @cache
@@ -54,7 +66,7 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
     mutation = strawberry.type(
         type("Mutation", MUTATIONS, {}), description="Point d'entrée des écritures."
     )
-    return strawberry.Schema(
+    return Schema(
         query=query,
         mutation=mutation,
         types=list(EXTRA_TYPES),

@@ -18,8 +18,7 @@ from tests.runner import Runner
 SITE_CONSUMPTION = """
 query($ids: [ID!]!, $from: Month!, $to: Month!) {
   siteConsumption(siteIds: $ids, fromMonth: $from, toMonth: $to) {
-    sites { site { id pointNumber } totalKwh months { month kwh kind } }
-    errors { field code message }
+    site { id pointNumber } totalKwh months { month kwh kind }
   }
 }
 """
@@ -27,8 +26,7 @@ query($ids: [ID!]!, $from: Month!, $to: Month!) {
 PERIMETER_CONSUMPTION = """
 query($filter: SiteFilter, $from: Month!, $to: Month!, $rule: MonthRule) {
   perimeterConsumption(filter: $filter, fromMonth: $from, toMonth: $to, rule: $rule) {
-    consumption { siteCount totalKwh estimatedKwh months { month kwh estimatedKwh } }
-    errors { field code message }
+    siteCount totalKwh estimatedKwh months { month kwh estimatedKwh }
   }
 }
 """
@@ -76,9 +74,7 @@ async def test_the_series_marks_actual_and_estimated_months_and_keeps_negatives(
         as_user=world.people["USER"],
     )
     # then
-    result = data["siteConsumption"]
-    assert result["errors"] == []
-    [series] = result["sites"]
+    [series] = data["siteConsumption"]
     assert series["site"]["pointNumber"] == site.point_number
     assert series["months"] == [
         {"month": "2026-01", "kwh": 1000, "kind": "ACTUAL"},
@@ -102,9 +98,9 @@ async def test_up_to_four_sites_come_back_in_the_order_asked(
     )
     # then: 15 months each; the site without readings is estimated from its CAR
     result = data["siteConsumption"]
-    assert [s["site"]["id"] for s in result["sites"]] == ids
-    assert all(len(s["months"]) == 15 for s in result["sites"])
-    no_readings = result["sites"][0]
+    assert [s["site"]["id"] for s in result] == ids
+    assert all(len(s["months"]) == 15 for s in result)
+    no_readings = result[0]
     assert {m["kind"] for m in no_readings["months"]} == {"ESTIMATED"}
     assert 11_000 < sum(m["kwh"] for m in no_readings["months"][:12]) < 13_000
 
@@ -127,16 +123,17 @@ async def test_bad_requests_are_user_errors(
     if count == 5:
         ids = [gid("Site", world.sites[0].id + i) for i in range(5)]
     # when
-    data = await runner.run(
+    result = await runner.raw(
         SITE_CONSUMPTION,
         {"ids": ids, "from": start, "to": end},
         as_user=world.people["ADMIN"],
         now=NOW,
     )
-    # then
-    result = data["siteConsumption"]
-    assert result["sites"] is None
-    assert [(e["code"], e["field"]) for e in result["errors"]] == [(code, field)]
+    # then: the field is null, with one coded error in French
+    assert result.data == {"siteConsumption": None}
+    [error] = result.errors
+    assert (error.extensions["code"], error.extensions["field"]) == (code, field)
+    assert error.path == ["siteConsumption"]
 
 
 @pytest.mark.parametrize("bad", ["2026-1", "2026-13", "mars 2026", "2026-03-01"])
@@ -170,16 +167,16 @@ async def test_a_site_outside_the_perimeter_is_not_found(
     other = await make_world(session_factory, "ConsoB")
     for ids in ([gid("Site", site.id)], [gid("Site", other.sites[0].id)]):
         # when
-        data = await runner.run(
+        result = await runner.raw(
             SITE_CONSUMPTION,
             {"ids": [gid("Site", world.sites[0].id), *ids], "from": "2026-01", "to": "2026-03"},
             as_user=world.people["INFRA_USER"],
         )
         # then
-        assert data["siteConsumption"] == {
-            "sites": None,
-            "errors": [{"field": "siteIds", "code": "NOT_FOUND", "message": "Objet introuvable."}],
-        }
+        assert result.data == {"siteConsumption": None}
+        assert [(e.message, e.extensions) for e in result.errors] == [
+            ("Objet introuvable.", {"code": "NOT_FOUND", "field": "siteIds"})
+        ]
 
 
 async def test_statements_do_not_grow_with_the_number_of_sites(
@@ -232,9 +229,7 @@ async def test_perimeter_consumption_sums_invoices_by_month_with_negative_credit
     )
     # then: by default each invoice counts in its accounting month: the credit note in
     # January, the invoice in February
-    result = data["perimeterConsumption"]
-    assert result["errors"] == []
-    consumption = result["consumption"]
+    consumption = data["perimeterConsumption"]
     assert consumption["siteCount"] == 2
     assert [(m["month"], m["kwh"]) for m in consumption["months"]] == [
         ("2026-01", -620),
@@ -249,9 +244,7 @@ async def test_perimeter_consumption_sums_invoices_by_month_with_negative_credit
         {"from": "2026-01", "to": "2026-03", "rule": "PRO_RATA_DAYS"},
         as_user=world.people["USER"],
     )
-    assert [
-        (m["month"], m["kwh"]) for m in spread["perimeterConsumption"]["consumption"]["months"]
-    ] == [
+    assert [(m["month"], m["kwh"]) for m in spread["perimeterConsumption"]["months"]] == [
         ("2026-01", 3100 - 620),
         ("2026-02", 2800),
         ("2026-03", 0),
@@ -262,7 +255,7 @@ async def test_perimeter_consumption_sums_invoices_by_month_with_negative_credit
         {"from": "2026-01", "to": "2026-03"},
         as_user=world.people["INFRA_USER"],
     )
-    assert infra["perimeterConsumption"]["consumption"]["totalKwh"] == 5280
+    assert infra["perimeterConsumption"]["totalKwh"] == 5280
     other = await runner.run(
         PERIMETER_CONSUMPTION,
         {
@@ -272,7 +265,7 @@ async def test_perimeter_consumption_sums_invoices_by_month_with_negative_credit
         },
         as_user=world.people["USER"],
     )
-    assert other["perimeterConsumption"]["consumption"]["totalKwh"] == 0
+    assert other["perimeterConsumption"]["totalKwh"] == 0
 
 
 async def test_perimeter_consumption_refuses_a_foreign_member_filter(
@@ -281,7 +274,7 @@ async def test_perimeter_consumption_refuses_a_foreign_member_filter(
     # given
     other = await make_world(session_factory, "ConsoC")
     # when
-    data = await runner.run(
+    result = await runner.raw(
         PERIMETER_CONSUMPTION,
         {
             "from": "2026-01",
@@ -291,8 +284,7 @@ async def test_perimeter_consumption_refuses_a_foreign_member_filter(
         as_user=world.people["ADMIN"],
     )
     # then
-    result = data["perimeterConsumption"]
-    assert result["consumption"] is None
-    assert [(e["code"], e["field"]) for e in result["errors"]] == [
+    assert result.data == {"perimeterConsumption": None}
+    assert [(e.extensions["code"], e.extensions["field"]) for e in result.errors] == [
         ("NOT_FOUND", "filter.memberIds")
     ]

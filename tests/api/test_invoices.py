@@ -259,6 +259,25 @@ async def test_a_search_over_more_than_twelve_months_is_refused_unless_on_one_si
     assert (await runner.raw(LIST, {"filter": year}, as_user=admin)).errors is None
 
 
+async def test_a_refused_field_never_loses_its_siblings(runner: Runner, billed: Billed) -> None:
+    # given: a page's query whose invoice search is too long, beside fields that are fine
+    long = (TODAY - timedelta(days=700)).isoformat()
+    page = (
+        "query { invoices(filter: {accountingDateFrom: "
+        f'"{long}"'
+        "}) { totalCount } homeBillingSummary { months { month } } viewer { person { email } } }"
+    )
+    # when
+    result = await runner.raw(page, as_user=billed.world.people["ADMIN"])
+    # then: only the refused field is null, with its code; the others answer
+    assert result.data["invoices"] is None
+    assert len(result.data["homeBillingSummary"]["months"]) == 3
+    assert result.data["viewer"]["person"]["email"] == billed.world.email("ADMIN")
+    [error] = result.errors
+    assert error.path == ["invoices"]
+    assert error.extensions["code"] == "PERIOD_TOO_LONG"
+
+
 async def test_detail_has_lines_vat_sites_and_the_cancellation_link(
     runner: Runner, billed: Billed
 ) -> None:
@@ -532,7 +551,7 @@ query { homeBillingSummary { months { month totals { consumptionKwh } } } }"""
 CONSUMPTION_BY_MONTH = """
 query($from: Month!, $to: Month!, $rule: MonthRule) {
   perimeterConsumption(fromMonth: $from, toMonth: $to, rule: $rule) {
-    consumption { months { month kwh } } errors { code }
+    months { month kwh }
   }
 }"""
 
@@ -697,12 +716,10 @@ async def test_monthly_consumption_is_the_same_on_home_and_perimeter_screens(
         next=date(2026, 12, 1),
     )
     home_months = {m["month"]: m["totals"] for m in home["homeBillingSummary"]["months"]}
-    by_month = {
-        m["month"]: m["kwh"] for m in perimeter["perimeterConsumption"]["consumption"]["months"]
-    }
+    by_month = {m["month"]: m["kwh"] for m in perimeter["perimeterConsumption"]["months"]}
     assert list(home_months) == ["2026-10", "2026-11", "2026-12"]
     assert home_months["2026-11"]["consumptionKwh"] == by_month["2026-11"] == expected.kwh == 1000
     assert by_month["2026-10"] == 0
     # and the spread by days is a different, explicit answer (the invoice runs from January)
-    spread_months = spread["perimeterConsumption"]["consumption"]["months"]
+    spread_months = spread["perimeterConsumption"]["months"]
     assert [m["kwh"] for m in spread_months] != [by_month["2026-10"], by_month["2026-11"]]

@@ -9,7 +9,6 @@ from decimal import Decimal
 import strawberry
 from strawberry import relay
 
-from api.graphql.errors import query_error
 from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
 from api.graphql.pagination import Connection, connection
@@ -34,10 +33,6 @@ from domain.errors import Refusal
 InvoiceOrder = strawberry.enum(invoices.InvoiceOrder, description="Tri de la liste des factures.")
 
 
-def _refused(refusal: Refusal) -> Exception:
-    return query_error(refusal)
-
-
 @strawberry.type
 class InvoiceQueries:
     @strawberry.field(
@@ -53,30 +48,25 @@ class InvoiceQueries:
         after: str | None = None,
         filter: InvoiceFilter | None = None,
         order_by: InvoiceOrder = InvoiceOrder.ACCOUNTING_DATE_DESC,  # type: ignore[assignment]
-    ) -> Connection[Invoice]:
+    ) -> Connection[Invoice] | None:
         ctx = info.context
-        try:
-            size = page_size(first)
-            cursor = decode_cursor(after)
-            query = invoices.bounded(
-                to_query(filter),
-                today=paris_date(ctx.now),
-                max_months=billing.MAX_SEARCH_MONTHS,
-            )
-            page = await invoices.list_invoices(
-                ctx.sessions,
-                ctx.perimeter,
-                query,
-                order=invoices.InvoiceOrder(order_by),
-                first=size,
-                after=cursor,
-                with_lines=selects(info, "edges", "node", "lines")
-                or selects(info, "edges", "node", "vatBreakdown"),
-                with_sites=selects(info, "edges", "node", "sites"),
-                with_count=selects(info, "totalCount"),
-            )
-        except Refusal as refusal:
-            raise _refused(refusal) from None
+        size = page_size(first)
+        cursor = decode_cursor(after)
+        query = invoices.bounded(
+            to_query(filter), today=paris_date(ctx.now), max_months=billing.MAX_SEARCH_MONTHS
+        )
+        page = await invoices.list_invoices(
+            ctx.sessions,
+            ctx.perimeter,
+            query,
+            order=invoices.InvoiceOrder(order_by),
+            first=size,
+            after=cursor,
+            with_lines=selects(info, "edges", "node", "lines")
+            or selects(info, "edges", "node", "vatBreakdown"),
+            with_sites=selects(info, "edges", "node", "sites"),
+            with_count=selects(info, "totalCount"),
+        )
         return connection(
             [Invoice.from_detail(d) for d in page.invoices],
             [encode_cursor(*c) for c in page.cursors],
@@ -105,17 +95,11 @@ class InvoiceQueries:
     )
     async def billing_summary(
         self, info: strawberry.Info, filter: InvoiceFilter | None = None
-    ) -> BillingSummary:
+    ) -> BillingSummary | None:
         ctx = info.context
-        try:
-            summary = await invoices.billing_summary(
-                ctx.sessions,
-                ctx.perimeter,
-                to_query(filter),
-                today=paris_date(ctx.now),
-            )
-        except Refusal as refusal:
-            raise _refused(refusal) from None
+        summary = await invoices.billing_summary(
+            ctx.sessions, ctx.perimeter, to_query(filter), today=paris_date(ctx.now)
+        )
         return BillingSummary(
             accounting_date_from=summary.accounting_from,
             accounting_date_to=summary.accounting_to,
