@@ -367,7 +367,13 @@ async def test_the_confirmation_mail_renders_in_french(
         sender="Comptoir <no-reply@comptoir.example>",
     )
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Heures pleines : 10500" in text
+    # one register per line, each with its unit and the consumption since 31 January
+    assert (
+        "\n- Heures pleines : index 10\u202f500 kWh, consommation depuis le relevé du "
+        "31 janvier 2026 : 500 kWh\n"
+        "- Heures creuses : index 5\u202f200 kWh, consommation depuis le relevé du "
+        "31 janvier 2026 : 200 kWh\n"
+    ) in text
     assert "prochaine facture" in text
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert "9 mars 2026" in html
