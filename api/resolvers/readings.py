@@ -132,7 +132,7 @@ def _chain(site_id: int) -> Any:
         sa.select(
             Reading.id.label("id"),  # type: ignore[union-attr]
             sa.func.lag(Reading.index_value).over(**_WINDOW).label("previous_index"),
-            sa.func.lag(Reading.read_on).over(**_WINDOW).label("previous_on"),
+            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("previous_on"),
             sa.func.sum(sa.case((Reading.rollover, 1), else_=0))
             .over(**_WINDOW, rows=(None, 0))
             .label("turns"),
@@ -149,7 +149,7 @@ def _reference_chain(site_id: int) -> Any:
         sa.select(
             Reading.id.label("id"),  # type: ignore[union-attr]
             sa.func.lag(Reading.index_value).over(**_WINDOW).label("reference_index"),
-            sa.func.lag(Reading.read_on).over(**_WINDOW).label("reference_on"),
+            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("reference_on"),
         )
         .where(
             Reading.site_id == site_id,
