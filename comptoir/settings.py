@@ -12,10 +12,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from domain.identifiers import is_valid_siren, is_valid_siret, siren_of
+
 # Only ever used when COMPTOIR_ENV=development (or test): production refuses to start without
 # a secret of its own.
 DEVELOPMENT_SECRET = "comptoir-development-secret-do-not-use-in-production"
 MIN_SECRET_LENGTH = 32
+
+
+def intra_eu_vat_number(siren: str) -> str:
+    """The French intra-EU VAT number of a company: FR, a two-digit key, the SIREN."""
+    return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
 
 
 class Environment(StrEnum):
@@ -80,6 +87,16 @@ class Settings(BaseSettings):
     customer_service_email: str = "service-clients@comptoir.example"
     customer_service_phone: str = "09 70 00 00 00"
     customer_service_hours: str = "du lundi au vendredi, de 8 h 30 à 17 h 30"
+    # The supplier's legal identity, printed on every invoice (a public accountant refuses an
+    # invoice without it). The demo defaults are a consistent fictitious company: a Luhn-valid
+    # SIREN, the SIRET of its head office and the intra-EU VAT number derived from the SIREN.
+    supplier_legal_name: str = "Comptoir Énergie SAS"
+    supplier_share_capital: str = "2 500 000 €"
+    supplier_address: str = "18 rue de la Bourse, 69002 Lyon"
+    supplier_siren: Annotated[str, Field(pattern=r"^\d{9}$")] = "812453173"
+    supplier_siret: Annotated[str, Field(pattern=r"^\d{14}$")] = "81245317300021"
+    supplier_rcs: str = "RCS Lyon 812 453 173"
+    supplier_vat_number: Annotated[str, Field(pattern=r"^FR[0-9A-Z]{2}\d{9}$")] = "FR82812453173"
 
     mail_max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
     mail_retry_base_seconds: Annotated[float, Field(gt=0)] = 30.0
@@ -130,6 +147,23 @@ class Settings(BaseSettings):
             self.public_url = f"http://{self.host}:{self.port}"
         if not self.customer_space_url:
             self.customer_space_url = self.public_url
+        return self
+
+    @model_validator(mode="after")
+    def _consistent_legal_identity(self) -> Settings:
+        # A typo in an identifier would be printed on every invoice: refuse it at start-up.
+        if not is_valid_siren(self.supplier_siren):
+            raise ValueError("COMPTOIR_SUPPLIER_SIREN n'est pas un SIREN valide")
+        if not (
+            is_valid_siret(self.supplier_siret)
+            and siren_of(self.supplier_siret) == self.supplier_siren
+        ):
+            raise ValueError("COMPTOIR_SUPPLIER_SIRET n'est pas un SIRET valide de ce SIREN")
+        if self.supplier_vat_number != intra_eu_vat_number(self.supplier_siren):
+            raise ValueError(
+                "COMPTOIR_SUPPLIER_VAT_NUMBER ne correspond pas au SIREN (attendu : "
+                f"{intra_eu_vat_number(self.supplier_siren)})"
+            )
         return self
 
     @property

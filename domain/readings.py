@@ -14,6 +14,14 @@ A wrap is recognised in two ways:
 
 Consumption here is in the meter's own units (kWh for electricity, m³ for gas); `to_kwh`
 converts with the meter's reading coefficient.
+
+A self-reading's consumption is measured from the last reading that counts on its register
+(actual, special or accepted self-reading; estimates are no reference, a real index may well
+be below an estimated one): that is what the self-reading rules check, what the confirmation
+mail tells the customer and what the readings list shows, so the three always agree. An
+accepted self-reading never shows a drop: the rules accepted a lower index only as one turn of
+the meter. Other readings measure from the previous reading of any kind, so that a real index
+below an estimate shows the correction (a negative consumption).
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from domain.enums import ESTIMATED_SOURCES, ReadingSource
+from domain.enums import ESTIMATED_SOURCES, MeterKind, ReadingSource
 
 # A lower index is read as a wrap when the implied consumption is at most this share of the
 # meter's range (10**digits); above it, the index simply went down.
@@ -58,6 +66,17 @@ def kind_of(source: ReadingSource | str) -> ReadingKind:
 def sources_of(kinds: list[ReadingKind] | tuple[ReadingKind, ...]) -> frozenset[ReadingSource]:
     """Every source of the given kinds."""
     return frozenset(source for kind in kinds for source in KIND_SOURCES[ReadingKind(kind)])
+
+
+# The readings a self-reading is measured from (and checked against).
+REFERENCE_SOURCES = frozenset(ReadingSource) - ESTIMATED_SOURCES
+
+GAS_METER_KINDS = frozenset({MeterKind.GAZPAR, MeterKind.GAS_CONVENTIONAL})
+
+
+def index_unit(meter_kind: MeterKind | str) -> str:
+    """The unit a meter's index counts in: m³ on a gas meter, kWh on an electricity one."""
+    return "m³" if MeterKind(meter_kind) in GAS_METER_KINDS else "kWh"
 
 
 def is_estimated(source: ReadingSource | str) -> bool:
@@ -118,3 +137,23 @@ def to_kwh(consumption: int, coefficient: Decimal) -> int:
     if coefficient == 1:
         return consumption
     return int((Decimal(consumption) * coefficient).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def step_of_reading(
+    source: ReadingSource | str,
+    *,
+    current: int,
+    digits: int,
+    rollover: bool,
+    previous_any: int | None,
+    previous_reference: int | None,
+) -> Step | None:
+    """The consumption a reading shows (see the module's docstring): a self-reading from the
+    last reference reading, where a lower index is one turn of the meter (the rules accepted
+    it as such); any other reading from the previous reading of any kind."""
+    if ReadingSource(source) is ReadingSource.SELF_READING:
+        if previous_reference is None:
+            return None
+        wrapped = rollover or current < previous_reference
+        return consumption_between(previous_reference, current, digits=digits, rollover=wrapped)
+    return consumption_between(previous_any, current, digits=digits, rollover=rollover)

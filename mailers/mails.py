@@ -27,30 +27,14 @@ from domain.labels import (
     PAYMENT_METHOD_LABELS,
 )
 from mailers.attachments import SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx
+from mailers.contacts import CustomerService, customer_service_of
 from mailers.outbox import enqueue_mail, message_id, to_json
 from mailers.rendering import french_duration, render_bodies
 
 
-@dataclass(frozen=True, slots=True)
-class CustomerService:
-    """Who the mail comes from (the supplier, in the header) and whom to call (the footer)."""
-
-    name: str
-    email: str
-    phone: str
-    hours: str
-    supplier_name: str = "Comptoir Énergie"
-
-
 def customer_service_from(settings: Settings) -> CustomerService:
-    """The supplier's own contacts, from COMPTOIR_SUPPLIER_NAME and COMPTOIR_CUSTOMER_SERVICE_*."""
-    return CustomerService(
-        name=settings.customer_service_name,
-        email=settings.customer_service_email,
-        phone=settings.customer_service_phone,
-        hours=settings.customer_service_hours,
-        supplier_name=settings.supplier_name,
-    )
+    """The supplier's own contacts (for a mail to nobody's group: see `mailers.contacts`)."""
+    return customer_service_of(settings)
 
 
 # The defaults of those settings, for callers without settings at hand (tests, scripts).
@@ -291,9 +275,14 @@ def build_message(
 
 @dataclass(frozen=True, slots=True)
 class SelfReadingIndex:
+    """One register of a self-reading, as the answer and the readings list show it."""
+
     register: str  # the register's French label (e.g. "Heures pleines")
     index: int
-    consumption: int | None  # since the last reading, in the meter's units
+    consumption: int | None  # since `since`, in the meter's units (None: no reference)
+    unit: str = "kWh"  # the unit of the index: m³ on a gas meter
+    consumption_kwh: int | None = None
+    since: date | None = None  # the reading the consumption is measured from
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,7 +321,14 @@ async def queue_self_reading_confirmation(
             "read_on": confirmation.read_on,
             "received_at": confirmation.received_at,
             "indexes": [
-                {"register": i.register, "index": i.index, "consumption": i.consumption}
+                {
+                    "register": i.register,
+                    "index": i.index,
+                    "unit": i.unit,
+                    "consumption": i.consumption,
+                    "consumption_kwh": i.consumption_kwh,
+                    "since": i.since,
+                }
                 for i in confirmation.indexes
             ],
             "counts_in_next_billing_cycle": confirmation.counts_in_next_billing_cycle,

@@ -14,6 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from domain.calendar import PARIS
+from mailers.contacts import contact_lines
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -58,6 +59,12 @@ def french_date(value: date | str) -> str:
     return f"{first} {_MONTHS[day.month - 1]} {day.year}"
 
 
+def french_number(value: int | str) -> str:
+    """« 12 345 »: thousands grouped by a narrow no-break space, as French typography wants."""
+    number = int(value)
+    return ("-" if number < 0 else "") + f"{abs(number):,}".replace(",", "\u202f")
+
+
 def french_duration(seconds: float) -> str:
     """« 24 heures », « 1 heure », « 45 minutes »: how long a link stays valid."""
     minutes = round(seconds / 60)
@@ -81,6 +88,8 @@ def environment() -> Environment:
     )
     env.filters["paris_datetime"] = paris_datetime
     env.filters["french_date"] = french_date
+    env.filters["contact_lines"] = contact_lines
+    env.filters["french_number"] = french_number
     return env
 
 

@@ -32,7 +32,7 @@ from db.scoped import Perimeter, members_of_groups, scoped_billing_accounts, sco
 from domain.enums import ActionTokenPurpose, Tier, UserStatus
 from domain.errors import ErrorCode, Refusal, not_found
 from domain.references import has_control_characters
-from mailers import mails
+from mailers import contacts, mails
 
 MAX_ACCOUNTS_PER_GRANT = 100
 
@@ -367,7 +367,7 @@ async def invite_person(
                 activation_url=url,
                 expires_at=token.expires_at,
                 token_id=token.id,  # type: ignore[arg-type]
-                customer_service=mails.customer_service_from(settings),
+                customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
             )
         audit.record(
             session,

@@ -25,7 +25,7 @@ from db.engine import transaction
 from db.models import ActionToken, RefreshToken, User
 from domain.enums import ActionTokenPurpose, UserStatus
 from domain.errors import ErrorCode, Refusal
-from mailers import mails
+from mailers import contacts, mails
 
 RESET_ANSWER = (
     "Si un compte actif correspond à cette adresse, un lien de réinitialisation vient d'y être "
@@ -137,7 +137,7 @@ async def activate_account(
             email=user.email,
             full_name=user.full_name,
             user_id=user.id,  # type: ignore[arg-type]
-            customer_service=mails.customer_service_from(settings),
+            customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
         )
 
     return await _follow_link(
@@ -189,7 +189,7 @@ async def request_password_reset(
                 reset_url=url,
                 expires_at=token.expires_at,
                 token_id=token.id,  # type: ignore[arg-type]
-                customer_service=mails.customer_service_from(settings),
+                customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
             )
     return RESET_ANSWER
 

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import zipfile
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,13 +28,24 @@ from api.resolvers import invoices
 from api.resolvers.export_files import new_export_path
 from api.resolvers.invoices import InvoiceDetail, InvoiceQuery
 from comptoir.settings import Settings
-from db.core import INVOICES, core
+from db.core import ACCOUNTS, INVOICES, MEMBERS, METERS, SHARES, SITES, core, core_rows
 from db.scoped import Perimeter, scoped_invoices
-from documents.invoice_pdf import InvoicePdfData, PdfLine, PdfSite, indexes_text
+from documents.invoice_pdf import (
+    HISTORY_LENGTH,
+    InvoicePdfData,
+    PdfConsumption,
+    PdfLine,
+    PdfRegister,
+    PdfSite,
+    PdfSupplier,
+)
 from documents.invoice_pdf import render_invoice_pdf as render_pdf
 from domain import billing
-from domain.enums import InvoiceComponent
+from domain.enums import InvoiceKind, Register
 from domain.errors import ErrorCode, Refusal
+from domain.labels import REGISTER_LABELS
+from domain.readings import consumption_between, index_unit
+from mailers import contacts
 
 PDF_BATCH = 50
 
@@ -67,28 +79,203 @@ def _stored(settings: Settings, key: str | None) -> Path | None:
 # -- one invoice's PDF -----------------------------------------------------------------------
 
 
+def _supplier(settings: Settings) -> PdfSupplier:
+    return PdfSupplier(
+        name=settings.supplier_name,
+        legal_name=settings.supplier_legal_name,
+        share_capital=settings.supplier_share_capital,
+        address=settings.supplier_address,
+        siren=settings.supplier_siren,
+        siret=settings.supplier_siret,
+        rcs=settings.supplier_rcs,
+        vat_number=settings.supplier_vat_number,
+    )
+
+
+async def _contacts_of_invoices(
+    session: AsyncSession, settings: Settings, ids: Sequence[int]
+) -> dict[int, list[str]]:
+    """The customer-service block of each invoice: its group's, as every mail shows it."""
+    rows = await core_rows(
+        session,
+        sa.select(INVOICES.c.id, MEMBERS.c.group_id)
+        .select_from(
+            INVOICES.join(ACCOUNTS, ACCOUNTS.c.id == INVOICES.c.billing_account_id).join(
+                MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id
+            )
+        )
+        .where(INVOICES.c.id.in_(ids)),
+    )
+    services = await contacts.for_groups(session, settings, [r.group_id for r in rows])
+    return {r.id: contacts.contact_lines(services[r.group_id]) for r in rows}
+
+
+async def _site_rows(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[Any]]:
+    """Each invoice's per-site rows with what the site section prints: the site's references,
+    segment, connection and power, CAR, and the meter the invoice names (its coefficient)."""
+    statement = (
+        sa.select(
+            *SHARES.c,
+            SITES.c.point_number,
+            SITES.c.internal_code,
+            SITES.c.designation,
+            SITES.c.other_reference,
+            SITES.c.street,
+            SITES.c.postcode,
+            SITES.c.city,
+            SITES.c.segment,
+            SITES.c.tariff_option,
+            SITES.c.transport_tariff,
+            SITES.c.connection,
+            SITES.c.subscribed_power_kva,
+            SITES.c.car_kwh,
+            METERS.c.kind.label("meter_kind"),
+            METERS.c.digits.label("meter_digits"),
+            METERS.c.reading_coefficient,
+        )
+        .select_from(
+            SHARES.join(SITES, SITES.c.id == SHARES.c.site_id).outerjoin(
+                METERS,
+                sa.and_(
+                    METERS.c.site_id == SHARES.c.site_id, METERS.c.serial == SHARES.c.meter_serial
+                ),
+            )
+        )
+        .where(SHARES.c.invoice_id.in_(ids))
+        .order_by(SHARES.c.invoice_id, SITES.c.point_number)
+    )
+    out: dict[int, list[Any]] = defaultdict(list)
+    for row in await core_rows(session, statement):
+        out[row.invoice_id].append(row)
+    return out
+
+
+async def _histories(
+    session: AsyncSession, ids: Sequence[int]
+) -> dict[tuple[int, int], list[PdfConsumption]]:
+    """(invoice, site) → the site's last invoiced consumptions up to that invoice, oldest
+    first: the invoices (not cancellations or credit notes) of the same billing account."""
+    current_share, current = SHARES.alias("current_share"), INVOICES.alias("current")
+    past_share, past = SHARES.alias("past_share"), INVOICES.alias("past")
+    ranked = (
+        sa.select(
+            current_share.c.invoice_id,
+            current_share.c.site_id,
+            past.c.period_start,
+            past.c.period_end,
+            past_share.c.consumption_kwh,
+            past_share.c.index_basis,
+            sa.func.row_number()
+            .over(
+                partition_by=(current_share.c.invoice_id, current_share.c.site_id),
+                order_by=(past.c.accounting_date.desc(), past.c.id.desc()),
+            )
+            .label("rank"),
+        )
+        .select_from(
+            current_share.join(current, current.c.id == current_share.c.invoice_id)
+            .join(past_share, past_share.c.site_id == current_share.c.site_id)
+            .join(past, past.c.id == past_share.c.invoice_id)
+        )
+        .where(
+            current_share.c.invoice_id.in_(ids),
+            past.c.billing_account_id == current.c.billing_account_id,
+            past.c.kind == InvoiceKind.INVOICE,
+            past.c.accounting_date <= current.c.accounting_date,
+        )
+        .subquery()
+    )
+    rows = await core_rows(
+        session,
+        sa.select(ranked)
+        .where(ranked.c.rank <= HISTORY_LENGTH)
+        .order_by(ranked.c.invoice_id, ranked.c.site_id, ranked.c.rank.desc()),
+    )
+    out: dict[tuple[int, int], list[PdfConsumption]] = defaultdict(list)
+    for r in rows:
+        out[(r.invoice_id, r.site_id)].append(
+            PdfConsumption(r.period_start, r.period_end, r.consumption_kwh, str(r.index_basis))
+        )
+    return out
+
+
+def _registers(share: Any) -> list[PdfRegister]:
+    """Every register the invoice printed, with its consumption in the meter's units (one
+    turn of the meter counted when the index went round)."""
+    out = []
+    for printed in share.register_indexes or []:
+        previous, current = printed.get("previous"), printed.get("current")
+        consumption = None
+        if previous is not None and current is not None:
+            step = (
+                consumption_between(previous, current, digits=share.meter_digits)
+                if share.meter_digits
+                else None
+            )
+            consumption = step.consumption if step else current - previous
+        code = str(printed.get("register", ""))
+        label = REGISTER_LABELS[Register(code)] if code in Register.__members__ else code
+        out.append(PdfRegister(label, previous, current, consumption))
+    return out
+
+
+def _pdf_site(share: Any, history: list[PdfConsumption]) -> PdfSite:
+    return PdfSite(
+        point_number=share.point_number,
+        internal_code=share.internal_code,
+        designation=share.designation,
+        other_reference=share.other_reference,
+        address=f"{share.street}, {share.postcode} {share.city}",
+        segment=str(share.segment),
+        tariff_option=share.tariff_option,
+        transport_tariff=share.transport_tariff,
+        connection=share.connection,
+        subscribed_power_kva=share.subscribed_power_kva,
+        car_kwh=share.car_kwh,
+        meter_serial=share.meter_serial,
+        reading_coefficient=share.reading_coefficient,
+        index_unit=index_unit(share.meter_kind) if share.meter_kind else "",
+        index_basis=str(share.index_basis),
+        previous_index_on=share.previous_index_on,
+        current_index_on=share.current_index_on,
+        registers=_registers(share),
+        consumption_kwh=share.consumption_kwh,
+        subscription_amount=share.subscription_amount,
+        energy_amount=share.energy_amount,
+        transport_amount=share.transport_amount,
+        taxes_amount=share.taxes_amount,
+        total_excl_tax=share.total_excl_tax,
+        vat_amount=share.vat_amount,
+        total_incl_tax=share.total_incl_tax,
+        history=history,
+    )
+
+
 async def _pdf_data(
     session: AsyncSession, settings: Settings, perimeter: Perimeter, ids: Sequence[int]
 ) -> list[InvoicePdfData]:
-    """What the PDFs of these invoices print: 3 statements for any number of invoices."""
+    """What the PDFs of these invoices print: 7 statements for any number of invoices."""
     headers = await invoices.document_rows(session, perimeter, ids)
+    visible = [h.id for h in headers]  # only what the perimeter lets through
+    if not visible:
+        return []
     details = await invoices.with_levels(
-        session, [InvoiceDetail(h) for h in headers], lines=True, sites=True
+        session, [InvoiceDetail(h) for h in headers], lines=True, sites=False
     )
     cancelled = await invoices.cancelled_numbers(
         session, [h.cancels_invoice_id for h in headers if h.cancels_invoice_id]
     )
-    service = (
-        f"{settings.customer_service_name} : {settings.customer_service_phone}, "
-        f"{settings.customer_service_email} ({settings.customer_service_hours})"
-    )
+    block = await _contacts_of_invoices(session, settings, visible)
+    shares = await _site_rows(session, visible)
+    histories = await _histories(session, visible)
+    supplier = _supplier(settings)
     out = []
     for detail in details:
         h = detail.row
         out.append(
             InvoicePdfData(
-                supplier_name=settings.supplier_name,
-                customer_service=service,
+                supplier=supplier,
+                contact_lines=block[h.id],
                 number=h.number,
                 kind=str(h.kind),
                 energy=str(h.energy),
@@ -122,26 +309,14 @@ async def _pdf_data(
                         unit_price=line.unit_price,
                         vat_rate=line.vat_rate,
                         amount=line.amount,
-                        is_vat=str(line.component) == InvoiceComponent.VAT,
+                        component=str(line.component),
                         vat_base=line.vat_base,
                     )
                     for line in detail.lines or []
                 ],
                 sites=[
-                    PdfSite(
-                        point_number=s.point_number,
-                        internal_code=s.internal_code,
-                        designation=s.designation,
-                        address=f"{s.street}, {s.postcode} {s.city}",
-                        segment=str(s.segment),
-                        meter_serial=s.meter_serial,
-                        indexes=indexes_text(s.register_indexes or []),
-                        consumption_kwh=s.consumption_kwh,
-                        total_excl_tax=s.total_excl_tax,
-                        vat_amount=s.vat_amount,
-                        total_incl_tax=s.total_incl_tax,
-                    )
-                    for s in detail.sites or []
+                    _pdf_site(share, histories.get((h.id, share.site_id), []))
+                    for share in shares.get(h.id, [])
                 ],
             )
         )

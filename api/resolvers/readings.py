@@ -1,10 +1,12 @@
 """Readings of a site (relèves) and self-readings (auto-relèves).
 
-`list_readings` pages through a site's readings, each with the consumption since the previous
-reading of its register on the same meter: the previous index comes from a window function
-(LAG) over the site's readings in the same statement, and the rollover-aware arithmetic from
-`domain.readings`. `submit_self_reading` checks the rules of `domain.self_reading` and stores
-the indexes, the audit entry and the confirmation mail in one transaction.
+`list_readings` pages through a site's readings, each with its consumption as
+`domain.readings.step_of_reading` defines it (a self-reading from the last reading that
+counts, any other reading from the previous one): the previous indexes come from window
+functions (LAG) over the site's readings in the same statement. `submit_self_reading` checks
+the rules of `domain.self_reading` and stores the indexes, the audit entry and the
+confirmation mail in one transaction; the answer and the mail are built from the same rows as
+the list, so the three show one figure.
 """
 
 from __future__ import annotations
@@ -40,7 +42,15 @@ from domain.enums import (
 )
 from domain.errors import ErrorCode, Refusal, not_found
 from domain.labels import REGISTER_LABELS
-from domain.readings import ReadingKind, consumption_between, is_estimated, kind_of, to_kwh
+from domain.readings import (
+    REFERENCE_SOURCES,
+    ReadingKind,
+    index_unit,
+    is_estimated,
+    kind_of,
+    step_of_reading,
+    to_kwh,
+)
 from domain.self_reading import (
     DEFAULT_POLICY,
     LastReading,
@@ -53,7 +63,7 @@ from domain.self_reading import (
     counts_in_next_billing_cycle,
     self_reading_possible,
 )
-from mailers import mails
+from mailers import contacts, mails
 
 MAX_INDEXES = 20  # more entries than any meter has registers (input lists are capped)
 
@@ -69,8 +79,10 @@ class ReadingRow:
     estimated: bool
     rollover: bool  # the meter went round since the previous reading (flagged or recognised)
     rollover_count: int  # turns flagged on this register of this meter up to this reading
-    consumption: int | None  # since the previous reading, in the meter's units
+    consumption: int | None  # since `consumption_since`, in the meter's units
     consumption_kwh: int | None
+    consumption_since: date | None  # the reading the consumption is measured from
+    index_unit: str  # m³ (gas) or kWh (electricity)
     self_reading_status: SelfReadingStatus | None
     rejection_reason: str | None
     meter_serial: str
@@ -107,23 +119,44 @@ _NOT_REJECTED = sa.or_(
 )
 
 
+_WINDOW = {
+    "partition_by": (Reading.meter_id, Reading.register_code),
+    "order_by": (Reading.read_on, Reading.id),
+}
+
+
 def _chain(site_id: int) -> Any:
-    """Per reading that counts, the index of the previous one on the same register of the same
-    meter and the turns flagged so far (a rejected self-reading is in no chain)."""
-    window = {
-        "partition_by": (Reading.meter_id, Reading.register_code),
-        "order_by": (Reading.read_on, Reading.id),
-    }
+    """Per reading that counts, the index and date of the previous one on the same register of
+    the same meter and the turns flagged so far (a rejected self-reading is in no chain)."""
     return (
         sa.select(
             Reading.id.label("id"),  # type: ignore[union-attr]
-            sa.func.lag(Reading.index_value).over(**window).label("previous_index"),
+            sa.func.lag(Reading.index_value).over(**_WINDOW).label("previous_index"),
+            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("previous_on"),
             sa.func.sum(sa.case((Reading.rollover, 1), else_=0))
-            .over(**window, rows=(None, 0))
+            .over(**_WINDOW, rows=(None, 0))
             .label("turns"),
         )
         .where(Reading.site_id == site_id, _NOT_REJECTED)
         .subquery("chain")
+    )
+
+
+def _reference_chain(site_id: int) -> Any:
+    """The same over the reference readings only (no estimate): what a self-reading is
+    measured from, as the self-reading rules measure it (`_last_references`)."""
+    return (
+        sa.select(
+            Reading.id.label("id"),  # type: ignore[union-attr]
+            sa.func.lag(Reading.index_value).over(**_WINDOW).label("reference_index"),
+            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("reference_on"),
+        )
+        .where(
+            Reading.site_id == site_id,
+            Reading.source.in_(sorted(REFERENCE_SOURCES)),  # type: ignore[attr-defined]
+            _NOT_REJECTED,
+        )
+        .subquery("reference_chain")
     )
 
 
@@ -154,6 +187,7 @@ def _filters(
 
 def _rows_query(site_id: int, where: list[Any]) -> Any:
     chain = _chain(site_id)
+    reference = _reference_chain(site_id)
     return (
         sa.select(
             Reading.id,
@@ -166,14 +200,19 @@ def _rows_query(site_id: int, where: list[Any]) -> Any:
             Reading.rejection_reason,
             Reading.created_at,
             Meter.serial,
+            Meter.kind,
             Meter.digits,
             Meter.reading_coefficient,
             chain.c.previous_index,
+            chain.c.previous_on,
             chain.c.turns,
+            reference.c.reference_index,
+            reference.c.reference_on,
         )
         .select_from(Reading)
         .join(Meter, Meter.id == Reading.meter_id)  # type: ignore[arg-type]
         .outerjoin(chain, chain.c.id == Reading.id)
+        .outerjoin(reference, reference.c.id == Reading.id)
         .where(*where)
     )
 
@@ -182,12 +221,18 @@ def _reading_row(row: Any) -> ReadingRow:
     source = ReadingSource(row.source)
     counted = row.turns is not None  # a rejected self-reading is in no chain
     step = (
-        consumption_between(
-            row.previous_index, row.index_value, digits=row.digits, rollover=row.rollover
+        step_of_reading(
+            source,
+            current=row.index_value,
+            digits=row.digits,
+            rollover=row.rollover,
+            previous_any=row.previous_index,
+            previous_reference=row.reference_index,
         )
         if counted
         else None
     )
+    since = row.reference_on if source is ReadingSource.SELF_READING else row.previous_on
     coefficient = Decimal(row.reading_coefficient)
     return ReadingRow(
         id=row.id,
@@ -201,6 +246,8 @@ def _reading_row(row: Any) -> ReadingRow:
         rollover_count=int(row.turns or 0),
         consumption=step.consumption if step else None,
         consumption_kwh=to_kwh(step.consumption, coefficient) if step else None,
+        consumption_since=since if step else None,
+        index_unit=index_unit(row.kind),
         self_reading_status=(
             SelfReadingStatus(row.self_reading_status) if row.self_reading_status else None
         ),
@@ -476,6 +523,17 @@ async def submit_self_reading(
             },
             client_address=client_address,
         )
+        ids = [r.id for r in stored]
+        rows = (
+            await session.exec(
+                _rows_query(site_id, [Reading.id.in_(ids)]).order_by(Reading.id)  # type: ignore[union-attr]
+            )
+        ).all()
+        answer = sorted(
+            (_reading_row(row) for row in rows),
+            key=lambda r: meter.registers.index(r.register),
+        )
+        # The mail says what the answer says: built from the same rows.
         await mails.queue_self_reading_confirmation(
             session,
             confirmation=mails.SelfReadingConfirmation(
@@ -490,23 +548,18 @@ async def submit_self_reading(
                 received_at=now,
                 indexes=[
                     mails.SelfReadingIndex(
-                        register=REGISTER_LABELS[a.register],
-                        index=a.index,
-                        consumption=a.consumption,
+                        register=REGISTER_LABELS[r.register],
+                        index=r.index,
+                        consumption=r.consumption,
+                        unit=r.index_unit,
+                        consumption_kwh=r.consumption_kwh,
+                        since=r.consumption_since,
                     )
-                    for a in verdict.accepted
+                    for r in answer
                 ],
                 counts_in_next_billing_cycle=counts,
                 cutoff_day=policy.billing_cutoff_day,
-                customer_service=mails.customer_service_from(settings),
+                customer_service=await contacts.for_site(session, settings, site_id),
             ),
         )
-        ids = [r.id for r in stored]
-        rows = (
-            await session.exec(
-                _rows_query(site_id, [Reading.id.in_(ids)]).order_by(Reading.id)  # type: ignore[union-attr]
-            )
-        ).all()
-    return SelfReadingResult(
-        readings=[_reading_row(row) for row in rows], counts_in_next_billing_cycle=counts
-    )
+    return SelfReadingResult(readings=answer, counts_in_next_billing_cycle=counts)

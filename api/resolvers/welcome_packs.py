@@ -27,7 +27,7 @@ from db.models import AccessGrant, BillingAccount, Group, Member, OutboxMail, Si
 from db.scoped import Perimeter, scoped_members
 from domain.enums import SiteStatus, Tier, UserStatus
 from domain.errors import ErrorCode, Refusal, not_found
-from mailers import mails
+from mailers import contacts, mails
 
 MAX_MEMBERS_PER_CALL = 1000
 
@@ -150,12 +150,11 @@ async def _welcome_member(
     group = await session.get(Group, member.group_id)
     assert group is not None
     accounts, sites = await _services_and_sites(session, member_id)
-    service = mails.CustomerService(
-        name=f"Service clients — {group.name}",
-        email=group.customer_service_email,
-        phone=group.customer_service_phone,
-        hours=settings.customer_service_hours,
-        supplier_name=settings.supplier_name,
+    service = contacts.customer_service_of(
+        settings,
+        contacts.GroupContacts(
+            group.name, group.customer_service_email, group.customer_service_phone
+        ),
     )
     for user in users:
         key = mails.welcome_pack_key(member_id, user.email)

@@ -46,13 +46,26 @@ class Reading:
     rollover_count: int = strawberry.field(
         description="Nombre de tours du compteur enregistrés sur ce poste jusqu'à cette relève."
     )
+    index_unit: str = strawberry.field(
+        description="Unité de l'index et de `consumption` : « m³ » pour un compteur de gaz, "
+        "« kWh » pour un compteur d'électricité."
+    )
     consumption: int | None = strawberry.field(
-        description="Consommation depuis la relève précédente de ce poste sur ce compteur, en "
-        "unités du compteur (kWh en électricité, m³ en gaz), tour de compteur compris ; négative "
-        "si l'index a baissé ; vide pour la première relève ou une auto-relève rejetée."
+        description="Consommation de ce poste sur ce compteur depuis la relève datée "
+        "`consumptionSince`, en unités de l'index (`indexUnit`), tour de compteur compris. "
+        "Pour une auto-relève, elle se mesure depuis le dernier relevé pris en compte (réel, "
+        "spécial ou auto-relève acceptée, jamais une estimation), comme le vérifient les règles "
+        "de l'auto-relève et comme l'annonce le courriel de confirmation ; elle n'est jamais "
+        "négative pour une auto-relève acceptée (un index plus bas est un tour de compteur). "
+        "Pour les autres relèves, elle se mesure depuis la relève précédente, quelle qu'elle "
+        "soit, et est négative quand un index réel corrige une estimation trop haute. Vide pour "
+        "la première relève d'un poste ou une auto-relève rejetée."
     )
     consumption_kwh: int | None = strawberry.field(
         description="La même consommation en kWh (coefficient de conversion du compteur)."
+    )
+    consumption_since: date | None = strawberry.field(
+        description="Date de la relève depuis laquelle `consumption` est mesurée."
     )
     self_reading_status: SelfReadingStatus | None = strawberry.field(
         description="Pour une auto-relève : acceptée ou rejetée."
@@ -76,6 +89,8 @@ class Reading:
             rollover_count=row.rollover_count,
             consumption=row.consumption,
             consumption_kwh=row.consumption_kwh,
+            consumption_since=row.consumption_since,
+            index_unit=row.index_unit,
             self_reading_status=row.self_reading_status,
             rejection_reason=row.rejection_reason,
             meter_serial=row.meter_serial,

@@ -343,7 +343,7 @@ async def test_the_pdf_is_rendered_once_with_number_and_totals(
     assert billed.multi.number in text
     for amount in (billed.multi.total_excl_tax, billed.multi.total_incl_tax):
         assert f"{amount:.2f}".replace(".", ",") in text.replace(" ", "").replace("\u00a0", "")
-    assert "Détail par site (2)" in text
+    assert "Récapitulatif par site (2 sites)" in text
     assert "TVA 5,5 %" in text and "TVA 20 %" in text
     # and the second time it is reused, not rendered again
     mtime = path.stat().st_mtime_ns

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -367,7 +369,13 @@ async def test_the_confirmation_mail_renders_in_french(
         sender="Comptoir <no-reply@comptoir.example>",
     )
     text = message.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Heures pleines : 10500" in text
+    # one register per line, each with its unit and the consumption since 31 January
+    assert (
+        "\n- Heures pleines : index 10\u202f500 kWh, consommation depuis le relevé du "
+        "31 janvier 2026 : 500 kWh\n"
+        "- Heures creuses : index 5\u202f200 kWh, consommation depuis le relevé du "
+        "31 janvier 2026 : 200 kWh\n"
+    ) in text
     assert "prochaine facture" in text
     html = message.get_body(preferencelist=("html",)).get_content()  # type: ignore[union-attr]
     assert "9 mars 2026" in html
@@ -418,6 +426,207 @@ async def test_a_meter_that_went_round_is_accepted_as_a_rollover(
     )
     (reading,) = answer["submitSelfReading"]["readings"]
     assert (reading["index"], reading["rollover"], reading["consumption"]) == (150, True, 250)
+
+
+# -- one consumption for a self-reading: the answer, the list and the mail ---------------------
+
+SUBMIT_WITH_CONSUMPTION = """
+mutation($input: SubmitSelfReadingInput!) {
+  submitSelfReading(input: $input) {
+    readings {
+      readOn register index indexUnit consumption consumptionKwh consumptionSince
+      selfReadingStatus
+    }
+    errors { field code message }
+  }
+}
+"""
+READINGS_WITH_CONSUMPTION = """
+query($siteId: ID!) {
+  readings(siteId: $siteId, first: 100) {
+    edges { node {
+      readOn register index source indexUnit consumption consumptionKwh consumptionSince
+      selfReadingStatus
+    } }
+  }
+}
+"""
+# Reference readings (no estimate) of the same meter and register before a self-reading: what
+# the customer is told the consumption is measured from. Written apart from the code.
+REFERENCE_SQL = """
+SELECT r.id, r.read_on, r.register_code, r.index_value, m.digits,
+  (SELECT p.index_value FROM readings p
+    WHERE p.meter_id = r.meter_id AND p.register_code = r.register_code
+      AND p.source IN ('DISTRIBUTOR_ACTUAL', 'SPECIAL', 'SELF_READING')
+      AND (p.self_reading_status IS NULL OR p.self_reading_status = 'ACCEPTED')
+      AND (p.read_on < r.read_on OR (p.read_on = r.read_on AND p.id < r.id))
+    ORDER BY p.read_on DESC, p.id DESC LIMIT 1) AS reference_index,
+  (SELECT p.read_on FROM readings p
+    WHERE p.meter_id = r.meter_id AND p.register_code = r.register_code
+      AND p.source IN ('DISTRIBUTOR_ACTUAL', 'SPECIAL', 'SELF_READING')
+      AND (p.self_reading_status IS NULL OR p.self_reading_status = 'ACCEPTED')
+      AND (p.read_on < r.read_on OR (p.read_on = r.read_on AND p.id < r.id))
+    ORDER BY p.read_on DESC, p.id DESC LIMIT 1) AS reference_on
+FROM readings r JOIN meters m ON m.id = r.meter_id
+WHERE r.site_id = :site AND r.source = 'SELF_READING' AND r.self_reading_status = 'ACCEPTED'
+ORDER BY r.read_on, r.id
+"""
+
+
+async def expected_self_reading_consumptions(
+    sessions: async_sessionmaker[AsyncSession], site_id: int
+) -> dict[tuple[str, str], tuple[int | None, str | None]]:
+    """(read on, register) → (consumption in the meter's units, reference date): the index
+    minus the last reference index, one turn of the meter when it is lower."""
+    async with sessions() as session:
+        rows = (await session.exec(sa.text(REFERENCE_SQL).bindparams(site=site_id))).all()  # type: ignore[call-overload]
+    out: dict[tuple[str, str], tuple[int | None, str | None]] = {}
+    for _id, read_on, register, index, digits, reference, reference_on in rows:
+        if reference is None:
+            out[(str(read_on), register)] = (None, None)
+            continue
+        step = index - reference if index >= reference else 10**digits - reference + index
+        out[(str(read_on), register)] = (step, str(reference_on))
+    return out
+
+
+async def test_the_answer_the_list_and_the_mail_show_one_consumption(
+    runner: Runner, world: World, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # given a gas meter (m³, 11.2 kWh/m³) actually read at 10,000 on 31 January, then
+    # estimated by the supplier at 14,000 on 28 February
+    site = await fresh_site(
+        session_factory,
+        world,
+        registers=(Register.BASE,),
+        kind=MeterKind.GAS_CONVENTIONAL,
+        segment=Segment.T2,
+        car_kwh=200_000,
+        profile="P013",
+        coefficient=Decimal("11.2"),
+        readings=[
+            (date(2026, 1, 31), Register.BASE, 10_000, ACTUAL, False),
+            (date(2026, 2, 28), Register.BASE, 14_000, ReadingSource.SUPPLIER_ESTIMATED, False),
+        ],
+    )
+    # when the customer reads 11,000 on 9 March (below the estimate, above the actual index)
+    answer = await run_at(
+        runner,
+        SUBMIT_WITH_CONSUMPTION,
+        submission(gid("Site", site.id), indexes=[{"register": "BASE", "index": "11000"}]),
+        as_user=world.people["USER"],
+    )
+    payload = answer["submitSelfReading"]
+    assert payload["errors"] == []
+    (submitted,) = payload["readings"]
+    # then the consumption is measured from the last actual reading, as the SQL says
+    expected = await expected_self_reading_consumptions(session_factory, site.id)
+    consumption, since = expected[("2026-03-09", "BASE")]
+    assert (consumption, since) == (1_000, "2026-01-31")
+    kwh = int((Decimal(consumption) * Decimal("11.2")).quantize(Decimal(1)))
+    assert submitted == {
+        "readOn": "2026-03-09",
+        "register": "BASE",
+        "index": 11_000,
+        "indexUnit": "m³",
+        "consumption": consumption,
+        "consumptionKwh": kwh,
+        "consumptionSince": since,
+        "selfReadingStatus": "ACCEPTED",
+    }
+    # and the list shows the same figures for that reading
+    listed = await runner.run(
+        READINGS_WITH_CONSUMPTION, {"siteId": gid("Site", site.id)}, as_user=world.people["USER"]
+    )
+    (in_list,) = [n for n in nodes(listed) if n["source"] == "SELF_READING"]
+    assert {k: v for k, v in in_list.items() if k != "source"} == submitted
+    # and so does the mail, in kWh with the m³ beside
+    (mail,) = await mails_for(runner, site)
+    (item,) = mail.context["indexes"]
+    assert (item["consumption"], item["consumption_kwh"], item["unit"], item["since"]) == (
+        consumption,
+        kwh,
+        "m³",
+        since,
+    )
+    from mailers.mails import build_message
+
+    text = build_message(
+        idempotency_key=mail.idempotency_key,
+        template=mail.template,
+        recipients=mail.recipients,
+        subject=mail.subject,
+        context=mail.context,
+        sender="Comptoir <no-reply@comptoir.example>",
+    ).get_body(preferencelist=("plain",))
+    assert text is not None
+    assert (
+        "- Base : index 11\u202f000 m³, consommation depuis le relevé du 31 janvier 2026 : "
+        "11\u202f200 kWh (1\u202f000 m³)\n"
+    ) in str(text.get_content())
+
+
+async def test_no_accepted_self_reading_shows_a_negative_consumption(
+    runner: Runner, world: World, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # given a meter that went round (99,900 then a self-reading of 150) and one whose last
+    # estimate is above the customer's index
+    turned = await fresh_site(
+        session_factory,
+        world,
+        registers=(Register.BASE,),
+        readings=[(date(2026, 1, 31), Register.BASE, 99_900, ACTUAL, False)],
+    )
+    below_estimate = await fresh_site(
+        session_factory,
+        world,
+        readings=[
+            *LAST_ACTUAL,
+            (date(2026, 2, 28), HP, 12_000, ReadingSource.SUPPLIER_ESTIMATED, False),
+            (date(2026, 2, 28), HC, 6_000, ReadingSource.SUPPLIER_ESTIMATED, False),
+        ],
+    )
+    for site, indexes in (
+        (turned, [{"register": "BASE", "index": "00150"}]),
+        (below_estimate, None),
+    ):
+        variables = submission(gid("Site", site.id))
+        if indexes is not None:
+            variables["input"]["indexes"] = indexes
+        answer = await run_at(
+            runner, SUBMIT_WITH_CONSUMPTION, variables, as_user=world.people["ADMIN"]
+        )
+        assert answer["submitSelfReading"]["errors"] == []
+    # then on every site of the world holding accepted self-readings, each one's consumption
+    # is the SQL's, never negative
+    async with session_factory() as session:
+        site_ids = (
+            await session.exec(  # type: ignore[call-overload]
+                sa.text(
+                    "SELECT DISTINCT r.site_id FROM readings r JOIN sites s ON s.id = r.site_id"
+                    " JOIN members m ON m.id = s.member_id"
+                    " WHERE m.group_id = :g AND r.source = 'SELF_READING'"
+                    " AND r.self_reading_status = 'ACCEPTED'"
+                ).bindparams(g=world.group.id)
+            )
+        ).all()
+    assert {turned.id, below_estimate.id} <= {i for (i,) in site_ids}
+    checked = 0
+    for (site_id,) in site_ids:
+        expected = await expected_self_reading_consumptions(session_factory, site_id)
+        listed = await runner.run(
+            READINGS_WITH_CONSUMPTION,
+            {"siteId": gid("Site", site_id)},
+            as_user=world.people["ADMIN"],
+        )
+        for node in nodes(listed):
+            if node["source"] != "SELF_READING" or node["selfReadingStatus"] != "ACCEPTED":
+                continue
+            consumption, since = expected[(node["readOn"], node["register"])]
+            assert (node["consumption"], node["consumptionSince"]) == (consumption, since)
+            assert node["consumption"] is None or node["consumption"] >= 0
+            checked += 1
+    assert checked >= 3
 
 
 CASES = [
