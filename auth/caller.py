@@ -48,6 +48,8 @@ class Caller:
     write_perimeter: Perimeter
     family_id: str | None = None
     api_key_id: int | None = None
+    # A key without the write scope changes nothing, whatever its owner's grants allow.
+    read_only_key: bool = False
 
     def holds(self, *tiers: Tier) -> bool:
         return any(grant.tier in tiers for grant in self.grants)
@@ -144,9 +146,8 @@ async def load_caller(
     )
     if api_key_grant_id is not None and not grants:
         return None  # the key's grant was revoked or suspended
-    writable = [g for g in grants if g.allows_writes]
-    if api_key_id is not None and WRITE_SCOPE not in set(api_key_scopes):
-        writable = []
+    read_only_key = api_key_id is not None and WRITE_SCOPE not in set(api_key_scopes)
+    writable = [] if read_only_key else [g for g in grants if g.allows_writes]
     return Caller(
         user_id=user_id,
         email=user.email,
@@ -156,4 +157,5 @@ async def load_caller(
         write_perimeter=perimeter_for(writable),
         family_id=family_id,
         api_key_id=api_key_id,
+        read_only_key=read_only_key,
     )
