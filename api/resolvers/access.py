@@ -14,9 +14,10 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.account_lifecycle import send_activation
-from api.resolvers.people import GrantRow, PersonRow, grants_of, person_row
+from api.resolvers.people import PersonRow, person_row
 from api.resolvers.writable import require_writing_credential
 from auth.caller import Caller
+from auth.grants import GrantRow, load_grants
 from auth.permissions import (
     ScopeRequest,
     admin_groups,
@@ -93,7 +94,7 @@ async def list_people(
             )
         )
         visible_ids = set(seen.all())
-        grants = await grants_of(session, [u.id for u in page], include_revoked=True)  # type: ignore[misc]
+        grants = await load_grants(session, [u.id for u in page], include_revoked=True)  # type: ignore[misc]
     return PeoplePage(
         people=[
             person_row(u, [g for g in grants.get(u.id, []) if g.id in visible_ids])  # type: ignore[arg-type]
@@ -358,12 +359,12 @@ async def invite_person(
             },
         )
         await session.flush()
-        grants = await grants_of(session, [user.id])  # type: ignore[list-item]
+        grants = await load_grants(session, [user.id])  # type: ignore[list-item]
     return person_row(user, [g for g in grants.get(user.id, []) if g.id == grant.id])  # type: ignore[arg-type]
 
 
 async def _holds_same_grant(session: AsyncSession, user_id: int, scope: ScopeRequest) -> bool:
-    existing = (await grants_of(session, [user_id])).get(user_id, [])
+    existing = (await load_grants(session, [user_id])).get(user_id, [])
     return any(
         g.tier is scope.tier
         and g.group_id == scope.group_id
@@ -436,7 +437,7 @@ async def change_grant_scope(
             },
         )
         await session.flush()
-        rows = await grants_of(session, [grant.user_id], include_revoked=True)
+        rows = await load_grants(session, [grant.user_id], include_revoked=True)
     return next(g for g in rows[grant.user_id] if g.id == grant.id)
 
 
@@ -483,7 +484,7 @@ async def set_grant_state(
             details={"user_id": grant.user_id},
         )
         await session.flush()
-        rows = await grants_of(session, [grant.user_id], include_revoked=True)
+        rows = await load_grants(session, [grant.user_id], include_revoked=True)
     return next(g for g in rows[grant.user_id] if g.id == grant.id)
 
 
@@ -549,6 +550,6 @@ async def resend_invitation(
             details={"token_id": link.token_id},
         )
         await session.flush()
-        rows = await grants_of(session, [user_id])
+        rows = await load_grants(session, [user_id])
     shown = {grant.id for grant in grants}
     return person_row(user, [g for g in rows.get(user_id, []) if g.id in shown])
