@@ -74,10 +74,12 @@ async def send_activation(
     return link
 
 
-def _check_password(password: str, user: User) -> None:
+async def _set_password(user: User, password: str) -> None:
+    """Checks the policy, then hashes off the event loop (argon2id takes tens of ms)."""
     problem = password_problem(password, email=user.email, full_name=user.full_name)
     if problem is not None:
         raise Refusal(ErrorCode(problem.value), PROBLEM_MESSAGES[problem], field="password")
+    user.password_hash = await asyncio.to_thread(hash_password, password)
 
 
 async def _usable_token(
@@ -170,8 +172,7 @@ async def activate_account(
     async def activate(session: AsyncSession, action: ActionToken, user: User) -> None:
         if user.status != UserStatus.INVITED:
             raise Refusal(ErrorCode.TOKEN_USED, "Ce compte est déjà activé.", field="token")
-        _check_password(password, user)
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await _set_password(user, password)
         user.status = UserStatus.ACTIVE
         await mails.queue_activation_confirmation(
             session,
@@ -249,8 +250,7 @@ async def reset_password(
     async def reset(session: AsyncSession, action: ActionToken, user: User) -> None:
         if user.status != UserStatus.ACTIVE:
             raise Refusal(ErrorCode.TOKEN_INVALID, "Lien invalide.", field="token")
-        _check_password(password, user)
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await _set_password(user, password)
         await session.exec(
             sa.update(RefreshToken)
             .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
