@@ -8,7 +8,6 @@ OPERATOR → no customer data at all.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import AccessGrant, GrantBillingAccount, RefreshToken, User
+from auth.grants import GrantRow, load_grants
+from db.models import RefreshToken, User
 from db.scoped import Perimeter
 from domain.enums import Tier, UserStatus
 
@@ -48,6 +48,8 @@ class Caller:
     write_perimeter: Perimeter
     family_id: str | None = None
     api_key_id: int | None = None
+    # A key without the write scope changes nothing, whatever its owner's grants allow.
+    read_only_key: bool = False
 
     def holds(self, *tiers: Tier) -> bool:
         return any(grant.tier in tiers for grant in self.grants)
@@ -70,43 +72,15 @@ def perimeter_for(grants: Iterable[GrantScope]) -> Perimeter:
     return Perimeter(frozenset(groups), frozenset(members), frozenset(accounts))
 
 
-async def live_grants(
-    session: AsyncSession, user_ids: Iterable[int], *, only_grant_id: int | None = None
-) -> dict[int, list[GrantScope]]:
-    """Unsuspended, unrevoked grants per user, with their billing accounts (2 statements)."""
-    ids = sorted(set(user_ids))
-    if not ids:
-        return {}
-    query = sa.select(AccessGrant).where(
-        AccessGrant.user_id.in_(ids),  # type: ignore[attr-defined]
-        AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
-        AccessGrant.suspended_at.is_(None),  # type: ignore[union-attr]
+def scope_of(row: GrantRow) -> GrantScope:
+    return GrantScope(
+        id=row.id,
+        tier=row.tier,
+        group_id=row.group_id,
+        member_id=row.member_id,
+        billing_account_ids=frozenset(row.billing_account_ids),
+        may_submit=row.may_submit,
     )
-    if only_grant_id is not None:
-        query = query.where(AccessGrant.id == only_grant_id)
-    grants = list((await session.exec(query.order_by(AccessGrant.id))).scalars())  # type: ignore[call-overload]
-    accounts: dict[int, set[int]] = defaultdict(set)
-    if grants:
-        pairs = await session.exec(
-            sa.select(  # type: ignore[call-overload]
-                GrantBillingAccount.grant_id, GrantBillingAccount.billing_account_id
-            ).where(GrantBillingAccount.grant_id.in_([g.id for g in grants]))  # type: ignore[attr-defined]
-        )
-        for grant_id, account_id in pairs:
-            accounts[grant_id].add(account_id)
-    by_user: dict[int, list[GrantScope]] = defaultdict(list)
-    for grant in grants:
-        by_user[grant.user_id].append(
-            GrantScope(
-                id=grant.id,  # type: ignore[arg-type]
-                tier=Tier(grant.tier),
-                group_id=grant.group_id,
-                member_id=grant.member_id,
-                billing_account_ids=frozenset(accounts[grant.id]),  # type: ignore[index]
-                may_submit=grant.may_submit,
-            )
-        )
-    return by_user
 
 
 async def session_is_live(session: AsyncSession, family_id: str, *, now: datetime) -> bool:
@@ -139,14 +113,15 @@ async def load_caller(
         return None
     if family_id is not None and not await session_is_live(session, family_id, now=now):
         return None
-    grants = tuple(
-        (await live_grants(session, [user_id], only_grant_id=api_key_grant_id)).get(user_id, [])
+    # Live grants only: neither revoked nor suspended.
+    rows = await load_grants(
+        session, [user_id], include_suspended=False, only_grant_id=api_key_grant_id
     )
+    grants = tuple(scope_of(row) for row in rows.get(user_id, []))
     if api_key_grant_id is not None and not grants:
         return None  # the key's grant was revoked or suspended
-    writable = [g for g in grants if g.allows_writes]
-    if api_key_id is not None and WRITE_SCOPE not in set(api_key_scopes):
-        writable = []
+    read_only_key = api_key_id is not None and WRITE_SCOPE not in set(api_key_scopes)
+    writable = [] if read_only_key else [g for g in grants if g.allows_writes]
     return Caller(
         user_id=user_id,
         email=user.email,
@@ -156,4 +131,5 @@ async def load_caller(
         write_perimeter=perimeter_for(writable),
         family_id=family_id,
         api_key_id=api_key_id,
+        read_only_key=read_only_key,
     )

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.consumption import month_count, month_end
-from domain.enums import InvoiceComponent, InvoiceKind
+from domain.enums import CustomerCategory, InvoiceComponent, InvoiceKind
 from domain.invoicing import (
     REDUCED_VAT_RATE,
     STANDARD_VAT_RATE,
@@ -45,26 +45,60 @@ FAMILY_OF: dict[InvoiceComponent, str] = {
     InvoiceComponent.LOCAL_TAX: "taxes",
 }
 FAMILIES = ("subscription", "energy", "transport", "taxes")
+
+# How far back a correction billed against the customer may reach (after a meter fraud or a
+# billing error, by the distributor's method), by customer category, in years before the
+# invoice's accounting date. A refund in the customer's favour is not limited.
+CORRECTION_LIMIT_YEARS: dict[CustomerCategory, int] = {
+    CustomerCategory.PRIVATE: 2,
+    CustomerCategory.PUBLIC: 4,
+    CustomerCategory.BUSINESS: 5,
+}
+# The components that carry a correction: the regularisation (actual minus what was billed).
+CORRECTION_COMPONENTS = frozenset({InvoiceComponent.REGULARISATION})
 CHARGE_COMPONENTS = tuple(c for c in InvoiceComponent if c is not InvoiceComponent.VAT)
 
 
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (or earlier), clamped to the month's last day."""
+def add_months_clamped(day: date, months: int) -> date:
+    """The same day `months` later (or earlier), clamped to the month's last day: 31 January
+    plus one month is 28 February. (The demo data's month arithmetic works on first days of
+    months only and keeps its own helper.)"""
     index = day.year * 12 + day.month - 1 + months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]
     return date(year, month + 1, min(day.day, last))
 
 
+def earliest_correction_start(category: CustomerCategory, billed_on: date) -> date:
+    """The first day a correction billed on `billed_on` may reach back to."""
+    return add_months_clamped(billed_on, -12 * CORRECTION_LIMIT_YEARS[category])
+
+
+def correction_reaches_too_far(
+    category: CustomerCategory,
+    *,
+    component: InvoiceComponent,
+    amount: Decimal,
+    period_start: date,
+    billed_on: date,
+) -> bool:
+    """True for a correction charged to the customer whose period starts before its limit."""
+    return (
+        component in CORRECTION_COMPONENTS
+        and amount > ZERO
+        and period_start < earliest_correction_start(category, billed_on)
+    )
+
+
 def spans_more_than(start: date, end: date, months: int) -> bool:
     """True when [start, end] is longer than `months` calendar months (both days included):
     1 Jan → 31 Dec is 12 months, 1 Jan → 1 Jan next year is more."""
-    return end >= add_months(start, months)
+    return end >= add_months_clamped(start, months)
 
 
 def default_window(today: date, months: int) -> tuple[date, date]:
     """The `months` months ending today, both days included."""
-    return add_months(today, -months) + timedelta(days=1), today
+    return add_months_clamped(today, -months) + timedelta(days=1), today
 
 
 def month_start(day: date) -> date:
@@ -82,7 +116,7 @@ def whole_months(
     last = month_start(end) if end is not None else month_start(today)
     if end is None and start is not None:
         last = max(last, month_start(start))
-    first = month_start(start) if start is not None else add_months(last, -(months - 1))
+    first = month_start(start) if start is not None else add_months_clamped(last, -(months - 1))
     return first, month_end(last)
 
 

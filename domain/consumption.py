@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import calendar
 import itertools
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -50,6 +49,7 @@ from fractions import Fraction
 from domain.consumption_profile import monthly_shares
 from domain.enums import ESTIMATED_SOURCES, IndexBasis, ReadingSource, Register
 from domain.readings import consumption_between, to_kwh
+from domain.rounding import largest_remainder
 
 MAX_MONTHS = 24
 MAX_COMPARED_SITES = 4
@@ -173,19 +173,14 @@ class Interval:
 
 def split_exact(total: int, weights: Sequence[Fraction]) -> list[int]:
     """`total` split pro rata of `weights` into integers that add up exactly to `total`
-    (largest remainder; works for negative totals too)."""
+    (largest remainder, `domain/rounding.py`; negative totals too). Zero weights put it all
+    on the first part."""
     weight_sum = sum(weights, Fraction(0))
     if not weights:
         return []
     if weight_sum == 0:
         return [total] + [0] * (len(weights) - 1)
-    exact = [total * w / weight_sum for w in weights]
-    floors = [math.floor(x) for x in exact]
-    remainder = total - sum(floors)
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:remainder]:
-        floors[i] += 1
-    return floors
+    return largest_remainder([total * w / weight_sum for w in weights], total)
 
 
 def _month_segments(after: date, until: date) -> list[tuple[date, int]]:

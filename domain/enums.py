@@ -233,3 +233,12 @@ class MailStatus(StrEnum):
     SENDING = "SENDING"
     SENT = "SENT"
     DEAD = "DEAD"
+
+
+class CustomerCategory(StrEnum):
+    """What kind of customer a member is, in law: it sets how far back a correction billed
+    against it may reach (`domain/billing.py`, CORRECTION_LIMIT_YEARS)."""
+
+    PUBLIC = "PUBLIC"  # a public body (collectivité, établissement public): this market's members
+    BUSINESS = "BUSINESS"
+    PRIVATE = "PRIVATE"  # a private person

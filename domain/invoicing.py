@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from domain.enums import InvoiceComponent
+from domain.rounding import largest_remainder
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -97,24 +99,13 @@ def invoice_totals(lines: Iterable[tuple[InvoiceComponent, Decimal, Decimal]]) -
 
 
 def split_exact(parts: Sequence[Decimal]) -> list[Decimal]:
-    """Round each exact part to the cent so that they add up to the rounded total exactly.
-
-    Largest remainder: every part is first rounded down, then the missing cents go to the
-    parts that lost the most. Works for negative parts too (rounding down goes towards minus
-    infinity, so every remainder is in [0, 1) cent).
-    """
+    """Round each exact part to the cent so that they add up to the rounded total exactly
+    (largest remainder, `domain/rounding.py`; negative parts too)."""
     if not parts:
         return []
-    target = round_cents(sum(parts, ZERO))
-    floors = [part.quantize(CENT, rounding=ROUND_FLOOR) for part in parts]
-    missing = int((target - sum(floors, ZERO)) / CENT)
-    if missing < 0 or missing > len(parts):
-        raise AssertionError("largest remainder out of range")  # cannot happen with floors
-    # Stable order: the biggest remainder first, then the earliest part.
-    order = sorted(range(len(parts)), key=lambda i: (floors[i] - parts[i], i))
-    for index in order[:missing]:
-        floors[index] += CENT
-    return floors
+    cents = int(round_cents(sum(parts, ZERO)) / CENT)
+    exact = [Fraction(part) / Fraction(CENT) for part in parts]
+    return [Decimal(n) * CENT for n in largest_remainder(exact, cents)]
 
 
 def allocate(amount: Decimal, weights: Sequence[Decimal | int]) -> list[Decimal]:

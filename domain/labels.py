@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from domain.enums import (
     BillingFrequency,
+    CustomerCategory,
     Energy,
     InvoiceDelivery,
     MeterKind,
@@ -159,4 +160,10 @@ METER_KIND_LABELS: dict[MeterKind, str] = {
     MeterKind.LINKY: "Linky",
     MeterKind.ELECTROMECHANICAL: "Électromécanique",
     MeterKind.ELECTRONIC: "Électronique",
+}
+
+CUSTOMER_CATEGORY_LABELS: dict[CustomerCategory, str] = {
+    CustomerCategory.PUBLIC: "Client public",
+    CustomerCategory.BUSINESS: "Professionnel",
+    CustomerCategory.PRIVATE: "Particulier",
 }

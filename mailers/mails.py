@@ -31,14 +31,8 @@ from mailers.contacts import CustomerService, customer_service_of
 from mailers.outbox import enqueue_mail, message_id, to_json
 from mailers.rendering import french_duration, render_bodies
 
-
-def customer_service_from(settings: Settings) -> CustomerService:
-    """The supplier's own contacts (for a mail to nobody's group: see `mailers.contacts`)."""
-    return customer_service_of(settings)
-
-
 # The defaults of those settings, for callers without settings at hand (tests, scripts).
-DEFAULT_CUSTOMER_SERVICE = customer_service_from(Settings.model_construct())
+DEFAULT_CUSTOMER_SERVICE = customer_service_of(Settings.model_construct())
 
 
 @dataclass(frozen=True, slots=True)

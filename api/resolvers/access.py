@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -13,8 +13,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.people import GrantRow, PersonRow, grants_of, person_row
+from api.resolvers.account_lifecycle import send_activation
+from api.resolvers.people import PersonRow, person_row
+from api.resolvers.writable import require_writing_credential
 from auth.caller import Caller
+from auth.grants import GrantRow, load_grants
 from auth.permissions import (
     ScopeRequest,
     admin_groups,
@@ -23,16 +26,14 @@ from auth.permissions import (
     needs_member,
     user_members,
 )
-from auth.secrets import digest, new_secret
 from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
-from db.models import AccessGrant, ActionToken, BillingAccount, GrantBillingAccount, Member, User
+from db.models import AccessGrant, BillingAccount, GrantBillingAccount, Member, User
 from db.scoped import Perimeter, members_of_groups, scoped_billing_accounts, scoped_members
-from domain.enums import ActionTokenPurpose, Tier, UserStatus
+from domain.enums import Tier, UserStatus
 from domain.errors import ErrorCode, Refusal, not_found
 from domain.references import has_control_characters
-from mailers import contacts, mails
 
 MAX_ACCOUNTS_PER_GRANT = 100
 
@@ -92,7 +93,7 @@ async def list_people(
             )
         )
         visible_ids = set(seen.all())
-        grants = await grants_of(session, [u.id for u in page], include_revoked=True)  # type: ignore[misc]
+        grants = await load_grants(session, [u.id for u in page], include_revoked=True)  # type: ignore[misc]
     return PeoplePage(
         people=[
             person_row(u, [g for g in grants.get(u.id, []) if g.id in visible_ids])  # type: ignore[arg-type]
@@ -127,6 +128,8 @@ async def resolve_scope(
         )
     member_group: int | None = None
     if needs_member(tier):
+        if member_id is None:
+            member_id = _own_member(caller, tier)
         if member_id is None:
             raise Refusal(ErrorCode.REQUIRED, "Choisissez le membre.", field="memberId")
         found = (
@@ -188,6 +191,15 @@ async def resolve_scope(
         billing_account_member_ids=owner_members,
         billing_account_group_ids=owner_groups,
     )
+
+
+def _own_member(caller: Caller, tier: Tier) -> int | None:
+    """The member an infra-user is carved from when the caller can only mean one: a USER of a
+    single member who administers no group. An ADMIN names the member (one of many)."""
+    members = user_members(caller)
+    if tier is Tier.INFRA_USER and len(members) == 1 and not admin_groups(caller):
+        return next(iter(members))
+    return None
 
 
 def _require_manageable(caller: Caller, scope: ScopeRequest, field: str = "tier") -> None:
@@ -273,38 +285,6 @@ def clean_full_name(full_name: str) -> str:
 # -- changes ----------------------------------------------------------------------------------
 
 
-async def issue_activation(
-    session: AsyncSession,
-    settings: Settings,
-    user: User,
-    *,
-    now: datetime,
-    revoke_earlier: bool = True,
-) -> tuple[ActionToken, str]:
-    """A fresh single-use activation link; a new invitation voids the earlier links."""
-    if revoke_earlier:
-        await session.exec(
-            sa.update(ActionToken)
-            .where(
-                ActionToken.user_id == user.id,  # type: ignore[arg-type]
-                ActionToken.purpose == ActionTokenPurpose.ACTIVATION,  # type: ignore[arg-type]
-                ActionToken.used_at.is_(None),  # type: ignore[union-attr]
-            )
-            .values(used_at=now)
-        )
-    secret = new_secret()
-    token = ActionToken(
-        user_id=user.id,  # type: ignore[arg-type]
-        purpose=ActionTokenPurpose.ACTIVATION,
-        token_hash=digest(secret),
-        expires_at=now + timedelta(hours=settings.activation_link_ttl_hours),
-    )
-    session.add(token)
-    await session.flush()
-    # The token travels in the fragment: never sent to a server, never in access logs.
-    return token, f"{settings.customer_space_url.rstrip('/')}/activation#token={secret}"
-
-
 async def invite_person(
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -323,6 +303,7 @@ async def invite_person(
 ) -> PersonRow:
     email = clean_email(email)
     full_name = clean_full_name(full_name)
+    require_writing_credential(caller)
     async with transaction(sessions) as session:
         scope = await resolve_scope(
             session,
@@ -359,16 +340,7 @@ async def invite_person(
         for account_id in sorted(scope.billing_account_ids):
             session.add(GrantBillingAccount(grant_id=grant.id, billing_account_id=account_id))  # type: ignore[arg-type]
         if user.status == UserStatus.INVITED:
-            token, url = await issue_activation(session, settings, user, now=now)
-            await mails.queue_activation(
-                session,
-                email=user.email,
-                full_name=user.full_name,
-                activation_url=url,
-                expires_at=token.expires_at,
-                token_id=token.id,  # type: ignore[arg-type]
-                customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
-            )
+            await send_activation(session, settings, user, now=now)
         audit.record(
             session,
             actor_user_id=caller.user_id,
@@ -386,12 +358,12 @@ async def invite_person(
             },
         )
         await session.flush()
-        grants = await grants_of(session, [user.id])  # type: ignore[list-item]
+        grants = await load_grants(session, [user.id])  # type: ignore[list-item]
     return person_row(user, [g for g in grants.get(user.id, []) if g.id == grant.id])  # type: ignore[arg-type]
 
 
 async def _holds_same_grant(session: AsyncSession, user_id: int, scope: ScopeRequest) -> bool:
-    existing = (await grants_of(session, [user_id])).get(user_id, [])
+    existing = (await load_grants(session, [user_id])).get(user_id, [])
     return any(
         g.tier is scope.tier
         and g.group_id == scope.group_id
@@ -412,6 +384,7 @@ async def change_grant_scope(
     now: datetime,
     client_address: str | None,
 ) -> GrantRow:
+    require_writing_credential(caller)
     async with transaction(sessions) as session:
         grant = await _managed_grant(session, caller, grant_id)
         tier = Tier(grant.tier)
@@ -463,7 +436,7 @@ async def change_grant_scope(
             },
         )
         await session.flush()
-        rows = await grants_of(session, [grant.user_id], include_revoked=True)
+        rows = await load_grants(session, [grant.user_id], include_revoked=True)
     return next(g for g in rows[grant.user_id] if g.id == grant.id)
 
 
@@ -481,6 +454,7 @@ async def set_grant_state(
 ) -> GrantRow:
     """Suspends (reversible), resumes or revokes (final) a grant the caller manages."""
     assert action in GRANT_ACTIONS
+    require_writing_credential(caller)
     async with transaction(sessions) as session:
         grant = await _managed_grant(session, caller, grant_id)
         if action == "suspend":
@@ -509,5 +483,72 @@ async def set_grant_state(
             details={"user_id": grant.user_id},
         )
         await session.flush()
-        rows = await grants_of(session, [grant.user_id], include_revoked=True)
+        rows = await load_grants(session, [grant.user_id], include_revoked=True)
     return next(g for g in rows[grant.user_id] if g.id == grant.id)
+
+
+async def resend_invitation(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caller: Caller,
+    *,
+    user_id: int,
+    now: datetime,
+    client_address: str | None,
+) -> PersonRow:
+    """A fresh activation link for a person who has not activated yet; the old links stop
+    working. Whoever manages one of the person's grants may resend (the one who could have
+    invited them), and the back office for anyone. A person the caller does not see is "not
+    found"; one they see but do not manage is refused."""
+    back_office = caller.holds(Tier.OPERATOR)
+    require_writing_credential(caller)
+    async with transaction(sessions) as session:
+        user = (
+            await session.exec(select(User).where(User.id == user_id).with_for_update())
+        ).first()
+        if user is None:
+            raise not_found("personId")
+        grants = list(
+            (
+                await session.exec(
+                    select(AccessGrant).where(
+                        AccessGrant.user_id == user_id,
+                        AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+                        *(() if back_office else (visible_grants(caller),)),
+                    )
+                )
+            ).all()
+        )
+        if not grants:
+            raise not_found("personId")
+        if not back_office:
+            scopes = [await grant_scope(session, grant) for grant in grants]
+            if not any(may_manage(caller, scope) for scope in scopes):
+                raise Refusal(
+                    ErrorCode.FORBIDDEN,
+                    "Seul qui peut inviter cette personne peut lui renvoyer son invitation.",
+                    field="personId",
+                )
+        if user.status != UserStatus.INVITED:
+            raise Refusal(
+                ErrorCode.INVALID_STATE,
+                "Ce compte est déjà activé : la personne peut demander un nouveau mot de passe."
+                if user.status == UserStatus.ACTIVE
+                else "Ce compte est suspendu : il ne s'active pas.",
+                field="personId",
+            )
+        link = await send_activation(session, settings, user, now=now)
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action="user.invitation_resent",
+            object_type="User",
+            object_id=user_id,
+            now=now,
+            client_address=client_address,
+            details={"token_id": link.token_id},
+        )
+        await session.flush()
+        rows = await load_grants(session, [user_id])
+    shown = {grant.id for grant in grants}
+    return person_row(user, [g for g in rows.get(user_id, []) if g.id in shown])

@@ -1,7 +1,9 @@
 """An account's life by email: activation of an invitation, password reset.
 
-Links carry a single-use secret stored hashed; an expired or used link gets a clear error.
-Requests for a reset get the same answer whether the email exists or not.
+Links carry a single-use secret stored hashed (`auth/action_tokens.py`); an expired or used
+link gets a clear error. Requests for a reset get the same answer whether the email exists or
+not; for an invited account that never activated, the request sends a fresh activation link
+(the person lost or let expire the first one).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.sessions import normalise_email, throttled
 from auth import throttle
+from auth.action_tokens import IssuedLink, issue_link
 from auth.passwords import PROBLEM_MESSAGES, hash_password, password_problem
-from auth.secrets import digest, new_secret
+from auth.secrets import digest
 from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
@@ -28,15 +31,55 @@ from domain.errors import ErrorCode, Refusal
 from mailers import contacts, mails
 
 RESET_ANSWER = (
-    "Si un compte actif correspond à cette adresse, un lien de réinitialisation vient d'y être "
-    "envoyé ; il est valable une heure."
+    "Si un compte correspond à cette adresse, un lien vient d'y être envoyé : de "
+    "réinitialisation (valable une heure), ou d'activation si le compte n'est pas encore activé."
 )
 
 
-def _check_password(password: str, user: User) -> None:
+async def issue_activation(
+    session: AsyncSession,
+    settings: Settings,
+    user_id: int,
+    *,
+    now: datetime,
+    void_earlier: bool = True,
+) -> IssuedLink:
+    """A fresh activation link; by default the earlier ones stop working."""
+    return await issue_link(
+        session,
+        user_id=user_id,
+        purpose=ActionTokenPurpose.ACTIVATION,
+        valid_for=timedelta(hours=settings.activation_link_ttl_hours),
+        customer_space_url=settings.customer_space_url,
+        now=now,
+        void_earlier=void_earlier,
+    )
+
+
+async def send_activation(
+    session: AsyncSession, settings: Settings, user: User, *, now: datetime
+) -> IssuedLink:
+    """A fresh activation link in the outbox (invitation, resend, reset of an invited account);
+    the link sent before stops working."""
+    link = await issue_activation(session, settings, user.id, now=now)  # type: ignore[arg-type]
+    await mails.queue_activation(
+        session,
+        email=user.email,
+        full_name=user.full_name,
+        activation_url=link.url,
+        expires_at=link.expires_at,
+        token_id=link.token_id,
+        customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
+    )
+    return link
+
+
+async def _set_password(user: User, password: str) -> None:
+    """Checks the policy, then hashes off the event loop (argon2id takes tens of ms)."""
     problem = password_problem(password, email=user.email, full_name=user.full_name)
     if problem is not None:
         raise Refusal(ErrorCode(problem.value), PROBLEM_MESSAGES[problem], field="password")
+    user.password_hash = await asyncio.to_thread(hash_password, password)
 
 
 async def _usable_token(
@@ -129,8 +172,7 @@ async def activate_account(
     async def activate(session: AsyncSession, action: ActionToken, user: User) -> None:
         if user.status != UserStatus.INVITED:
             raise Refusal(ErrorCode.TOKEN_USED, "Ce compte est déjà activé.", field="token")
-        _check_password(password, user)
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await _set_password(user, password)
         user.status = UserStatus.ACTIVE
         await mails.queue_activation_confirmation(
             session,
@@ -171,24 +213,25 @@ async def request_password_reset(
         # Every request counts: a reset flood on one address is throttled like failures.
         await throttle.record_failure(session, keys, now=now)
         user = (await session.exec(select(User).where(User.email == email))).first()
-        if user is not None and user.status == UserStatus.ACTIVE:
-            secret = new_secret()
-            token = ActionToken(
+        if user is not None and user.status == UserStatus.INVITED:
+            await send_activation(session, settings, user, now=now)
+        elif user is not None and user.status == UserStatus.ACTIVE:
+            link = await issue_link(
+                session,
                 user_id=user.id,  # type: ignore[arg-type]
                 purpose=ActionTokenPurpose.PASSWORD_RESET,
-                token_hash=digest(secret),
-                expires_at=now + timedelta(minutes=settings.reset_link_ttl_minutes),
+                valid_for=timedelta(minutes=settings.reset_link_ttl_minutes),
+                customer_space_url=settings.customer_space_url,
+                now=now,
+                void_earlier=False,
             )
-            session.add(token)
-            await session.flush()
-            url = f"{settings.customer_space_url.rstrip('/')}/mot-de-passe#token={secret}"
             await mails.queue_password_reset(
                 session,
                 email=user.email,
                 full_name=user.full_name,
-                reset_url=url,
-                expires_at=token.expires_at,
-                token_id=token.id,  # type: ignore[arg-type]
+                reset_url=link.url,
+                expires_at=link.expires_at,
+                token_id=link.token_id,
                 customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
             )
     return RESET_ANSWER
@@ -207,8 +250,7 @@ async def reset_password(
     async def reset(session: AsyncSession, action: ActionToken, user: User) -> None:
         if user.status != UserStatus.ACTIVE:
             raise Refusal(ErrorCode.TOKEN_INVALID, "Lien invalide.", field="token")
-        _check_password(password, user)
-        user.password_hash = await asyncio.to_thread(hash_password, password)
+        await _set_password(user, password)
         await session.exec(
             sa.update(RefreshToken)
             .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]

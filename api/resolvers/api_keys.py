@@ -11,6 +11,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import grant_scope, visible_grants
+from api.resolvers.writable import require_writing_credential
 from auth.api_keys import new_api_key
 from auth.caller import READ_SCOPE, WRITE_SCOPE, Caller
 from auth.permissions import admin_groups, may_manage
@@ -190,6 +191,7 @@ async def revoke_api_key(
     now: datetime,
     client_address: str | None,
 ) -> ApiKeyRow:
+    require_writing_credential(caller)
     async with transaction(sessions) as session:
         key = (
             await session.exec(

@@ -1,14 +1,16 @@
 """What the caller may do on a site, as the technical sheet shows it (capability flags).
 
 Computed from the caller's grants and the site's scope (its group, member, billing account);
-the mutations check the same rules in SQL through the write perimeter.
+the mutations check the same rules in SQL through the write perimeter (self-readings) and
+`references_perimeter` (reference edits), by way of `api/resolvers/writable.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auth.caller import Caller, GrantScope
+from auth.caller import Caller, GrantScope, perimeter_for
+from db.scoped import Perimeter
 from domain.enums import Tier
 
 REFERENCE_EDITORS = frozenset({Tier.ADMIN, Tier.USER, Tier.INFRA_USER})
@@ -49,3 +51,11 @@ def may_write(caller: Caller | None, site: SiteScope) -> bool:
     if caller is None or caller.write_perimeter.is_empty:
         return False
     return any(grant.allows_writes and grant_reaches(grant, site) for grant in caller.grants)
+
+
+def references_perimeter(caller: Caller) -> Perimeter:
+    """Where the caller may edit site references, in SQL terms: the reach of its ADMIN, USER
+    and INFRA_USER grants, nothing when it may write nothing (e.g. a read-only API key)."""
+    if caller.write_perimeter.is_empty:
+        return Perimeter.nobody()
+    return perimeter_for(g for g in caller.grants if g.tier in REFERENCE_EDITORS)

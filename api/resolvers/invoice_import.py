@@ -3,7 +3,9 @@
 Every invoice is checked before anything is written: its lines add up to its totals to the
 cent, its VAT bases match the rates (domain/billing.py), its billing account and sites
 exist (the sites on that billing account), a cancellation points to an existing invoice (in
-the database or earlier in the file), its number is new. Every bad row is reported with its
+the database or earlier in the file), its number is new, and a regularisation charged to the
+customer does not reach back beyond the member's limit (2 years for a private person, 4 for a
+public customer, 5 for a business: `domain/billing.py`). Every bad row is reported with its
 line number; one bad row and nothing is imported.
 
 CSV (`;` or `,`, UTF-8 with or without BOM): a `record` column says what the row is —
@@ -29,16 +31,27 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import transaction
-from db.models import BillingAccount, Invoice, InvoiceLine, InvoiceSite, Site
-from domain.billing import DraftInvoice, DraftLine, DraftSite, invoice_problems
+from db.models import BillingAccount, Invoice, InvoiceLine, InvoiceSite, Member, Site
+from domain.billing import (
+    CORRECTION_LIMIT_YEARS,
+    DraftInvoice,
+    DraftLine,
+    DraftSite,
+    correction_reaches_too_far,
+    earliest_correction_start,
+    invoice_problems,
+)
 from domain.enums import (
+    CustomerCategory,
     EditionStatus,
+    Energy,
     IndexBasis,
     InvoiceComponent,
     InvoiceDelivery,
     InvoiceKind,
     PaymentStatus,
 )
+from domain.labels import CUSTOMER_CATEGORY_LABELS
 
 CSV_COLUMNS = [
     "record",
@@ -285,6 +298,7 @@ class _Ready:
     cancels: str | None
     lines: list[dict[str, Any]]
     sites: list[tuple[int, str, dict[str, Any]]]  # (line, point number, values)
+    line_numbers: list[int] = field(default_factory=list)  # the file line of each of `lines`
 
 
 def _typed(item: _Parsed, problems: list[tuple[int, str]]) -> _Ready | None:
@@ -316,6 +330,7 @@ def _typed(item: _Parsed, problems: list[tuple[int, str]]) -> _Ready | None:
     if len(invoice["number"]) > 20:
         problems.append((item.line, "numéro de facture de plus de 20 caractères"))
     lines: list[dict[str, Any]] = []
+    line_numbers: list[int] = []
     for position, record in enumerate(item.lines, start=1):
         v = record.values
         try:
@@ -333,6 +348,7 @@ def _typed(item: _Parsed, problems: list[tuple[int, str]]) -> _Ready | None:
                     "amount": _money(v, "amount"),
                 }
             )
+            line_numbers.append(record.line)
         except _BadValue as bad:
             problems.append((record.line, str(bad)))
     sites: list[tuple[int, str, dict[str, Any]]] = []
@@ -386,7 +402,15 @@ def _typed(item: _Parsed, problems: list[tuple[int, str]]) -> _Ready | None:
     if len(lines) == len(item.lines) and len(sites) == len(item.sites):
         for problem in invoice_problems(draft):
             problems.append((item.line, f"facture {invoice['number']} : {problem}"))
-    return _Ready(item.line, invoice, account, cancels.upper() if cancels else None, lines, sites)
+    return _Ready(
+        item.line,
+        invoice,
+        account,
+        cancels.upper() if cancels else None,
+        lines,
+        sites,
+        line_numbers,
+    )
 
 
 async def import_invoices(sessions: async_sessionmaker[AsyncSession], path: Path) -> ImportReport:
@@ -406,14 +430,22 @@ async def import_invoices(sessions: async_sessionmaker[AsyncSession], path: Path
 async def _check_references(
     session: AsyncSession, ready: list[_Ready], problems: list[tuple[int, str]]
 ) -> None:
-    accounts = {
-        number: (account_id, energy)
-        for account_id, number, energy in await session.exec(  # type: ignore[call-overload]
-            sa.select(BillingAccount.id, BillingAccount.number, BillingAccount.energy).where(
-                BillingAccount.number.in_(sorted({r.billing_account for r in ready}))  # type: ignore[attr-defined]
-            )
+    accounts: dict[str, tuple[int, Energy]] = {}
+    categories: dict[str, CustomerCategory] = {}
+    for account_id, number, energy, category in await session.exec(  # type: ignore[call-overload]
+        sa.select(
+            BillingAccount.id,
+            BillingAccount.number,
+            BillingAccount.energy,
+            Member.customer_category,
         )
-    }
+        .join(Member, Member.id == BillingAccount.member_id)
+        .where(
+            BillingAccount.number.in_(sorted({r.billing_account for r in ready}))  # type: ignore[attr-defined]
+        )
+    ):
+        accounts[number] = (account_id, energy)
+        categories[number] = CustomerCategory(category)
     points = sorted({p for r in ready for _, p, _ in r.sites})
     sites: dict[str, list[tuple[int, int]]] = {}
     for site_id, point, account_id in await session.exec(  # type: ignore[call-overload]
@@ -448,6 +480,8 @@ async def _check_references(
         if r.cancels and r.cancels not in existing and r.cancels not in seen:
             problems.append((r.line, f"la facture annulée {r.cancels} est introuvable"))
         seen.setdefault(number, r.line)
+        if r.billing_account in categories:
+            _check_correction_limits(r, categories[r.billing_account], problems)
         for line, point, values in r.sites:
             candidates = sites.get(point, [])
             match = [sid for sid, aid in candidates if account and aid == account[0]]
@@ -457,6 +491,32 @@ async def _check_references(
                 )
             else:
                 values["site_id"] = match[0]
+
+
+def _check_correction_limits(
+    r: _Ready, category: CustomerCategory, problems: list[tuple[int, str]]
+) -> None:
+    """A correction charged to the customer may not reach back beyond the member's limit."""
+    billed_on, start = r.invoice["accounting_date"], r.invoice["period_start"]
+    for line, values in zip(r.line_numbers, r.lines, strict=True):
+        if correction_reaches_too_far(
+            category,
+            component=values["component"],
+            amount=values["amount"],
+            period_start=start,
+            billed_on=billed_on,
+        ):
+            earliest = earliest_correction_start(category, billed_on)
+            problems.append(
+                (
+                    line,
+                    f"facture {r.invoice['number']} : la régularisation remonte au "
+                    f"{start:%d/%m/%Y}, au-delà de la limite de "
+                    f"{CORRECTION_LIMIT_YEARS[category]} ans pour un "
+                    f"{CUSTOMER_CATEGORY_LABELS[category].lower()} (au plus tôt le "
+                    f"{earliest:%d/%m/%Y} pour une facture du {billed_on:%d/%m/%Y})",
+                )
+            )
 
 
 async def _write(session: AsyncSession, ready: list[_Ready]) -> ImportReport:

@@ -1,8 +1,8 @@
-"""People and their grants, as the viewer and access management show them."""
+"""People and their grants, as the viewer and access management show them (grants are read
+through `auth/grants.py`, the one loader)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,23 +12,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import AccessGrant, GrantBillingAccount, Site, User
+from auth.grants import GrantRow, load_grants
+from db.models import Site, User
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
-from domain.enums import Energy, Tier, UserStatus
-
-
-@dataclass(frozen=True, slots=True)
-class GrantRow:
-    id: int
-    user_id: int
-    tier: Tier
-    group_id: int | None
-    member_id: int | None
-    billing_account_ids: tuple[int, ...]
-    may_submit: bool
-    created_at: datetime
-    suspended_at: datetime | None
-    revoked_at: datetime | None
+from domain.enums import Energy, UserStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,44 +38,6 @@ class PerimeterSummary:
     sites_by_energy: dict[Energy, int]
 
 
-async def grants_of(
-    session: AsyncSession, user_ids: Sequence[int], *, include_revoked: bool = False
-) -> dict[int, list[GrantRow]]:
-    """Every grant of these people with its billing accounts, in two statements."""
-    if not user_ids:
-        return {}
-    query = select(AccessGrant).where(AccessGrant.user_id.in_(sorted(set(user_ids))))  # type: ignore[attr-defined]
-    if not include_revoked:
-        query = query.where(AccessGrant.revoked_at.is_(None))  # type: ignore[union-attr]
-    grants = list((await session.exec(query.order_by(AccessGrant.id))).all())  # type: ignore[arg-type]
-    accounts: dict[int, list[int]] = defaultdict(list)
-    if grants:
-        pairs = await session.exec(
-            select(GrantBillingAccount.grant_id, GrantBillingAccount.billing_account_id)
-            .where(GrantBillingAccount.grant_id.in_([g.id for g in grants]))  # type: ignore[attr-defined]
-            .order_by(GrantBillingAccount.billing_account_id)
-        )
-        for grant_id, account_id in pairs:
-            accounts[grant_id].append(account_id)
-    result: dict[int, list[GrantRow]] = defaultdict(list)
-    for g in grants:
-        result[g.user_id].append(
-            GrantRow(
-                id=g.id,  # type: ignore[arg-type]
-                user_id=g.user_id,
-                tier=Tier(g.tier),
-                group_id=g.group_id,
-                member_id=g.member_id,
-                billing_account_ids=tuple(accounts[g.id]),  # type: ignore[index]
-                may_submit=g.may_submit,
-                created_at=g.created_at,
-                suspended_at=g.suspended_at,
-                revoked_at=g.revoked_at,
-            )
-        )
-    return result
-
-
 def person_row(user: User, grants: Sequence[GrantRow]) -> PersonRow:
     return PersonRow(
         id=user.id,  # type: ignore[arg-type]
@@ -106,7 +55,7 @@ async def viewer_person(sessions: async_sessionmaker[AsyncSession], user_id: int
     async with sessions() as session:
         user = await session.get(User, user_id)
         assert user is not None  # the caller was loaded from it in this request
-        grants = await grants_of(session, [user_id])
+        grants = await load_grants(session, [user_id])
     return person_row(user, [g for g in grants.get(user_id, []) if g.suspended_at is None])
 
 

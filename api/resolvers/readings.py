@@ -24,6 +24,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import clean_email
+from api.resolvers.writable import site_to_change
 from auth.caller import Caller
 from comptoir.settings import Settings
 from db import audit
@@ -40,7 +41,7 @@ from domain.enums import (
     SelfReadingStatus,
     SiteStatus,
 )
-from domain.errors import ErrorCode, Refusal, not_found
+from domain.errors import ErrorCode, Refusal
 from domain.labels import REGISTER_LABELS
 from domain.readings import (
     REFERENCE_SOURCES,
@@ -433,13 +434,14 @@ async def submit_self_reading(
         )
     async with transaction(sessions) as session:
         # Locked, so two submissions for the same site are taken one after the other.
-        site = (
-            await session.exec(
-                scoped_sites(write_perimeter).where(Site.id == site_id).with_for_update()
-            )
-        ).first()
-        if site is None:
-            raise not_found("siteId")
+        site = await site_to_change(
+            session,
+            site_id,
+            perimeter=caller.perimeter,
+            write_perimeter=write_perimeter,
+            forbidden="Votre habilitation permet de consulter ce site, pas d'y transmettre "
+            "d'auto-relève.",
+        )
         meter = (
             await session.exec(
                 select(Meter).where(Meter.site_id == site_id, Meter.removed_on.is_(None))  # type: ignore[union-attr]

@@ -6,17 +6,16 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.capabilities import SiteScope, may_edit_references
+from api.resolvers.capabilities import references_perimeter
+from api.resolvers.writable import site_to_change
 from auth.caller import Caller
 from db import audit
 from db.engine import transaction
-from db.models import Member, Site
-from db.scoped import scoped_sites
+from db.models import Site
 from db.site_search import refresh_site_search
-from domain.errors import ErrorCode, Refusal, Refusals, not_found
+from domain.errors import ErrorCode, Refusal, Refusals
 from domain.references import SITE_REFERENCE_LIMITS, ReferenceProblem, clean_reference
 
 FIELD_NAMES = {
@@ -68,23 +67,14 @@ async def update_site_references(
 ) -> Site:
     cleaned = validated(changes)
     async with transaction(sessions) as session:
-        site = (
-            await session.exec(
-                scoped_sites(caller.perimeter).where(Site.id == site_id).with_for_update()
-            )
-        ).first()
-        if site is None:
-            raise not_found("siteId")
-        group_id = (
-            await session.exec(select(Member.group_id).where(Member.id == site.member_id))
-        ).one()
-        scope = SiteScope(group_id, site.member_id, site.billing_account_id)
-        if not may_edit_references(caller, scope):
-            raise Refusal(
-                ErrorCode.FORBIDDEN,
-                "Votre habilitation ne permet pas de modifier les références de ce site.",
-                field="siteId",
-            )
+        site = await site_to_change(
+            session,
+            site_id,
+            perimeter=caller.perimeter,
+            write_perimeter=references_perimeter(caller),
+            forbidden="Votre habilitation permet de consulter ce site, pas de modifier ses "
+            "références.",
+        )
         before = {name: getattr(site, name) for name in cleaned}
         for name, value in cleaned.items():
             setattr(site, name, value)

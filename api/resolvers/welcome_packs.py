@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.access import issue_activation
+from api.resolvers.account_lifecycle import issue_activation
+from api.resolvers.writable import require_writing_credential
 from auth.caller import Caller
 from auth.permissions import admin_groups
 from comptoir.settings import Settings
@@ -59,6 +60,7 @@ async def members_to_welcome(
 ) -> list[int]:
     """The members named (or all of a group), inside what the caller may send for: an ADMIN
     their group's members, an OPERATOR any member. Anything else is "not found"."""
+    require_writing_credential(caller)
     if not member_ids and group_id is None:
         raise Refusal(
             ErrorCode.REQUIRED, "Choisissez des membres ou un groupement.", field="memberIds"
@@ -164,13 +166,19 @@ async def _welcome_member(
         if queued is not None:
             report.already_sent += 1
             continue
+        expires_at: datetime | None = None
         if user.status == UserStatus.INVITED:
-            token, url = await issue_activation(
-                session, settings, user, now=now, revoke_earlier=False
+            # A pack adds a link beside any invitation still running: both stay valid.
+            link = await issue_activation(
+                session,
+                settings,
+                user.id,  # type: ignore[arg-type]
+                now=now,
+                void_earlier=False,
             )
-            expires_at: datetime | None = token.expires_at
+            url, expires_at = link.url, link.expires_at
         else:
-            url, expires_at = f"{settings.customer_space_url.rstrip('/')}/connexion", None
+            url = f"{settings.customer_space_url.rstrip('/')}/connexion"
         pack = mails.WelcomePack(
             member_id=member_id,
             member_legal_name=member.legal_name,

@@ -32,7 +32,9 @@ class InviteUserInput:
     full_name: str = strawberry.field(description="Nom et prénom.")
     tier: Tier = strawberry.field(description="Niveau d'accès accordé.")
     member_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="Le membre (USER, INFRA_USER)."
+        default=None,
+        description="Le membre (USER, INFRA_USER). Un USER d'un seul membre qui crée un "
+        "infra-utilisateur peut l'omettre : c'est le sien.",
     )
     group_id: relay.GlobalID | None = strawberry.field(
         default=None,
@@ -61,6 +63,13 @@ class ChangeGrantScopeInput:
 @strawberry.input(description="Une habilitation à suspendre, réactiver ou révoquer.")
 class GrantInput:
     grant_id: relay.GlobalID = strawberry.field(description="L'habilitation.")
+
+
+@strawberry.input(description="Une invitation à renvoyer.")
+class ResendInvitationInput:
+    person_id: relay.GlobalID = strawberry.field(
+        description="La personne invitée (compte pas encore activé)."
+    )
 
 
 @strawberry.input(description="Activation d'un compte invité.")
@@ -173,6 +182,31 @@ class AccessMutations:
                     input.billing_account_ids, "BillingAccount", "billingAccountIds"
                 ),
                 may_submit=input.may_submit,
+                now=ctx.now,
+                client_address=ctx.client_address,
+            )
+            return Person.from_row(row)
+
+        person, errors = await attempt(work)
+        return InviteUserPayload(person=person, errors=errors)
+
+    @strawberry.mutation(
+        description="Renvoie l'invitation d'une personne qui n'a pas encore activé son compte : "
+        "un nouveau lien d'activation (valable 24 heures) part par mail et l'ancien ne sert "
+        "plus. Pour qui peut inviter cette personne, et pour le back-office (OPERATOR).",
+        permission_classes=[IsAuthenticated],
+    )
+    async def resend_invitation(
+        self, info: strawberry.Info, input: ResendInvitationInput
+    ) -> InviteUserPayload:
+        ctx = info.context
+
+        async def work() -> Person:
+            row = await access.resend_invitation(
+                ctx.sessions,
+                ctx.settings,
+                ctx.caller,
+                user_id=pk_of(input.person_id, "Person", "personId"),  # type: ignore[arg-type]
                 now=ctx.now,
                 client_address=ctx.client_address,
             )

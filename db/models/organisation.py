@@ -9,7 +9,13 @@ from sqlmodel import Field, SQLModel
 
 from db.models.base import created_at_field, fk_field, id_field, max_length_check
 from db.types import StrEnumType
-from domain.enums import BillingFrequency, Energy, InvoiceDelivery, PaymentMethod
+from domain.enums import (
+    BillingFrequency,
+    CustomerCategory,
+    Energy,
+    InvoiceDelivery,
+    PaymentMethod,
+)
 
 
 class Group(SQLModel, table=True):
@@ -46,6 +52,12 @@ class Member(SQLModel, table=True):
     city: str = Field(max_length=100)
     contact_email: str | None = Field(default=None, max_length=254)
     switched_on: date | None = Field(default=None, sa_type=sa.Date())
+    # Public buyers by default: the market this space serves is a group of public bodies.
+    customer_category: CustomerCategory = Field(
+        default=CustomerCategory.PUBLIC,
+        sa_type=StrEnumType(CustomerCategory),
+        sa_column_kwargs={"server_default": CustomerCategory.PUBLIC.value},
+    )
     created_at: datetime = created_at_field()
 
 

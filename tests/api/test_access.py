@@ -434,3 +434,197 @@ async def test_password_reset_answers_alike_and_closes_sessions(
         )
     ).user_id
     assert ActionTokenPurpose.PASSWORD_RESET
+
+
+RESEND = """
+mutation($id: ID!) {
+  resendInvitation(input: {personId: $id}) {
+    person { id email status grants { tier } } errors { field code message }
+  }
+}
+"""
+
+
+async def expire_links_of(session_factory: async_sessionmaker[AsyncSession], email: str) -> None:
+    """Moves every link of this person 25 hours into the past (the 24-hour link lapsed)."""
+    async with session_factory() as session, session.begin():
+        user_id = (
+            await session.exec(User.__table__.select().where(User.email == email))  # type: ignore[attr-defined]
+        ).first()[0]
+        await session.exec(
+            ActionToken.__table__.update()  # type: ignore[attr-defined]
+            .where(ActionToken.user_id == user_id)
+            .values(expires_at=utcnow() - timedelta(hours=1))
+        )
+
+
+async def test_an_expired_invitation_is_resent_with_a_fresh_link_and_the_old_one_dies(
+    runner: Runner, world: World, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # given an invitation whose link lapsed
+    email = "relance@mairie.test"
+    invited = await invite(
+        runner,
+        world,
+        "ADMIN",
+        email=email,
+        fullName="Paul Relance",
+        tier="USER",
+        memberId=gid("Member", world.member.id),
+    )
+    [first] = await runner.mails_to(email, "activation")
+    await expire_links_of(session_factory, email)
+    # when the admin sends it again
+    answer = (
+        await runner.run(RESEND, {"id": invited["person"]["id"]}, as_user=world.people["ADMIN"])
+    )["resendInvitation"]
+    # then a second activation mail is in the outbox, with another link
+    assert answer["errors"] == []
+    assert answer["person"]["status"] == "INVITED"
+    assert [g["tier"] for g in answer["person"]["grants"]] == ["USER"]
+    [old, new] = await runner.mails_to(email, "activation")
+    assert old.id == first.id and new.context["activation_url"] != old.context["activation_url"]
+    assert await runner.count(AuditEntry, AuditEntry.action == "user.invitation_resent") >= 1
+    # the old link no longer serves, the new one activates the account
+    stale = await runner.run(
+        ACTIVATE, {"token": token_in(old.context["activation_url"]), "password": NEW_PASSWORD}
+    )
+    assert stale["activateAccount"]["errors"][0]["code"] in {"TOKEN_USED", "TOKEN_EXPIRED"}
+    done = await runner.run(
+        ACTIVATE, {"token": token_in(new.context["activation_url"]), "password": NEW_PASSWORD}
+    )
+    assert done["activateAccount"]["ok"] is True
+    # and an active account is not re-invited
+    again = (
+        await runner.run(RESEND, {"id": invited["person"]["id"]}, as_user=world.people["ADMIN"])
+    )["resendInvitation"]
+    assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]
+    assert len(await runner.mails_to(email, "activation")) == 2
+
+
+async def test_a_fresh_link_voids_a_running_one(
+    runner: Runner, world: World, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    email = "deux-liens@mairie.test"
+    invited = await invite(
+        runner,
+        world,
+        "USER",
+        email=email,
+        fullName="Agent Double",
+        tier="INFRA_USER",
+        billingAccountIds=[gid("BillingAccount", world.accounts[0].id)],
+    )
+    answer = (
+        await runner.run(RESEND, {"id": invited["person"]["id"]}, as_user=world.people["USER"])
+    )["resendInvitation"]
+    assert answer["errors"] == []
+    [old, new] = await runner.mails_to(email, "activation")
+    stale = await runner.run(
+        ACTIVATE, {"token": token_in(old.context["activation_url"]), "password": NEW_PASSWORD}
+    )
+    assert stale["activateAccount"]["errors"][0]["code"] == "TOKEN_USED"
+    assert (
+        await runner.run(
+            ACTIVATE, {"token": token_in(new.context["activation_url"]), "password": NEW_PASSWORD}
+        )
+    )["activateAccount"]["ok"] is True
+
+
+async def test_who_may_resend_an_invitation(
+    runner: Runner, world: World, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    from domain.enums import Tier
+    from tests.factories import make_person
+
+    # given a member user invited by the admin
+    email = "qui-relance@mairie.test"
+    invited = await invite(
+        runner,
+        world,
+        "ADMIN",
+        email=email,
+        fullName="Anne Qui",
+        tier="USER",
+        memberId=gid("Member", world.member.id),
+    )
+    person_id = invited["person"]["id"]
+    # a USER of the same member sees that person but may not invite a USER: refused
+    seen = (await runner.run(RESEND, {"id": person_id}, as_user=world.people["USER"]))[
+        "resendInvitation"
+    ]
+    assert [e["code"] for e in seen["errors"]] == ["FORBIDDEN"]
+    assert seen["errors"][0]["message"].startswith("Seul qui peut inviter")
+    # infra-users and third parties do not see them at all: not found, as for nobody
+    for tier in ("INFRA_USER", "THIRD_PARTY"):
+        hidden = (await runner.run(RESEND, {"id": person_id}, as_user=world.people[tier]))[
+            "resendInvitation"
+        ]
+        nobody = (
+            await runner.run(RESEND, {"id": gid("Person", 10**9)}, as_user=world.people[tier])
+        )["resendInvitation"]
+        assert hidden == nobody
+        assert [e["code"] for e in hidden["errors"]] == ["NOT_FOUND"]
+    assert len(await runner.mails_to(email, "activation")) == 1
+    # the back office resends for anyone
+    operator, _ = await make_person(
+        session_factory, f"guichet{world.group.id}@comptoir.test", tier=Tier.OPERATOR
+    )
+    done = (await runner.run(RESEND, {"id": person_id}, as_user=operator))["resendInvitation"]
+    assert done["errors"] == []
+    assert len(await runner.mails_to(email, "activation")) == 2
+
+
+async def test_a_reset_request_for_an_invited_account_sends_a_fresh_activation_link(
+    runner: Runner, world: World, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # given an invitation whose link lapsed
+    email = "perdu@mairie.test"
+    await invite(
+        runner,
+        world,
+        "ADMIN",
+        email=email,
+        fullName="Luc Perdu",
+        tier="USER",
+        memberId=gid("Member", world.member.id),
+    )
+    await expire_links_of(session_factory, email)
+    # when the person asks for a new password, then the answer is the public one
+    asked = await runner.run(REQUEST_RESET, {"email": email})
+    unknown = await runner.run(REQUEST_RESET, {"email": "jamais-vu@mairie.test"})
+    assert asked == unknown
+    # and a fresh activation link (not a reset link) is in the outbox, and it works
+    assert await runner.mails_to(email, "password_reset") == []
+    [_, fresh] = await runner.mails_to(email, "activation")
+    done = await runner.run(
+        ACTIVATE, {"token": token_in(fresh.context["activation_url"]), "password": NEW_PASSWORD}
+    )
+    assert done["activateAccount"]["ok"] is True
+
+
+async def test_a_user_of_one_member_need_not_name_it_but_an_admin_must(
+    runner: Runner, world: World
+) -> None:
+    account = gid("BillingAccount", world.accounts[1].id)
+    mine = await invite(
+        runner,
+        world,
+        "USER",
+        email="sans-membre@mairie.test",
+        fullName="Sans Membre",
+        tier="INFRA_USER",
+        billingAccountIds=[account],
+    )
+    assert mine["errors"] == []
+    assert mine["person"]["grants"][0]["member"]["legalName"] == world.member.legal_name
+    by_admin = await invite(
+        runner,
+        world,
+        "ADMIN",
+        email="sans-membre2@mairie.test",
+        fullName="Sans Membre",
+        tier="INFRA_USER",
+        billingAccountIds=[account],
+    )
+    assert [(e["field"], e["code"]) for e in by_admin["errors"]] == [("memberId", "REQUIRED")]

@@ -1,6 +1,10 @@
 """The cross-tenant matrix: every field and mutation that takes an ID, called by a person of
 each tier of tenant A on an object of tenant B, answers exactly like an object that does not
-exist. A new field joins the matrix with one line in CASES."""
+exist. A new field joins the matrix with one line in CASES.
+
+Its other half (READ_ONLY_CASES): a mutation on an object the caller sees but may not change
+(a read-only grant or API key) answers FORBIDDEN with a French message, never NOT_FOUND — the
+rule of `api/resolvers/writable.py`."""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class Target:
     grant: str
     api_key: str
     point_number: str
+    person: str
     invoice: str = gid("Invoice", MISSING)  # set by the fixture for tenant B
     invoice_number: str = "FA000000000000"
     mail: str = gid("OutboxMail", MISSING)  # set by the fixture: a dead mail to tenant B
@@ -55,6 +60,7 @@ class Target:
             grant=gid("Grant", world.grants["INFRA_USER"].id),
             api_key=gid("ApiKey", api_key_id),
             point_number=world.sites[0].point_number,
+            person=gid("Person", world.people["INFRA_USER"].id),
         )
 
     @classmethod
@@ -73,6 +79,7 @@ class Target:
                 )
             ),
             point_number="99999999999999",
+            person=gid("Person", MISSING),
         )
 
 
@@ -237,6 +244,15 @@ CASES: list[Case] = [
     Case("suspendGrant", _grant_action("suspendGrant"), lambda a, t: {"id": t.grant}),
     Case("resumeGrant", _grant_action("resumeGrant"), lambda a, t: {"id": t.grant}),
     Case("revokeGrant", _grant_action("revokeGrant"), lambda a, t: {"id": t.grant}),
+    # The back office resends any invitation by design (tests/api/test_access.py).
+    Case(
+        "resendInvitation(personId)",
+        "mutation($id: ID!) { resendInvitation(input: {personId: $id}) { person { id } "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {"id": t.person},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
     Case(
         "createApiKey(grantId)",
         "mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { secret " + _ERRORS + " } }",
@@ -335,6 +351,7 @@ class Tenants:
     a: World
     b: Target
     operator: User
+    submitting_third_party: User  # tenant A's third party allowed to self-read on accounts[0]
 
 
 @pytest.fixture(scope="module")
@@ -346,6 +363,14 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
     b = await make_world(session_factory, "Bravo")
     operator, _ = await make_person(
         session_factory, f"operateur{a.group.id}@comptoir.test", tier=Tier.OPERATOR
+    )
+    adviser, _ = await make_person(
+        session_factory,
+        f"conseil{a.group.id}@alpha.test",
+        tier=Tier.THIRD_PARTY,
+        group_id=a.group.id,
+        billing_account_ids=(a.accounts[0].id,),
+        may_submit=True,
     )
     async with session_factory() as session, session.begin():
         key = ApiKey(
@@ -383,7 +408,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         invoice_number=invoice.number,
         mail=gid("OutboxMail", mail.id),  # type: ignore[arg-type]
     )
-    return Tenants(a=a, b=target, operator=operator)
+    return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
 
 def _answer(result: Any) -> str:
@@ -452,3 +477,168 @@ def result_has_no_success(result: Any) -> bool:
             if key != "errors" and inner is not None:
                 return False
     return True
+
+
+# -- the other half: visible, but read-only -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadOnlyCase:
+    """A mutation on tenant A's own object, which the read-only caller sees."""
+
+    name: str
+    document: str
+    variables: Callable[[World], dict[str, Any]]
+    callers: tuple[str, ...]  # tiers of tenant A, or "<TIER>_KEY" for that tier's read-only key
+
+
+def _self_reading(world: World) -> dict[str, Any]:
+    return {
+        "i": {
+            "siteId": gid("Site", world.sites[0].id),
+            "readOn": "2020-01-01",
+            "indexes": [{"register": "BASE", "index": "1"}],
+            "confirmed": True,
+        }
+    }
+
+
+_SUBMIT = next(c for c in CASES if c.name == "submitSelfReading(siteId)").document
+_REFERENCES = next(c for c in CASES if c.name == "updateSiteReferences(siteId)").document
+_BY_NAME = {c.name: c for c in CASES}
+
+READ_ONLY_CASES: list[ReadOnlyCase] = [
+    # accounts[0] holds sites[0]: the read-only third party and every key of tenant A see it.
+    ReadOnlyCase(
+        "submitSelfReading", _SUBMIT, _self_reading, ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY")
+    ),
+    ReadOnlyCase(
+        "updateSiteReferences",
+        _REFERENCES,
+        lambda a: {"s": gid("Site", a.sites[0].id)},
+        ("THIRD_PARTY", "SUBMITTING_THIRD_PARTY", "USER_KEY", "INFRA_USER_KEY"),
+    ),
+    # Access management with an ADMIN's read-only key, on objects the ADMIN manages.
+    ReadOnlyCase(
+        "inviteUser",
+        _BY_NAME["inviteUser(memberId)"].document,
+        lambda a: {
+            "i": {
+                "email": "cle@a.test",
+                "fullName": "Clé",
+                "tier": "USER",
+                "memberId": gid("Member", a.member.id),
+            }
+        },
+        ("ADMIN_KEY",),
+    ),
+    ReadOnlyCase(
+        "changeGrantScope",
+        _BY_NAME["changeGrantScope(grantId)"].document,
+        lambda a: {
+            "i": {
+                "grantId": gid("Grant", a.grants["THIRD_PARTY"].id),
+                "billingAccountIds": [gid("BillingAccount", a.accounts[0].id)],
+            }
+        },
+        ("ADMIN_KEY",),
+    ),
+    *(
+        ReadOnlyCase(
+            name,
+            _grant_action(name),
+            lambda a: {"id": gid("Grant", a.grants["INFRA_USER"].id)},
+            ("ADMIN_KEY",),
+        )
+        for name in ("suspendGrant", "resumeGrant", "revokeGrant")
+    ),
+    ReadOnlyCase(
+        "resendInvitation",
+        _BY_NAME["resendInvitation(personId)"].document,
+        lambda a: {"id": gid("Person", a.people["INFRA_USER"].id)},
+        ("ADMIN_KEY",),
+    ),
+    ReadOnlyCase(
+        "sendWelcomePacks",
+        _BY_NAME["sendWelcomePacks(memberIds)"].document,
+        lambda a: {"i": {"memberIds": [gid("Member", a.member.id)]}},
+        ("ADMIN_KEY",),
+    ),
+]
+
+
+async def _read_only_context(runner: Runner, tenants: Tenants, who: str) -> Any:
+    from api.authentication import Authentication
+    from api.context import Context
+    from auth.caller import load_caller
+
+    if who == "SUBMITTING_THIRD_PARTY":
+        return await runner.context(tenants.submitting_third_party)
+    if not who.endswith("_KEY"):
+        return await runner.context(tenants.a.people[who])
+    user = tenants.a.people[who.removesuffix("_KEY")]
+    async with runner.sessions() as session, session.begin():
+        key = ApiKey(
+            user_id=user.id,  # type: ignore[arg-type]
+            name="lecture",
+            prefix=f"cpt_r{user.id:011d}",
+            key_hash=f"{user.id:064d}",
+            scopes=["read"],
+            expires_at=utcnow(),
+        )
+        existing = (
+            await session.exec(ApiKey.__table__.select().where(ApiKey.prefix == key.prefix))  # type: ignore[attr-defined]
+        ).first()
+        if existing is None:
+            session.add(key)
+            await session.flush()
+        key_id = existing.id if existing is not None else key.id
+    async with runner.sessions() as session:
+        caller = await load_caller(
+            session, user_id=user.id, now=utcnow(), api_key_id=key_id, api_key_scopes=["read"]
+        )  # type: ignore[arg-type]
+    return Context(
+        request=None,
+        settings=runner.settings,
+        sessions=runner.sessions,
+        authentication=Authentication(caller),
+    )
+
+
+READ_ONLY_MATRIX = [
+    pytest.param(case, who, id=f"{case.name}-{who}")
+    for case in READ_ONLY_CASES
+    for who in case.callers
+]
+
+
+@pytest.mark.parametrize(("case", "who"), READ_ONLY_MATRIX)
+async def test_a_visible_object_the_caller_may_not_change_is_forbidden(
+    runner: Runner, tenants: Tenants, case: ReadOnlyCase, who: str
+) -> None:
+    from api.schema.schema import build_schema
+    from db.models import AccessGrant, AuditEntry, Reading, Site
+
+    async def snapshot() -> tuple[Any, ...]:
+        async with runner.sessions() as session:
+            site = await session.get(Site, tenants.a.sites[0].id)
+            return (
+                site.designation if site else None,
+                await runner.count(Reading, Reading.site_id == tenants.a.sites[0].id),
+                await runner.count(AccessGrant),
+                await runner.count(OutboxMail),
+                await runner.count(AuditEntry),
+            )
+
+    before = await snapshot()
+    context = await _read_only_context(runner, tenants, who)
+    result = await build_schema().execute(
+        case.document, case.variables(tenants.a), context_value=context
+    )
+    assert result.errors is None, result.errors
+    [payload] = result.data.values()
+    [error] = payload["errors"]
+    assert error["code"] == "FORBIDDEN", payload
+    assert "lecture seule" in error["message"] or "consulter" in error["message"], error
+    assert result_has_no_success(result)
+    assert await snapshot() == before

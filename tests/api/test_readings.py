@@ -759,7 +759,7 @@ async def test_communicating_meters_and_terminated_contracts_take_no_self_readin
     assert [e["code"] for e in answer["submitSelfReading"]["errors"]] == ["INVALID_STATE"]
 
 
-async def test_a_read_only_third_party_is_refused_exactly_like_a_missing_site(
+async def test_a_read_only_third_party_is_forbidden_on_a_site_it_sees(
     runner: Runner, world: World, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     # given a site of accounts[0], which the read-only third party reads
@@ -767,15 +767,16 @@ async def test_a_read_only_third_party_is_refused_exactly_like_a_missing_site(
     person = world.people["THIRD_PARTY"]
     listed = await run_at(runner, READINGS, {"siteId": gid("Site", site.id)}, as_user=person)
     assert listed["readings"]["totalCount"] == 2
-    # when it sends a self-reading, then the answer is the one for a site that does not exist
+    # when it sends a self-reading, then it is told it may read but not write (the rule of
+    # api/resolvers/writable.py); a site it does not see stays "not found"
     theirs = await run_at(
         runner, SUBMIT_SELF_READING, submission(gid("Site", site.id)), as_user=person
     )
     missing = await run_at(
         runner, SUBMIT_SELF_READING, submission(gid("Site", 10**9)), as_user=person
     )
-    assert theirs == missing
-    assert [e["code"] for e in theirs["submitSelfReading"]["errors"]] == ["NOT_FOUND"]
+    assert [e["code"] for e in theirs["submitSelfReading"]["errors"]] == ["FORBIDDEN"]
+    assert [e["code"] for e in missing["submitSelfReading"]["errors"]] == ["NOT_FOUND"]
     assert await stored_for(runner, site) == 2
 
 

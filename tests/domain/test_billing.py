@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from domain.billing import (
     DraftInvoice,
     DraftLine,
-    add_months,
+    add_months_clamped,
     cumulate,
     default_window,
     invoice_problems,
@@ -30,7 +30,7 @@ D = Decimal
 def test_twelve_months_is_the_longest_search() -> None:
     assert not spans_more_than(date(2025, 1, 1), date(2025, 12, 31), 12)
     assert spans_more_than(date(2025, 1, 1), date(2026, 1, 1), 12)
-    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months_clamped(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert default_window(date(2026, 11, 22), 12) == (date(2025, 11, 23), date(2026, 11, 22))
 
 
