@@ -21,8 +21,7 @@ from demo import (
     planned_member_counts,
     planned_site_counts,
 )
-from demo.generate import fingerprint_of
-from demo.load import fingerprint
+from demo.fingerprint import fingerprint, fingerprint_of
 from domain.enums import SelfCareRequestKind, SelfCareRequestStatus, TechnicalRequestStatus
 from domain.identifiers import is_valid_siren, is_valid_siret
 from domain.invoicing import invoice_totals
