@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from demo.logins import ADMIN_ID, DEMO_MEMBER_ID, MEMBER_USER_ID
+from demo.logins import DEMO_MEMBER_ID, MEMBER_USER_ID
 from demo.shapes import WINDOW_MONTHS, MemberInfo, Row, SiteDraft, instant
 from demo.state import BuildState
 from domain.billing import add_months
@@ -17,7 +17,10 @@ class AlertBuilder:
         self.state = state
         self.rng = state.rng
 
-    def alerts(self, site: SiteDraft, info: MemberInfo, out: dict[str, list[Row]]) -> None:
+    def alerts(
+        self, site: SiteDraft, info: MemberInfo, out: dict[str, list[Row]], admin_id: int
+    ) -> None:
+        """The site's alerts; acknowledged by the demo member's user, else the group's ADMIN."""
         rng = self.rng
         row = site.row
         point = row["point_number"]
@@ -92,7 +95,7 @@ class AlertBuilder:
                     "message": message[:300],
                     "details": details,
                     "acknowledged_by_user_id": (
-                        MEMBER_USER_ID if info.id == DEMO_MEMBER_ID else ADMIN_ID
+                        MEMBER_USER_ID if info.id == DEMO_MEMBER_ID else admin_id
                     )
                     if acknowledged
                     else None,

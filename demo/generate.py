@@ -1,5 +1,7 @@
 """The demo data set, builder after builder: group and users, then member by member its
-accounts, sites, meters, readings, alerts and invoices, then grants and requests.
+accounts, sites, meters, readings, alerts and invoices, then grants and requests; then a
+second, smaller group built the same way (after everything of the first, whose ids and rows
+therefore do not depend on it).
 
 Rows are plain dicts ready for SQLAlchemy Core `insert()`; they are yielded member by member
 so the full scale never sits in memory at once. The builders share one `BuildState` (the
@@ -15,11 +17,17 @@ from datetime import date
 from demo import names
 from demo.alerts import AlertBuilder
 from demo.invoices import InvoiceBuilder
-from demo.logins import GROUP_ID
+from demo.logins import ADMIN_ID, GROUP_ID, SECOND_ADMIN_ID, SECOND_GROUP_ID
 from demo.members import MemberBuilder
 from demo.parc import ParcBuilder, plan_oddities
-from demo.people import grant_batches, group_row, user_rows
-from demo.plan import MemberLayout, Scale, member_layouts
+from demo.people import (
+    grant_batches,
+    group_row,
+    second_group_batches,
+    second_group_grants,
+    user_rows,
+)
+from demo.plan import SECOND_GROUP_PLANS, MemberLayout, Scale, member_layouts
 from demo.readings import ReadingBuilder
 from demo.self_care import SelfCareBuilder
 from demo.shapes import Batch, MemberInfo, Row, SiteInfo
@@ -32,7 +40,7 @@ class DemoGenerator:
 
     def __init__(self, scale: Scale, seed: int, as_of: date, password_hash: str) -> None:
         self.state = BuildState(scale, seed, as_of, password_hash)
-        self.layouts = member_layouts(scale, self.state.rng)
+        self.layouts = member_layouts(self.state.plan, self.state.rng)
         self.communes = names.commune_names(len(self.layouts), self.state.rng)
         self.oddity_plan = plan_oddities(self.state, self.layouts)
         self.members: list[MemberInfo] = []
@@ -50,20 +58,43 @@ class DemoGenerator:
         yield "groups", [group_row(self.state)]
         yield "users", user_rows(self.state)
         for index, layout in enumerate(self.layouts):
-            yield from self._member(index, layout)
+            commune, postcode = self.communes[index]
+            oddities = self.oddity_plan.get(index, [])
+            yield from self._member(index, layout, commune, postcode, oddities, GROUP_ID, ADMIN_ID)
         yield from grant_batches(self.state, self.members)
         yield from TechnicalRequestBuilder(
             self.state, self.members, self.parc.point_counter
         ).batches()
         yield from SelfCareBuilder(self.state, self.members).batches()
+        yield from self._second_group()
 
-    def _member(self, index: int, layout: MemberLayout) -> Iterator[Batch]:
-        commune, postcode = self.communes[index]
+    def _second_group(self) -> Iterator[Batch]:
+        yield from second_group_batches(self.state)
+        layouts = member_layouts(SECOND_GROUP_PLANS[self.state.scale], self.state.rng)
+        first = len(self.layouts)
+        communes = names.commune_names(first + len(layouts), self.state.rng)[first:]
+        for offset, (layout, (commune, postcode)) in enumerate(zip(layouts, communes, strict=True)):
+            yield from self._member(
+                first + offset, layout, commune, postcode, [], SECOND_GROUP_ID, SECOND_ADMIN_ID
+            )
+        yield second_group_grants(self.state)
+
+    def _member(
+        self,
+        index: int,
+        layout: MemberLayout,
+        commune: str,
+        postcode: str,
+        oddities: list[str],
+        group_id: int,
+        admin_id: int,
+    ) -> Iterator[Batch]:
         member_row, info, siren, kind, switched_on = self.member_builder.member(
-            index, layout, commune, postcode, GROUP_ID
+            index, layout, commune, postcode, group_id
         )
-        self.members.append(info)
-        sites = self.parc.sites(layout, info, switched_on, self.oddity_plan.get(index, []))
+        if group_id == GROUP_ID:  # grants and requests are the main group's
+            self.members.append(info)
+        sites = self.parc.sites(layout, info, switched_on, oddities)
         accounts = self.member_builder.accounts(layout, info, siren, sites, kind)
         out: dict[str, list[Row]] = {
             k: []
@@ -92,7 +123,7 @@ class DemoGenerator:
                 )
             )
             self.readings.simulate(site, info, out)
-            self.alerts.alerts(site, info, out)
+            self.alerts.alerts(site, info, out, admin_id)
         yield "members", [member_row]
         yield "billing_accounts", accounts
         yield "sites", site_rows

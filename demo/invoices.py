@@ -1,12 +1,15 @@
 """Invoices, their lines and per-site rows, billing run after billing run.
 
 Communicating meters are billed on actual indexes; the others on estimates from the site's
-reference consumption (CAR) and profile, regularised when an actual reading comes. A
+reference consumption (CAR) and profile: an estimated index is the previous invoice's index
+plus the estimate, and the next actual index regularises what the estimates missed (a credit
+when they overshot). Every printed index pair moves by the kWh it bills. A
 `cancellation` oddity gets a cancellation invoice and a corrected one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from demo.billing import BuiltInvoice, SitePeriod, build_invoice, site_charges
@@ -27,6 +30,15 @@ _SITE_AMOUNTS = (
 )
 
 
+@dataclass(slots=True)
+class BilledIndexes:
+    """The indexes a site's last invoice printed as current (unwrapped), per register: the
+    next invoice starts from them, estimated or not."""
+
+    serial: str | None = None
+    index: dict[str, int] = field(default_factory=dict)
+
+
 class InvoiceBuilder:
     def __init__(self, state: BuildState) -> None:
         self.state = state
@@ -37,7 +49,7 @@ class InvoiceBuilder:
         monthly = account["billing_frequency"] == "MONTHLY"
         step = 1 if monthly else 2
         t3 = any(s.segment == "T3" for s in sites)
-        billed_since: dict[int, dict[str, int]] = {s.row["id"]: {} for s in sites}
+        billed = {s.row["id"]: BilledIndexes() for s in sites}
         cancel = any(s.oddity == "cancellation" for s in sites)
         built_invoices: list[tuple[Row, BuiltInvoice]] = []
         for m0 in range(0, WINDOW_MONTHS, step):
@@ -47,7 +59,7 @@ class InvoiceBuilder:
                 break
             periods = []
             for site in sites:
-                period = self._site_period(site, m0, m1, billed_since[site.row["id"]])
+                period = self._site_period(site, m0, m1, billed[site.row["id"]])
                 if period is not None:
                     periods.append(period)
             if not periods:
@@ -69,7 +81,7 @@ class InvoiceBuilder:
                 self._cancel_and_reissue(account, *old[len(old) // 2], out)
 
     def _site_period(
-        self, site: SiteDraft, m0: int, m1: int, billed_since: dict[str, int]
+        self, site: SiteDraft, m0: int, m1: int, billed: BilledIndexes
     ) -> SitePeriod | None:
         k0, k1 = m0, min(m1 + 1, site.last_k)
         if k1 <= k0:
@@ -78,32 +90,38 @@ class InvoiceBuilder:
         meter = next(mt for mt in site.meters if mt.k_from <= k0 and k1 <= mt.k_to)
         row = site.row
         assert site.tariff is not None
+        if billed.serial != meter.serial:  # a new meter: billing starts from its first index
+            billed.serial = meter.serial
+            billed.index = {r: meter.shown[r][k0] for r in meter.registers}
+        previous = dict(billed.index)
         energy: dict[str, int] = {}
         regul: dict[str, int] = {}
         if meter.communicating:
             basis = "ACTUAL"
             for r in meter.registers:
-                energy[r] = to_kwh(meter.true[r][k1] - meter.true[r][k0], meter.coefficient)
+                billed.index[r] = meter.true[r][k1]
+                energy[r] = to_kwh(billed.index[r] - previous[r], meter.coefficient)
         else:
             shares = monthly_shares(row["profile"])
             estimate = round(
                 row["car_kwh"]
                 * float(sum(shares[self.state.starts[m].month - 1] for m in range(k0, k1)))
             )
+            actual = k1 in meter.actual_ks
+            basis = "ACTUAL" if actual else "ESTIMATED"
             for r in meter.registers:
                 part = 1.0 if r == "BASE" else (site.hc_share if r == "HC" else 1 - site.hc_share)
-                energy[r] = round(estimate * part)
-            if k1 in meter.actual_ks:
-                basis = "ACTUAL"
-                last = max([k for k in meter.actual_ks if k <= k0] or [meter.k_from])
-                for r in meter.registers:
-                    actual = to_kwh(meter.true[r][k1] - meter.true[r][last], meter.coefficient)
-                    regul[r] = actual - billed_since.get(r, 0) - energy[r]
-                    billed_since[r] = 0
-            else:
-                basis = "ESTIMATED"
-                for r in meter.registers:
-                    billed_since[r] = billed_since.get(r, 0) + energy[r]
+                # Estimated in the meter's unit, so the estimated index moves by what is billed.
+                native = round(estimate * part / float(meter.coefficient))
+                energy[r] = to_kwh(native, meter.coefficient)
+                if actual:
+                    # The actual index settles everything billed on estimates since the last
+                    # one: the regularisation is what the index moved beyond this estimate.
+                    billed.index[r] = meter.true[r][k1]
+                    moved = to_kwh(billed.index[r] - previous[r], meter.coefficient)
+                    regul[r] = moved - energy[r]
+                else:
+                    billed.index[r] = previous[r] + native
         modulus = 10**meter.digits
         return SitePeriod(
             site_id=row["id"],
@@ -116,8 +134,8 @@ class InvoiceBuilder:
             register_indexes=[
                 {
                     "register": r,
-                    "previous": meter.shown[r][k0] % modulus,
-                    "current": meter.shown[r][k1] % modulus,
+                    "previous": previous[r] % modulus,
+                    "current": billed.index[r] % modulus,
                 }
                 for r in meter.registers
             ],
@@ -233,7 +251,8 @@ class InvoiceBuilder:
             "vat_reduced": negated.vat_reduced,
             "vat_standard": negated.vat_standard,
             "total_incl_tax": negated.total_incl_tax,
-            "payment_status": "PAID",
+            # Nothing to pay: it and the invoice it cancels net to zero, both shown cancelled.
+            "payment_status": "CANCELLED",
             "edition_status": "ISSUED",
             "cancels_invoice_id": original["id"],
             "created_at": instant(day, 4),

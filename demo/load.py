@@ -52,6 +52,7 @@ class DemoDataError(Exception):
 
 @dataclass(slots=True)
 class DemoReport:
+    as_of: date
     counts: dict[str, int] = field(default_factory=dict)
     sites_by_segment: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -75,14 +76,17 @@ async def load_demo_data(
     seed: int = 2026,
     as_of: date | None = None,
 ) -> DemoReport:
-    """Load the demo data set in one transaction; deterministic for (scale, seed, as_of)."""
+    """Load the demo data set in one transaction; deterministic for (scale, seed, as_of).
+
+    Without `as_of` the data set is dated today (Paris): the only clock the loader reads.
+    """
     from auth.passwords import hash_password
 
     started = time.perf_counter()
     as_of = as_of or paris_today()
     password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
     generator = DemoGenerator(scale, seed, as_of, password_hash)
-    report = DemoReport()
+    report = DemoReport(as_of)
     async with engine.begin() as connection:
         # Checked inside the transaction, so two loaders racing cannot both pass.
         found = await connection.scalar(sa.select(sa.func.count()).select_from(_table("groups")))

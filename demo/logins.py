@@ -15,6 +15,9 @@ DEMO_PASSWORD = "comptoir-demo-2026"
 ADMIN_ID, MEMBER_USER_ID, INFRA_USER_ID, THIRD_PARTY_ID, OPERATOR_ID = 1, 2, 3, 4, 5
 GROUP_ID = 1
 DEMO_MEMBER_ID = 1  # the largest electricity member
+# The second group comes after everything of the first, so the first one's ids stay put.
+SECOND_GROUP_ID = 2
+SECOND_ADMIN_ID = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +28,8 @@ class DemoLogin:
     what: str
 
 
-# In the order of the fixed user ids above (ADMIN_ID = 1 …).
-DEMO_LOGINS: list[DemoLogin] = [
+# The main group's logins, in the order of the fixed user ids above (ADMIN_ID = 1 …).
+MAIN_GROUP_LOGINS: list[DemoLogin] = [
     DemoLogin(
         Tier.ADMIN,
         "admin@demo.comptoir.fr",
@@ -58,3 +61,11 @@ DEMO_LOGINS: list[DemoLogin] = [
         "Opérateur du fournisseur : back-office, sans périmètre client",
     ),
 ]
+SECOND_GROUP_ADMIN = DemoLogin(
+    Tier.ADMIN,
+    "admin@autre-groupement.comptoir.fr",
+    "Thomas Lefèvre",
+    "Administrateur d'un autre groupement : ses membres et ses sites seulement",
+)
+# What `comptoir demo-data` prints and the README lists.
+DEMO_LOGINS: list[DemoLogin] = [*MAIN_GROUP_LOGINS, SECOND_GROUP_ADMIN]

@@ -8,12 +8,15 @@ from datetime import timedelta
 from demo import names
 from demo.logins import (
     ADMIN_ID,
-    DEMO_LOGINS,
     DEMO_MEMBER_ID,
     GROUP_ID,
     INFRA_USER_ID,
+    MAIN_GROUP_LOGINS,
     MEMBER_USER_ID,
     OPERATOR_ID,
+    SECOND_ADMIN_ID,
+    SECOND_GROUP_ADMIN,
+    SECOND_GROUP_ID,
     THIRD_PARTY_ID,
 )
 from demo.shapes import Batch, MemberInfo, Row, instant
@@ -36,7 +39,7 @@ def user_rows(state: BuildState) -> list[Row]:
     """The demo logins (fixed ids 1…), then a few colleagues in other states."""
     since = instant(state.window_start - timedelta(days=30), 9)
     rows = []
-    for index, login in enumerate(DEMO_LOGINS, start=1):
+    for index, login in enumerate(MAIN_GROUP_LOGINS, start=1):
         state.new_id("users")
         rows.append(
             {
@@ -111,5 +114,60 @@ def grant_batches(state: BuildState, members: list[MemberInfo]) -> Iterator[Batc
             {"grant_id": grant_id, "billing_account_id": account_id}
             for grant_id, accounts in limited
             for account_id in accounts
+        ],
+    )
+
+
+def second_group_batches(state: BuildState) -> Iterator[Batch]:
+    """Another purchasing group and its ADMIN; its members are built like the main group's."""
+    since = instant(state.window_start - timedelta(days=30), 9)
+    yield (
+        "groups",
+        [
+            {
+                "id": SECOND_GROUP_ID,
+                "code": "GCEV41",
+                "name": "Groupement de commandes d'énergie du Vendômois",
+                "coordinator_name": "Communauté d'agglomération – service énergie",
+                "customer_service_email": "groupement.vendomois@energie-collectivites.fr",
+                "customer_service_phone": "09 70 81 41 42",
+                "created_at": instant(state.window_start - timedelta(days=200), 9),
+            }
+        ],
+    )
+    state.new_id("users")
+    yield (
+        "users",
+        [
+            {
+                "id": SECOND_ADMIN_ID,
+                "email": SECOND_GROUP_ADMIN.email,
+                "full_name": SECOND_GROUP_ADMIN.full_name,
+                "phone": names.phone(state.rng),
+                "password_hash": state.password_hash,
+                "status": "ACTIVE",
+                "last_login_at": None,
+                "created_at": since,
+            }
+        ],
+    )
+
+
+def second_group_grants(state: BuildState) -> Batch:
+    return (
+        "access_grants",
+        [
+            {
+                "id": state.new_id("access_grants"),
+                "user_id": SECOND_ADMIN_ID,
+                "tier": "ADMIN",
+                "group_id": SECOND_GROUP_ID,
+                "member_id": None,
+                "may_submit": True,
+                "granted_by_user_id": None,
+                "created_at": instant(state.window_start - timedelta(days=20), 9),
+                "suspended_at": None,
+                "revoked_at": None,
+            }
         ],
     )
