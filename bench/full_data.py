@@ -17,7 +17,8 @@ from db.engine import create_engine
 from demo import database_is_empty, load_demo_data
 
 BENCH_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
-AS_OF = date(2026, 11, 1)
+# The README's figures; the file is named after it so a load of another date is not reused.
+AS_OF = date(2026, 12, 1)
 
 
 async def _ready(url: str) -> None:
@@ -34,6 +35,6 @@ async def _ready(url: str) -> None:
 def full_database_url() -> str:
     """A SQLite URL holding the full demo data at the migrations' head."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    url = f"sqlite+aiosqlite:///{BENCH_DIR / 'full.sqlite'}"
+    url = f"sqlite+aiosqlite:///{BENCH_DIR / f'full-{AS_OF.isoformat()}.sqlite'}"
     asyncio.run(_ready(url))
     return url

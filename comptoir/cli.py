@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -94,6 +95,15 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print(f"Base à jour (révision {revision}).")
 
 
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"date invalide : {text!r} (attendu : AAAA-MM-JJ, par exemple 2026-12-01)"
+        ) from None
+
+
 def cmd_demo_data(args: argparse.Namespace) -> None:
     from demo import DEMO_LOGINS, DEMO_PASSWORD, DemoDataError, database_is_empty, load_demo_data
 
@@ -103,7 +113,7 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
         await _require_migrated(engine)
         if args.if_empty and not await database_is_empty(engine):
             return None
-        return await load_demo_data(engine, scale=args.scale, seed=args.seed)
+        return await load_demo_data(engine, scale=args.scale, seed=args.seed, as_of=args.as_of)
 
     try:
         report = _run_with_database(settings, work)
@@ -114,8 +124,8 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     else:
         total = sum(report.counts.values())
         print(
-            f"Données de démonstration « {args.scale} » chargées en {report.seconds:.1f} s : "
-            f"{total} lignes, {report.counts.get('sites', 0)} sites."
+            f"Données de démonstration « {args.scale} » au {report.as_of:%d/%m/%Y} chargées en "
+            f"{report.seconds:.1f} s : {total} lignes, {report.counts.get('sites', 0)} sites."
         )
     print(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
     for login in DEMO_LOGINS:
@@ -283,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="small : ~300 sites ; full : ~13 000 sites (défaut : small)",
     )
     demo.add_argument("--seed", type=int, default=2026, help="graine (défaut : 2026)")
+    demo.add_argument(
+        "--as-of",
+        type=_iso_date,
+        default=None,
+        metavar="AAAA-MM-JJ",
+        help="date du jeu de données (défaut : aujourd'hui) ; même graine et même date, "
+        "mêmes données",
+    )
     demo.add_argument(
         "--if-empty",
         action="store_true",

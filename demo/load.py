@@ -17,53 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.models import SQLModel
 from db.site_search import refresh_site_search
+from demo.generate import DemoGenerator
+from demo.logins import DEMO_PASSWORD
 from domain.calendar import paris_today
-from domain.enums import Tier
-
-DEMO_PASSWORD = "comptoir-demo-2026"
-
-
-@dataclass(frozen=True, slots=True)
-class DemoLogin:
-    tier: Tier
-    email: str
-    full_name: str
-    what: str
-
-
-# In the order of the fixed user ids of demo/generate.py (ADMIN_ID = 1 …).
-DEMO_LOGINS: list[DemoLogin] = [
-    DemoLogin(
-        Tier.ADMIN,
-        "admin@demo.comptoir.fr",
-        "Hélène Coordinatrice",
-        "Administratrice du groupement : tous les membres et tous les sites",
-    ),
-    DemoLogin(
-        Tier.USER,
-        "utilisateur@demo.comptoir.fr",
-        "Marc Dumas",
-        "Utilisateur d'un membre (électricité) : tous ses comptes de contrat",
-    ),
-    DemoLogin(
-        Tier.INFRA_USER,
-        "infra@demo.comptoir.fr",
-        "Julie Perrin",
-        "Infra-utilisatrice du même membre : deux de ses comptes de contrat",
-    ),
-    DemoLogin(
-        Tier.THIRD_PARTY,
-        "tiers@demo.comptoir.fr",
-        "Conseil Énergie Partagé",
-        "Conseiller en énergie partagé : comptes de trois membres, lecture seule",
-    ),
-    DemoLogin(
-        Tier.OPERATOR,
-        "operateur@demo.comptoir.fr",
-        "Service clients",
-        "Opérateur du fournisseur : back-office, sans périmètre client",
-    ),
-]
 
 # Insert order: every table after the tables it points to.
 TABLE_ORDER = (
@@ -96,6 +52,7 @@ class DemoDataError(Exception):
 
 @dataclass(slots=True)
 class DemoReport:
+    as_of: date
     counts: dict[str, int] = field(default_factory=dict)
     sites_by_segment: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
@@ -119,15 +76,17 @@ async def load_demo_data(
     seed: int = 2026,
     as_of: date | None = None,
 ) -> DemoReport:
-    """Load the demo data set in one transaction; deterministic for (scale, seed, as_of)."""
+    """Load the demo data set in one transaction; deterministic for (scale, seed, as_of).
+
+    Without `as_of` the data set is dated today (Paris): the only clock the loader reads.
+    """
     from auth.passwords import hash_password
-    from demo.generate import DemoGenerator
 
     started = time.perf_counter()
     as_of = as_of or paris_today()
     password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
     generator = DemoGenerator(scale, seed, as_of, password_hash)
-    report = DemoReport()
+    report = DemoReport(as_of)
     async with engine.begin() as connection:
         # Checked inside the transaction, so two loaders racing cannot both pass.
         found = await connection.scalar(sa.select(sa.func.count()).select_from(_table("groups")))
@@ -180,17 +139,3 @@ async def _reset_sequences(connection: AsyncConnection) -> None:
                 f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
             )
         )
-
-
-def fingerprint(scale: Literal["small", "full"], seed: int, as_of: date) -> str:
-    """A digest of the point numbers and invoice totals the loader would write."""
-    from demo.generate import DemoGenerator, fingerprint_of
-
-    points: list[str] = []
-    totals: list[tuple[str, Any]] = []
-    for table, rows in DemoGenerator(scale, seed, as_of, "x").batches():
-        if table == "sites":
-            points += [row["point_number"] for row in rows]
-        elif table == "invoices":
-            totals += [(row["number"], row["total_incl_tax"]) for row in rows]
-    return fingerprint_of(points, totals)

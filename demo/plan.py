@@ -41,6 +41,24 @@ PLANS: dict[str, Plan] = {
     ),
 }
 
+# A second, smaller purchasing group, so isolation between groups can be tried on demo data.
+SECOND_GROUP_PLANS: dict[str, Plan] = {
+    "full": Plan(
+        gas_members=20,
+        electricity_members=30,
+        sites={"T3": 8, "T2": 120, "T1": 12, "C5": 900},
+        technical_requests=0,
+        oddities=0,
+    ),
+    "small": Plan(
+        gas_members=2,
+        electricity_members=3,
+        sites={"T3": 1, "T2": 6, "T1": 1, "C5": 24},
+        technical_requests=0,
+        oddities=0,
+    ),
+}
+
 GAS_SEGMENTS = ("T3", "T2", "T1")
 
 
@@ -52,7 +70,7 @@ def plan_for(scale: str) -> Plan:
 
 
 def planned_site_counts(scale: Scale) -> dict[str, int]:
-    """Sites per segment the loader creates at this scale (no database involved)."""
+    """Sites per segment of the main group at this scale (no database involved)."""
     return dict(plan_for(scale).sites)
 
 
@@ -82,13 +100,12 @@ class MemberLayout:
     sites: dict[str, int]  # per segment
 
 
-def member_layouts(scale: Scale, rng: random.Random) -> list[MemberLayout]:
+def member_layouts(plan: Plan, rng: random.Random) -> list[MemberLayout]:
     """Every member's energy and site counts; totals match the plan exactly.
 
     Electricity members come first, the largest one leading: it becomes the demo member.
     Sizes are skewed like a real department (a few towns, many villages).
     """
-    plan = plan_for(scale)
     layouts: list[MemberLayout] = []
 
     elec_weights = sorted(

@@ -21,8 +21,8 @@ from demo import (
     planned_member_counts,
     planned_site_counts,
 )
-from demo.generate import fingerprint_of
-from demo.load import fingerprint
+from demo.fingerprint import fingerprint, fingerprint_of
+from demo.plan import SECOND_GROUP_PLANS
 from domain.enums import SelfCareRequestKind, SelfCareRequestStatus, TechnicalRequestStatus
 from domain.identifiers import is_valid_siren, is_valid_siret
 from domain.invoicing import invoice_totals
@@ -42,12 +42,24 @@ async def scalar(engine: AsyncEngine, sql: str) -> int:
 
 
 async def test_counts_match_the_plan(demo_engine: AsyncEngine, demo_report: DemoReport) -> None:
-    by_segment = dict(await rows(demo_engine, "SELECT segment, COUNT(*) FROM sites GROUP BY 1"))
-    assert by_segment == planned_site_counts("small") == demo_report.sites_by_segment
+    by_group: dict[int, dict[str, int]] = defaultdict(dict)
+    for group_id, segment, count in await rows(
+        demo_engine,
+        "SELECT m.group_id, s.segment, COUNT(*) FROM sites s "
+        "JOIN members m ON m.id = s.member_id GROUP BY 1, 2",
+    ):
+        by_group[group_id][segment] = count
+    second = {k: v for k, v in SECOND_GROUP_PLANS["small"].sites.items() if v}
+    assert by_group == {1: planned_site_counts("small"), 2: second}
+    assert demo_report.sites_by_segment == {
+        segment: count + second.get(segment, 0)
+        for segment, count in planned_site_counts("small").items()
+    }
     members = dict(
         await rows(
             demo_engine,
-            "SELECT b.energy, COUNT(DISTINCT b.member_id) FROM billing_accounts b GROUP BY 1",
+            "SELECT b.energy, COUNT(DISTINCT b.member_id) FROM billing_accounts b "
+            "JOIN members m ON m.id = b.member_id WHERE m.group_id = 1 GROUP BY 1",
         )
     )
     assert members == planned_member_counts("small")

@@ -1,7 +1,7 @@
 from datetime import date
 
 from demo import planned_member_counts, planned_site_counts
-from demo.load import fingerprint
+from demo.fingerprint import fingerprint
 from demo.plan import split_integer
 
 

@@ -1,18 +1,18 @@
-"""Technical and self-care requests with their status histories, for every status."""
+"""Technical requests to the distributor, with their status histories, in every status."""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from demo import identifiers as ids
 from demo import names
-from domain.enums import SelfCareRequestKind, SelfCareRequestStatus, TechnicalRequestStatus
-
-if TYPE_CHECKING:
-    from demo.generate import Batch, DemoGenerator, MemberInfo, Row
+from demo.logins import ADMIN_ID, DEMO_MEMBER_ID, MEMBER_USER_ID, OPERATOR_ID
+from demo.shapes import Batch, MemberInfo, Row
+from demo.state import BuildState
+from domain.enums import TechnicalRequestStatus
 
 _COMMON_TYPES = (
     "SUPPLIER_CHANGE",
@@ -58,31 +58,16 @@ _EVENT_COMMENTS = {
 }
 
 
-class RequestBuilder:
-    def __init__(self, generator: DemoGenerator) -> None:
-        self.g = generator
-        self.rng = generator.rng
-        self.as_of = generator.as_of
-
-    def batches(self) -> Iterator[Batch]:
-        technical, events, attachments = self._technical()
-        yield "technical_requests", technical
-        yield "technical_request_events", events
-        yield "technical_request_attachments", attachments
-        requests, care_events = self._self_care()
-        yield "self_care_requests", requests
-        yield "self_care_request_events", care_events
-
-    def _moment(self, days_back: int) -> datetime:
-        day = self.as_of - timedelta(days=days_back)
-        return datetime(
-            day.year,
-            day.month,
-            day.day,
-            self.rng.randint(7, 16),
-            self.rng.choice((0, 15, 30, 45)),
-            tzinfo=UTC,
-        )
+class TechnicalRequestBuilder:
+    def __init__(
+        self, state: BuildState, members: list[MemberInfo], point_counter: dict[str, int]
+    ) -> None:
+        self.state = state
+        self.rng = state.rng
+        self.as_of = state.as_of
+        self.members = members
+        # Sites added by a request get point numbers past the parc's.
+        self.point_counter = point_counter
 
     def _contact(self, member: MemberInfo) -> tuple[str, str, str]:
         first, last = names.person(self.rng)
@@ -94,18 +79,16 @@ class RequestBuilder:
             email,
         )
 
-    def _technical(self) -> tuple[list[Row], list[Row], list[Row]]:
-        from demo.generate import ADMIN_ID, DEMO_MEMBER_ID, MEMBER_USER_ID, OPERATOR_ID
-
+    def batches(self) -> Iterator[Batch]:
         rng = self.rng
-        members = [m for m in self.g.members if m.sites]
+        members = [m for m in self.members if m.sites]
         statuses = list(TechnicalRequestStatus)
         requests: list[Row] = []
         events: list[Row] = []
         attachments: list[Row] = []
-        count = self.g.plan.technical_requests
+        count = self.state.plan.technical_requests
         for i in range(count):
-            member = self.g.members[0] if i % 5 == 0 else rng.choice(members)
+            member = self.members[0] if i % 5 == 0 else rng.choice(members)
             status = (
                 statuses[i % len(statuses)].value
                 if i < 2 * len(statuses)
@@ -116,13 +99,13 @@ class RequestBuilder:
             site = rng.choice(member.sites)
             new_site = request_type.startswith("ADD_SITE")
             age = rng.randint(1, 6) if status == "SUBMITTED" else rng.randint(20, 540)
-            submitted = self._moment(age)
-            request_id = self.g.new_id("technical_requests")
+            submitted = self.state.moment(age)
+            request_id = self.state.new_id("technical_requests")
             reference = f"DT-{submitted.year}-{request_id:06d}"
             details: dict[str, Any] = {}
             point: str | None = site.point_number
             if new_site:
-                counter = self.g.point_counter[member.energy] + 10_000 + i
+                counter = self.point_counter[member.energy] + 10_000 + i
                 point = (
                     (ids.prm(counter) if member.energy == "ELECTRICITY" else ids.pce(counter))
                     if request_type == "ADD_SITE_SUPPLIER_CHANGE"
@@ -195,7 +178,7 @@ class RequestBuilder:
             for step in path:
                 events.append(
                     {
-                        "id": self.g.new_id("technical_request_events"),
+                        "id": self.state.new_id("technical_request_events"),
                         "request_id": request_id,
                         "status": step,
                         "occurred_at": when,
@@ -240,7 +223,7 @@ class RequestBuilder:
                 filename = "bon-de-commande-signe.pdf"
                 attachments.append(
                     {
-                        "id": self.g.new_id("technical_request_attachments"),
+                        "id": self.state.new_id("technical_request_attachments"),
                         "request_id": request_id,
                         "filename": filename,
                         "content_type": "application/pdf",
@@ -251,105 +234,6 @@ class RequestBuilder:
                         "created_at": submitted,
                     }
                 )
-        return requests, events, attachments
-
-    def _self_care(self) -> tuple[list[Row], list[Row]]:
-        from demo.generate import DEMO_MEMBER_ID, MEMBER_USER_ID, OPERATOR_ID
-
-        rng = self.rng
-        requests: list[Row] = []
-        events: list[Row] = []
-        combos = [(k, s) for k in SelfCareRequestKind for s in SelfCareRequestStatus]
-        extra = self.g.plan.technical_requests // 5
-        combos += [
-            (rng.choice(list(SelfCareRequestKind)), rng.choice(list(SelfCareRequestStatus)))
-            for _ in range(extra)
-        ]
-        members = [m for m in self.g.members if m.account_ids]
-        for i, (kind, status) in enumerate(combos):
-            member = self.g.members[0] if i % 4 == 0 else rng.choice(members)
-            account_id = rng.choice(member.account_ids)
-            approved = status is SelfCareRequestStatus.APPROVED
-            payload, account = self._payload(kind, member, account_id, approved)
-            age = (
-                rng.randint(1, 10)
-                if status is SelfCareRequestStatus.SUBMITTED
-                else rng.randint(15, 400)
-            )
-            submitted = self._moment(age)
-            request_id = self.g.new_id("self_care_requests")
-            path = {
-                "SUBMITTED": ("SUBMITTED",),
-                "IN_PROGRESS": ("SUBMITTED", "IN_PROGRESS"),
-                "APPROVED": ("SUBMITTED", "IN_PROGRESS", "APPROVED"),
-                "REJECTED": ("SUBMITTED", "IN_PROGRESS", "REJECTED"),
-            }[status.value]
-            submitter = MEMBER_USER_ID if member.id == DEMO_MEMBER_ID else None
-            answer = {
-                "APPROVED": "Modification effectuée.",
-                "REJECTED": "Justificatif manquant (délibération du conseil).",
-            }.get(status.value)
-            when = submitted
-            for step in path:
-                events.append(
-                    {
-                        "id": self.g.new_id("self_care_request_events"),
-                        "request_id": request_id,
-                        "status": step,
-                        "occurred_at": when,
-                        "actor_user_id": submitter if step == "SUBMITTED" else OPERATOR_ID,
-                        "comment": answer if step in ("APPROVED", "REJECTED") else None,
-                    }
-                )
-                when = when + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 6))
-            requests.append(
-                {
-                    "id": request_id,
-                    "reference": f"SC-{submitted.year}-{request_id:06d}",
-                    "member_id": member.id,
-                    "billing_account_id": account,
-                    "kind": kind.value,
-                    "status": status.value,
-                    "payload": payload,
-                    "answer": answer,
-                    "submitted_by_user_id": submitter,
-                    "submitted_at": submitted,
-                    "updated_at": events[-1]["occurred_at"],
-                }
-            )
-        return requests, events
-
-    def _payload(
-        self, kind: SelfCareRequestKind, member: MemberInfo, account_id: int, approved: bool
-    ) -> tuple[dict[str, Any], int | None]:
-        """What was asked; an approved change was applied, so it matches today's data."""
-        rng = self.rng
-        if kind is SelfCareRequestKind.CHANGE_LEGAL_NAME:
-            other = f"{member.legal_name} (ancienne dénomination)"
-            return (
-                {"legal_name": member.legal_name, "previous_legal_name": other}
-                if approved
-                else {"legal_name": f"{member.legal_name} – commune nouvelle"}
-            ), None
-        if kind is SelfCareRequestKind.CHANGE_LEGAL_ADDRESS:
-            street = member.street if approved else names.street_address(rng)
-            return {"street": street, "postcode": member.postcode, "city": member.commune}, None
-        if kind is SelfCareRequestKind.CHANGE_INVOICE_DELIVERY:
-            current = member.account_delivery[account_id]
-            wanted = (
-                current
-                if approved
-                else rng.choice([d for d in ("POST", "EMAIL", "CHORUS_PRO") if d != current])
-            )
-            return {"invoice_delivery": wanted}, account_id
-        if kind is SelfCareRequestKind.CHANGE_BILLING_ADDRESS:
-            street, postcode, city = member.account_address[account_id]
-            if not approved:
-                street = "Trésorerie, " + names.street_address(rng)
-            return {"street": street, "postcode": postcode, "city": city}, account_id
-        year = self.as_of.year - 1
-        return {
-            "from": date(year, 1, 1).isoformat(),
-            "to": date(year, 12, 31).isoformat(),
-            "format": "PDF",
-        }, account_id
+        yield "technical_requests", requests
+        yield "technical_request_events", events
+        yield "technical_request_attachments", attachments
