@@ -8,7 +8,7 @@ from typing import Any
 from demo.logins import DEMO_MEMBER_ID, MEMBER_USER_ID
 from demo.shapes import WINDOW_MONTHS, MemberInfo, Row, SiteDraft, instant
 from demo.state import BuildState
-from domain.billing import add_months
+from domain.billing import add_months_clamped
 from domain.consumption_profile import monthly_shares
 
 
@@ -50,7 +50,7 @@ class AlertBuilder:
             )
         if site.missing_after is not None:
             last = self.state.ends[site.missing_after + 1]
-            detected = add_months(last, 7).replace(day=1)  # the 1st of the 7th month after
+            detected = add_months_clamped(last, 7).replace(day=1)  # the 1st of the 7th month after
             if detected <= self.state.as_of:
                 found.append(
                     (

@@ -11,7 +11,7 @@ from demo.billing import SiteTariff
 from demo.plan import MemberLayout
 from demo.shapes import WINDOW_MONTHS, MemberInfo, Row, SiteDraft, instant
 from demo.state import BuildState
-from domain.billing import add_months
+from domain.billing import add_months_clamped
 
 # Planted on a few sites each, so every screen and alert has something to show.
 ODDITIES = (
@@ -212,6 +212,6 @@ class ParcBuilder:
             site.row["supply_end"] = self.state.ends[t + 1]
         elif oddity == "terminating":
             site.row["status"] = "TERMINATING"
-            site.row["supply_end"] = add_months(
+            site.row["supply_end"] = add_months_clamped(
                 self.state.as_of.replace(day=1), rng.randint(1, 3)
             ) - timedelta(days=1)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from demo.meters import month_end_dates
 from demo.plan import Plan, Scale, plan_for
 from demo.shapes import WINDOW_MONTHS, instant
-from domain.billing import add_months
+from domain.billing import add_months_clamped
 
 
 class BuildState:
@@ -22,9 +22,9 @@ class BuildState:
         self.rng = random.Random(seed)
         self.as_of = as_of
         self.password_hash = password_hash
-        self.window_start = add_months(date(as_of.year, as_of.month, 1), -WINDOW_MONTHS)
+        self.window_start = add_months_clamped(date(as_of.year, as_of.month, 1), -WINDOW_MONTHS)
         self.ends = month_end_dates(self.window_start)  # k = 0..24
-        self.starts = [add_months(self.window_start, m) for m in range(WINDOW_MONTHS + 1)]
+        self.starts = [add_months_clamped(self.window_start, m) for m in range(WINDOW_MONTHS + 1)]
         self._next_id: dict[str, int] = {}
         self._instants: dict[date, datetime] = {}
 
