@@ -7,12 +7,25 @@ first + 1`, never a slice of a Python list.
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry import relay
 
 NodeType = TypeVar("NodeType")
+
+# The arguments every list takes, described once.
+First = Annotated[
+    int | None,
+    strawberry.argument(description="Taille de la page : 50 par défaut, de 1 à 100."),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Curseur (`endCursor` de la page précédente) après lequel reprendre ; "
+        "absent pour la première page."
+    ),
+]
 
 
 @strawberry.type(description="Un élément d'une liste paginée et son curseur.")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
 
-from api.graphql.errors import UserError, attempt, query_error
+from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of, pks_of
-from api.graphql.pagination import Connection, connection
+from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import access, account_lifecycle
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
@@ -119,17 +119,16 @@ class AccessQueries:
     async def people(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: PeopleFilter | None = None,
-    ) -> Connection[Person]:
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            PeopleFilter | None,
+            strawberry.argument(description="Filtre par nom, email ou niveau d'accès."),
+        ] = None,
+    ) -> Connection[Person] | None:
         ctx = info.context
-        try:
-            size = page_size(first)
-            cursor = decode_cursor(after)
-            after_id = _person_cursor(cursor)
-        except Refusal as refusal:
-            raise query_error(refusal) from None
+        size = page_size(first)
+        after_id = _person_cursor(decode_cursor(after))
         page = await access.list_people(
             ctx.sessions,
             ctx.caller,
@@ -164,7 +163,16 @@ class AccessMutations:
         "infra-utilisateurs sur des comptes de son membre.",
         permission_classes=[IsAuthenticated],
     )
-    async def invite_user(self, info: strawberry.Info, input: InviteUserInput) -> InviteUserPayload:
+    async def invite_user(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            InviteUserInput,
+            strawberry.argument(
+                description="Invitation d'une personne : un compte inactif et un lien d'activation."
+            ),
+        ],
+    ) -> InviteUserPayload:
         ctx = info.context
 
         async def work() -> Person:
@@ -197,7 +205,11 @@ class AccessMutations:
         permission_classes=[IsAuthenticated],
     )
     async def resend_invitation(
-        self, info: strawberry.Info, input: ResendInvitationInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ResendInvitationInput, strawberry.argument(description="Une invitation à renvoyer.")
+        ],
     ) -> InviteUserPayload:
         ctx = info.context
 
@@ -220,7 +232,14 @@ class AccessMutations:
         permission_classes=[IsAuthenticated],
     )
     async def change_grant_scope(
-        self, info: strawberry.Info, input: ChangeGrantScopeInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ChangeGrantScopeInput,
+            strawberry.argument(
+                description="Nouveau périmètre d'une habilitation INFRA_USER ou THIRD_PARTY."
+            ),
+        ],
     ) -> GrantPayload:
         ctx = info.context
 
@@ -246,20 +265,41 @@ class AccessMutations:
     @strawberry.mutation(
         description="Suspend une habilitation (réversible).", permission_classes=[IsAuthenticated]
     )
-    async def suspend_grant(self, info: strawberry.Info, input: GrantInput) -> GrantPayload:
+    async def suspend_grant(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            GrantInput,
+            strawberry.argument(description="Une habilitation à suspendre, réactiver ou révoquer."),
+        ],
+    ) -> GrantPayload:
         return await _grant_action(info, input, "suspend")
 
     @strawberry.mutation(
         description="Réactive une habilitation suspendue.", permission_classes=[IsAuthenticated]
     )
-    async def resume_grant(self, info: strawberry.Info, input: GrantInput) -> GrantPayload:
+    async def resume_grant(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            GrantInput,
+            strawberry.argument(description="Une habilitation à suspendre, réactiver ou révoquer."),
+        ],
+    ) -> GrantPayload:
         return await _grant_action(info, input, "resume")
 
     @strawberry.mutation(
         description="Révoque définitivement une habilitation.",
         permission_classes=[IsAuthenticated],
     )
-    async def revoke_grant(self, info: strawberry.Info, input: GrantInput) -> GrantPayload:
+    async def revoke_grant(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            GrantInput,
+            strawberry.argument(description="Une habilitation à suspendre, réactiver ou révoquer."),
+        ],
+    ) -> GrantPayload:
         return await _grant_action(info, input, "revoke")
 
     @strawberry.mutation(
@@ -267,7 +307,11 @@ class AccessMutations:
         "confirmation suit."
     )
     async def activate_account(
-        self, info: strawberry.Info, input: ActivateAccountInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ActivateAccountInput, strawberry.argument(description="Activation d'un compte invité.")
+        ],
     ) -> DonePayload:
         ctx = info.context
         done, errors = await attempt(
@@ -288,7 +332,12 @@ class AccessMutations:
         "même que l'adresse ait un compte ou non."
     )
     async def request_password_reset(
-        self, info: strawberry.Info, input: RequestPasswordResetInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            RequestPasswordResetInput,
+            strawberry.argument(description="Demande de lien de réinitialisation du mot de passe."),
+        ],
     ) -> DonePayload:
         ctx = info.context
         message, errors = await attempt(
@@ -306,7 +355,14 @@ class AccessMutations:
         description="Choisit un nouveau mot de passe avec le lien reçu ; ferme toutes les "
         "sessions ouvertes."
     )
-    async def reset_password(self, info: strawberry.Info, input: ResetPasswordInput) -> DonePayload:
+    async def reset_password(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ResetPasswordInput,
+            strawberry.argument(description="Nouveau mot de passe, avec le jeton du lien reçu."),
+        ],
+    ) -> DonePayload:
         ctx = info.context
         done, errors = await attempt(
             lambda: account_lifecycle.reset_password(

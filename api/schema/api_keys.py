@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
@@ -91,7 +91,13 @@ class ApiKeyQueries:
         description="Vos clés d'API et celles des tiers que vous administrez.",
         permission_classes=[IsAuthenticated],
     )
-    async def api_keys(self, info: strawberry.Info, include_revoked: bool = False) -> list[ApiKey]:
+    async def api_keys(
+        self,
+        info: strawberry.Info,
+        include_revoked: Annotated[
+            bool, strawberry.argument(description="Inclure les clés révoquées ou expirées.")
+        ] = False,
+    ) -> list[ApiKey]:
         rows = await api_keys.list_api_keys(
             info.context.sessions, info.context.caller, include_revoked=include_revoked
         )
@@ -105,7 +111,11 @@ class ApiKeyMutations:
         permission_classes=[IsAuthenticated],
     )
     async def create_api_key(
-        self, info: strawberry.Info, input: CreateApiKeyInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            CreateApiKeyInput, strawberry.argument(description="Création d'une clé d'API.")
+        ],
     ) -> CreateApiKeyPayload:
         ctx = info.context
         created, errors = await attempt(
@@ -128,7 +138,11 @@ class ApiKeyMutations:
 
     @strawberry.mutation(description="Révoque une clé d'API.", permission_classes=[IsAuthenticated])
     async def revoke_api_key(
-        self, info: strawberry.Info, input: RevokeApiKeyInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            RevokeApiKeyInput, strawberry.argument(description="Une clé d'API à révoquer.")
+        ],
     ) -> RevokeApiKeyPayload:
         ctx = info.context
 

@@ -7,6 +7,8 @@ message, so the page's other fields survive; a foreign site answers exactly like
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 
@@ -18,7 +20,7 @@ from api.resolvers import consumption
 from api.resolvers.consumption import PerimeterConsumption as PerimeterConsumptionData
 from api.resolvers.consumption import SiteSeries
 from api.schema.portfolio import Site
-from api.schema.site_filter import SiteFilter, criteria_of
+from api.schema.site_filter import SiteFilterArgument, criteria_of
 from domain import consumption as rules
 from domain.calendar import paris_date
 
@@ -34,6 +36,15 @@ MonthRule = described_enum(
     "comptable, par défaut partout) ou la répartition sur la période facturée au prorata des "
     "jours.",
 )
+
+
+FromMonth = Annotated[Month, strawberry.argument(description="Premier mois de la période.")]
+ToMonth = Annotated[
+    Month,
+    strawberry.argument(
+        description="Dernier mois de la période (24 mois au plus, mois en cours au plus tard)."
+    ),
+]
 
 
 @strawberry.type(description="La consommation d'un site sur un mois.")
@@ -118,9 +129,11 @@ class ConsumptionQueries:
     async def site_consumption(
         self,
         info: strawberry.Info,
-        site_ids: list[relay.GlobalID],
-        from_month: Month,
-        to_month: Month,
+        site_ids: Annotated[
+            list[relay.GlobalID], strawberry.argument(description="Les sites à comparer, 1 à 4.")
+        ],
+        from_month: FromMonth,
+        to_month: ToMonth,
     ) -> list[SiteConsumption] | None:
         ctx = info.context
         series = await consumption.compare_sites_consumption(
@@ -145,10 +158,16 @@ class ConsumptionQueries:
     async def perimeter_consumption(
         self,
         info: strawberry.Info,
-        from_month: Month,
-        to_month: Month,
-        filter: SiteFilter | None = None,
-        rule: MonthRule = MonthRule.ACCOUNTING_MONTH,  # type: ignore[assignment,attr-defined]
+        from_month: FromMonth,
+        to_month: ToMonth,
+        filter: SiteFilterArgument = None,
+        rule: Annotated[
+            MonthRule,
+            strawberry.argument(
+                description="Règle d'affectation des kWh aux mois : mois de la facture par "
+                "défaut, ou prorata des jours de sa période."
+            ),
+        ] = MonthRule.ACCOUNTING_MONTH,  # type: ignore[assignment,attr-defined]
     ) -> PerimeterConsumption | None:
         ctx = info.context
         data = await consumption.perimeter_consumption(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from api.graphql.errors import attempt
 from api.graphql.ids import pk_of
+from api.graphql.pagination import First
 from api.graphql.permissions import holds_tier
 from api.resolvers import outbox
+from api.resolvers.cursors import page_size
 from api.schema.access import DonePayload
 from domain import enums
 
@@ -57,10 +60,15 @@ class OutboxQueries:
         permission_classes=[OperatorsOnly],
     )
     async def outbox_mails(
-        self, info: strawberry.Info, status: MailStatus = enums.MailStatus.DEAD, first: int = 50
-    ) -> list[OutboxMail]:
+        self,
+        info: strawberry.Info,
+        status: Annotated[
+            MailStatus, strawberry.argument(description="L'état des mails à lister.")
+        ] = enums.MailStatus.DEAD,
+        first: First = None,
+    ) -> list[OutboxMail] | None:
         rows = await outbox.outbox_mails(
-            info.context.sessions, status=enums.MailStatus(status), first=max(1, min(first, 100))
+            info.context.sessions, status=enums.MailStatus(status), first=page_size(first)
         )
         return [
             OutboxMail(
@@ -85,7 +93,13 @@ class OutboxMutations:
         description="Relance un mail abandonné (DEAD) pour une nouvelle série de tentatives.",
         permission_classes=[OperatorsOnly],
     )
-    async def requeue_mail(self, info: strawberry.Info, input: RequeueMailInput) -> DonePayload:
+    async def requeue_mail(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            RequeueMailInput, strawberry.argument(description="Un mail abandonné à relancer.")
+        ],
+    ) -> DonePayload:
         ctx = info.context
 
         async def work() -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
-from api.graphql.errors import UserError, query_error
+from api.graphql.errors import UserError
 from api.graphql.ids import pk_of
-from api.graphql.pagination import Connection, connection
+from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import readings
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
@@ -164,35 +165,33 @@ class ReadingQueries:
     async def readings(
         self,
         info: strawberry.Info,
-        site_id: relay.GlobalID,
-        filter: ReadingFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        site_id: Annotated[relay.GlobalID, strawberry.argument(description="Le site.")],
+        filter: Annotated[
+            ReadingFilter | None,
+            strawberry.argument(description="Période, nature et postes ; tout s'il est absent."),
+        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Reading] | None:
         ctx = info.context
+        size = page_size(first)
+        cursor = _reading_cursor(decode_cursor(after))
         try:
-            size = page_size(first)
-            cursor = _reading_cursor(decode_cursor(after))
             pk = pk_of(site_id, "Site", "siteId")
-        except Refusal as refusal:
-            if refusal.code is ErrorCode.NOT_FOUND:
-                return None
-            raise query_error(refusal) from None
+        except Refusal:  # an ID of another kind: unknown, like a site outside the perimeter
+            return None
         kinds = filter.kinds if filter and filter.kinds else None
-        try:
-            page = await readings.list_readings(
-                ctx.sessions,
-                ctx.perimeter,
-                site_id=pk,  # type: ignore[arg-type]
-                period_from=filter.read_from if filter else None,
-                period_to=filter.read_to if filter else None,
-                sources=reading_rules.sources_of(kinds) if kinds else None,
-                registers=filter.registers if filter else None,
-                first=size,
-                after=cursor,
-            )
-        except Refusal as refusal:
-            raise query_error(refusal) from None
+        page = await readings.list_readings(
+            ctx.sessions,
+            ctx.perimeter,
+            site_id=pk,  # type: ignore[arg-type]
+            period_from=filter.read_from if filter else None,
+            period_to=filter.read_to if filter else None,
+            sources=reading_rules.sources_of(kinds) if kinds else None,
+            registers=filter.registers if filter else None,
+            first=size,
+            after=cursor,
+        )
         if page is None:
             return None
         return connection(
@@ -224,7 +223,14 @@ class ReadingMutations:
         permission_classes=[IsAuthenticated],
     )
     async def submit_self_reading(
-        self, info: strawberry.Info, input: SubmitSelfReadingInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            SubmitSelfReadingInput,
+            strawberry.argument(
+                description="Une auto-relève : un index par poste du compteur en service."
+            ),
+        ],
     ) -> SubmitSelfReadingPayload:
         ctx = info.context
         try:

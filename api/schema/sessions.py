@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -68,7 +69,11 @@ class LogOutPayload:
 @strawberry.type
 class SessionMutations:
     @strawberry.mutation(description="Ouvre une session avec un email et un mot de passe.")
-    async def log_in(self, info: strawberry.Info, input: LogInInput) -> SessionPayload:
+    async def log_in(
+        self,
+        info: strawberry.Info,
+        input: Annotated[LogInInput, strawberry.argument(description="Identifiants de connexion.")],
+    ) -> SessionPayload:
         ctx = info.context
         try:
             tokens = await sessions.log_in(
@@ -87,7 +92,12 @@ class SessionMutations:
         "déjà utilisé, présenté à nouveau, ferme toute la session."
     )
     async def refresh_token(
-        self, info: strawberry.Info, input: RefreshTokenInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            RefreshTokenInput,
+            strawberry.argument(description="Le jeton de rafraîchissement reçu à la connexion."),
+        ],
     ) -> SessionPayload:
         ctx = info.context
         try:
@@ -103,7 +113,11 @@ class SessionMutations:
         permission_classes=[IsAuthenticated],
     )
     async def log_out(
-        self, info: strawberry.Info, input: LogOutInput | None = None
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            LogOutInput | None, strawberry.argument(description="Déconnexion.")
+        ] = None,
     ) -> LogOutPayload:
         ctx = info.context
         family = ctx.caller.family_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 
@@ -66,3 +68,10 @@ def _ids(global_ids: list[relay.GlobalID] | None, type_name: str) -> tuple[int, 
     valid = [g for g in global_ids if g.type_name == type_name and str(g.node_id).isdigit()]
     # A filter naming only foreign or malformed IDs must match nothing, not everything.
     return tuple(pks_of(valid, type_name, "filter")) if valid else (-1,)
+
+
+# The `filter` argument of every field that takes the parc's filter, described once.
+SiteFilterArgument = Annotated[
+    SiteFilter | None,
+    strawberry.argument(description="Filtre du parc ; tout votre périmètre s'il est absent."),
+]

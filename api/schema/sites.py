@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
-from api.graphql.errors import UserError, attempt, query_error
+from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
-from api.graphql.pagination import Connection, connection
+from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import portfolio, site_references, summaries
 from api.resolvers.cursors import decode_cursor, page_size
 from api.schema.enums import Energy, Segment, SiteStatus
 from api.schema.portfolio import LastIndex, Site, site_from_page_row
-from api.schema.site_filter import SiteFilter, criteria_of
+from api.schema.site_filter import SiteFilterArgument, criteria_of
 from domain import enums
-from domain.errors import Refusal
 
 SiteOrder = strawberry.enum(portfolio.SiteOrder, description="Ordre de la liste des sites.")
 
@@ -90,26 +91,23 @@ class SiteQueries:
     async def sites(
         self,
         info: strawberry.Info,
-        filter: SiteFilter | None = None,
-        order_by: SiteOrder = portfolio.SiteOrder.POINT_NUMBER,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[Site]:
+        filter: SiteFilterArgument = None,
+        order_by: Annotated[
+            SiteOrder, strawberry.argument(description="Ordre de la liste.")
+        ] = portfolio.SiteOrder.POINT_NUMBER,
+        first: First = None,
+        after: After = None,
+    ) -> Connection[Site] | None:
         ctx = info.context
-        try:
-            size = page_size(first)
-            cursor = decode_cursor(after)
-            page = await portfolio.list_sites(
-                ctx.sessions,
-                ctx.perimeter,
-                criteria=criteria_of(filter),
-                order=portfolio.SiteOrder(order_by),
-                first=size,
-                after=cursor,
-                with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
-            )
-        except Refusal as refusal:
-            raise query_error(refusal) from None
+        page = await portfolio.list_sites(
+            ctx.sessions,
+            ctx.perimeter,
+            criteria=criteria_of(filter),
+            order=portfolio.SiteOrder(order_by),
+            first=page_size(first),
+            after=(cursor := decode_cursor(after)),
+            with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
+        )
         sites = [
             site_from_page_row(
                 row,
@@ -131,7 +129,16 @@ class SiteQueries:
         permission_classes=[IsAuthenticated],
     )
     async def site_by_point_number(
-        self, info: strawberry.Info, point_number: str, energy: Energy | None = None
+        self,
+        info: strawberry.Info,
+        point_number: Annotated[
+            str,
+            strawberry.argument(description="Numéro PRM (électricité) ou PCE (gaz), 14 chiffres."),
+        ],
+        energy: Annotated[
+            Energy | None,
+            strawberry.argument(description="L'énergie, si un même numéro existe pour les deux."),
+        ] = None,
     ) -> Site | None:
         row = await portfolio.site_by_point_number(
             info.context.sessions,
@@ -146,7 +153,7 @@ class SiteQueries:
         permission_classes=[IsAuthenticated],
     )
     async def portfolio_summary(
-        self, info: strawberry.Info, filter: SiteFilter | None = None
+        self, info: strawberry.Info, filter: SiteFilterArgument = None
     ) -> PortfolioSummary:
         summary = await summaries.portfolio_summary(
             info.context.sessions, info.context.perimeter, criteria_of(filter)
@@ -171,7 +178,14 @@ class SiteMutations:
         permission_classes=[IsAuthenticated],
     )
     async def update_site_references(
-        self, info: strawberry.Info, input: UpdateSiteReferencesInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            UpdateSiteReferencesInput,
+            strawberry.argument(
+                description="Références client d'un site ; un champ absent reste inchangé."
+            ),
+        ],
     ) -> UpdateSiteReferencesPayload:
         ctx = info.context
         changes = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry import relay
 
@@ -43,7 +45,12 @@ class WelcomePackMutations:
         permission_classes=[holds_tier(Tier.ADMIN, Tier.OPERATOR)],
     )
     async def send_welcome_packs(
-        self, info: strawberry.Info, input: SendWelcomePacksInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            SendWelcomePacksInput,
+            strawberry.argument(description="Les membres à qui envoyer le Welcome Pack."),
+        ],
     ) -> SendWelcomePacksPayload:
         ctx = info.context
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
-from api.graphql.pagination import Connection, connection
+from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import invoices
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
@@ -44,10 +45,15 @@ class InvoiceQueries:
     async def invoices(
         self,
         info: strawberry.Info,
-        first: int | None = None,
-        after: str | None = None,
-        filter: InvoiceFilter | None = None,
-        order_by: InvoiceOrder = InvoiceOrder.ACCOUNTING_DATE_DESC,  # type: ignore[assignment]
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            InvoiceFilter | None,
+            strawberry.argument(description="Filtre ; les 12 derniers mois s'il est absent."),
+        ] = None,
+        order_by: Annotated[
+            InvoiceOrder, strawberry.argument(description="Ordre de la liste.")
+        ] = InvoiceOrder.ACCOUNTING_DATE_DESC,  # type: ignore[assignment]
     ) -> Connection[Invoice] | None:
         ctx = info.context
         size = page_size(first)
@@ -79,7 +85,11 @@ class InvoiceQueries:
         description="Une facture par son numéro ; null si elle est inconnue ou hors périmètre.",
         permission_classes=[IsAuthenticated],
     )
-    async def invoice(self, info: strawberry.Info, number: str) -> Invoice | None:
+    async def invoice(
+        self,
+        info: strawberry.Info,
+        number: Annotated[str, strawberry.argument(description="Numéro de la facture.")],
+    ) -> Invoice | None:
         ctx = info.context
         found = await invoices.invoice_by_number(ctx.sessions, ctx.perimeter, number)
         return Invoice.from_detail(found) if found is not None else None
@@ -94,7 +104,14 @@ class InvoiceQueries:
         permission_classes=[IsAuthenticated],
     )
     async def billing_summary(
-        self, info: strawberry.Info, filter: InvoiceFilter | None = None
+        self,
+        info: strawberry.Info,
+        filter: Annotated[
+            InvoiceFilter | None,
+            strawberry.argument(
+                description="Filtre ; le mois en cours et les 5 précédents s'il est absent."
+            ),
+        ] = None,
     ) -> BillingSummary | None:
         ctx = info.context
         summary = await invoices.billing_summary(
@@ -127,9 +144,13 @@ class InvoiceQueries:
     async def site_billing_history(
         self,
         info: strawberry.Info,
-        site_id: relay.GlobalID,
-        accounting_date_from: date | None = None,
-        accounting_date_to: date | None = None,
+        site_id: Annotated[relay.GlobalID, strawberry.argument(description="Le site.")],
+        accounting_date_from: Annotated[
+            date | None, strawberry.argument(description="Première date comptable incluse.")
+        ] = None,
+        accounting_date_to: Annotated[
+            date | None, strawberry.argument(description="Dernière date comptable incluse.")
+        ] = None,
     ) -> SiteBillingHistory | None:
         ctx = info.context
         try:
