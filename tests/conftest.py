@@ -25,6 +25,7 @@ from db.engine import create_engine, create_session_factory
 from demo import DemoReport, load_demo_data
 from tests.e2e.server import LiveServer, serve
 from tests.runner import Runner
+from tests.sql_counter import SqlCounter
 
 
 def _server_url() -> str | None:
@@ -120,6 +121,12 @@ async def engine(test_settings: Settings) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(scope="session")
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return create_session_factory(engine)
+
+
+@pytest.fixture
+def count_sql(engine: AsyncEngine) -> SqlCounter:
+    """Counts SQL statements (N+1 tests): `with count_sql() as counted: …; len(counted)`."""
+    return SqlCounter(engine)
 
 
 @pytest.fixture

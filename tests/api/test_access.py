@@ -16,6 +16,7 @@ from db.types import utcnow
 from domain.enums import ActionTokenPurpose
 from domain.errors import Refusal
 from tests.factories import World, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 INVITE = """
@@ -78,10 +79,6 @@ mutation($token: String!, $password: String!) {
 }
 """
 NEW_PASSWORD = "Trois-chats-dans-la-grange"
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 def token_in(url: str) -> str:

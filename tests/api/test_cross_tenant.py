@@ -4,7 +4,6 @@ exist. A new field joins the matrix with one line in CASES."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 from collections.abc import Callable
@@ -19,13 +18,10 @@ from db.models import ApiKey, OutboxMail, User
 from db.types import utcnow
 from domain.enums import MailStatus
 from tests.factories import World, make_invoice, make_person, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 MISSING = 10**9
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @dataclass(frozen=True)

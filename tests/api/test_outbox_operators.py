@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from mailers import mails
 from mailers.transport import FileTransport
 from mailers.worker import deliver_due_mails
 from tests.factories import make_person, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 COUNTS = "query { outboxCounts { status mails } }"
@@ -51,7 +51,7 @@ async def test_operators_find_and_relaunch_dead_mails(
     }
     assert counts["DEAD"] >= 1
     listed = (await runner.run(DEAD, as_user=operator))["outboxMails"]
-    mail_id = base64.b64encode(f"OutboxMail:{dead.id}".encode()).decode()
+    mail_id = gid("OutboxMail", dead.id)
     assert {
         "id": mail_id,
         "template": "activation",
