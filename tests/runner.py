@@ -3,6 +3,7 @@ database exactly as a request would), and read what the outbox holds for someone
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,24 +17,32 @@ from api.schema.schema import build_schema
 from auth.caller import load_caller
 from comptoir.settings import Settings
 from db.models import OutboxMail, User
-from db.types import utcnow
+from tests.clock import NOW
 
 
 class Runner:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        now: datetime = NOW,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.now = now  # the request context's clock (tests.clock), never the wall clock
 
     async def context(self, user: User | None) -> Context:
         caller = None
         if user is not None:
             async with self.sessions() as session:
-                caller = await load_caller(session, user_id=user.id, now=utcnow())  # type: ignore[arg-type]
+                caller = await load_caller(session, user_id=user.id, now=self.now)  # type: ignore[arg-type]
         return Context(
             request=None,
             settings=self.settings,
             sessions=self.sessions,
             authentication=Authentication(caller),
+            now=self.now,
         )
 
     async def run(

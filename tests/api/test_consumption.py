@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.enums import InvoiceKind, ReadingSource, Register
+from tests.clock import TODAY
 from tests.factories import World, make_invoice, make_metered_site, make_world
 from tests.ids import gid
 from tests.runner import Runner
@@ -122,8 +122,7 @@ async def test_bad_requests_are_user_errors(
     if count == 5:
         ids = [gid("Site", world.sites[0].id + i) for i in range(5)]
     if start == "NEXT":  # next month, Paris time
-        today = datetime.now(ZoneInfo("Europe/Paris")).date()
-        start = end = f"{today.year + today.month // 12}-{today.month % 12 + 1:02d}"
+        start = end = f"{TODAY.year + TODAY.month // 12}-{TODAY.month % 12 + 1:02d}"
     # when
     data = await runner.run(
         SITE_CONSUMPTION, {"ids": ids, "from": start, "to": end}, as_user=world.people["ADMIN"]

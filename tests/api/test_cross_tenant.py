@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import ApiKey, OutboxMail, User
-from db.types import utcnow
 from domain.enums import MailStatus
+from tests.clock import NOW, TODAY
 from tests.factories import World, make_invoice, make_person, make_world
 from tests.ids import gid
 from tests.runner import Runner
@@ -350,7 +350,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
             prefix=f"cpt_b{b.group.id:011d}",
             key_hash="0" * 64,
             scopes=["read"],
-            expires_at=utcnow(),
+            expires_at=NOW,
         )
         session.add(key)
         meter = (
@@ -359,7 +359,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
             )
         ).first()
     invoice = await make_invoice(
-        session_factory, b.accounts[0], [b.sites[0]], accounting_date=utcnow().date()
+        session_factory, b.accounts[0], [b.sites[0]], accounting_date=TODAY
     )
     async with session_factory() as session, session.begin():
         mail = OutboxMail(
@@ -370,7 +370,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
             context={},
             status=MailStatus.DEAD,
             attempts=8,
-            next_attempt_at=utcnow(),
+            next_attempt_at=NOW,
         )
         session.add(mail)
     target = dataclasses.replace(

@@ -23,15 +23,13 @@ from api.resolvers.invoices import InvoiceQuery
 from auth.signed_urls import verify_file_token
 from db.models import Invoice
 from db.scoped import Perimeter
-from domain.calendar import paris_date
 from domain.enums import InvoiceKind
 from domain.errors import Refusal
+from tests.clock import TODAY
 from tests.factories import World, make_invoice, make_world
 from tests.ids import gid
 from tests.runner import Runner
 from tests.sql_counter import SqlCounter
-
-TODAY = paris_date(__import__("db.types", fromlist=["utcnow"]).utcnow())
 
 LIST = """
 query($filter: InvoiceFilter, $first: Int, $after: String, $order: InvoiceOrder) {
