@@ -146,6 +146,7 @@ def live_server(test_settings: Settings) -> Iterator[LiveServer]:
     yield from serve(test_settings)
 
 
+# The demo data's day; requests against it run at tests.clock.NOW, a fortnight later.
 DEMO_AS_OF = date(2026, 11, 1)
 
 

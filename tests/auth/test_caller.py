@@ -11,43 +11,36 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.caller import GrantScope, load_caller, perimeter_for, session_is_live
+from auth.caller import load_caller, perimeter_for, session_is_live
 from db.models import AccessGrant, RefreshToken, User
 from db.scoped import Perimeter
 from domain.enums import Tier, UserStatus
+from tests.auth.scopes import grant_scope
 from tests.clock import NOW
 from tests.factories import World, make_person, make_world
 
 
-def grant(tier: Tier, **scope: object) -> GrantScope:
-    values: dict[str, object] = {
-        "id": 1,
-        "group_id": None,
-        "member_id": None,
-        "billing_account_ids": frozenset(),
-        "may_submit": True,
-    }
-    return GrantScope(tier=tier, **(values | scope))  # type: ignore[arg-type]
-
-
 def test_each_tier_turns_into_its_scope() -> None:
-    assert perimeter_for([grant(Tier.ADMIN, group_id=1)]) == Perimeter(frozenset({1}))
-    assert perimeter_for([grant(Tier.USER, member_id=2)]) == Perimeter(member_ids=frozenset({2}))
-    infra = grant(Tier.INFRA_USER, member_id=2, billing_account_ids=frozenset({5, 6}))
-    third = grant(Tier.THIRD_PARTY, group_id=1, billing_account_ids=frozenset({7}))
+    assert perimeter_for([grant_scope(Tier.ADMIN, group_id=1)]) == Perimeter(frozenset({1}))
+    assert perimeter_for([grant_scope(Tier.USER, member_id=2)]) == Perimeter(
+        member_ids=frozenset({2})
+    )
+    infra = grant_scope(Tier.INFRA_USER, member_id=2, billing_account_ids=frozenset({5, 6}))
+    third = grant_scope(Tier.THIRD_PARTY, group_id=1, billing_account_ids=frozenset({7}))
     assert perimeter_for([infra, third]) == Perimeter(billing_account_ids=frozenset({5, 6, 7}))
     # OPERATOR sees no customer data; nothing gives nothing
-    assert perimeter_for([grant(Tier.OPERATOR)]).is_empty
+    assert perimeter_for([grant_scope(Tier.OPERATOR)]).is_empty
     assert perimeter_for([]) == Perimeter.nobody()
 
 
 def test_grants_add_up_and_a_read_only_third_party_cannot_write() -> None:
-    grants = [grant(Tier.ADMIN, group_id=1), grant(Tier.ADMIN, group_id=3, id=2)]
-    grants.append(grant(Tier.USER, member_id=9, id=3))
+    grants = [grant_scope(Tier.ADMIN, group_id=1), grant_scope(Tier.ADMIN, group_id=3, id=2)]
+    grants.append(grant_scope(Tier.USER, member_id=9, id=3))
     assert perimeter_for(grants) == Perimeter(frozenset({1, 3}), frozenset({9}))
-    assert not grant(Tier.THIRD_PARTY, may_submit=False).allows_writes
-    assert grant(Tier.THIRD_PARTY, may_submit=True).allows_writes
-    assert grant(Tier.INFRA_USER, may_submit=False).allows_writes  # the flag is third parties'
+    assert not grant_scope(Tier.THIRD_PARTY, may_submit=False).allows_writes
+    assert grant_scope(Tier.THIRD_PARTY, may_submit=True).allows_writes
+    # the flag is third parties' only
+    assert grant_scope(Tier.INFRA_USER, may_submit=False).allows_writes
 
 
 @pytest.fixture(scope="module")

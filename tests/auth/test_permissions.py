@@ -14,6 +14,7 @@ from auth.permissions import (
     user_members,
 )
 from domain.enums import Tier
+from tests.auth.scopes import grant_scope
 
 GROUP, OTHER_GROUP = 1, 2
 MEMBER, SIBLING, FOREIGN = 10, 11, 20  # MEMBER and SIBLING in GROUP, FOREIGN in OTHER_GROUP
@@ -24,22 +25,11 @@ def caller(*grants: GrantScope) -> Caller:
     return Caller(1, "x@y.test", "X", grants, perimeter, perimeter)
 
 
-def scope(tier: Tier, **kw: object) -> GrantScope:
-    values: dict[str, object] = {
-        "id": 1,
-        "group_id": None,
-        "member_id": None,
-        "billing_account_ids": frozenset(),
-        "may_submit": True,
-    }
-    return GrantScope(tier=tier, **(values | kw))  # type: ignore[arg-type]
-
-
-ADMIN = caller(scope(Tier.ADMIN, group_id=GROUP))
-USER = caller(scope(Tier.USER, member_id=MEMBER))
-INFRA = caller(scope(Tier.INFRA_USER, member_id=MEMBER, billing_account_ids=frozenset({100})))
-THIRD = caller(scope(Tier.THIRD_PARTY, group_id=GROUP, billing_account_ids=frozenset({100})))
-OPERATOR = caller(scope(Tier.OPERATOR))
+ADMIN = caller(grant_scope(Tier.ADMIN, group_id=GROUP))
+USER = caller(grant_scope(Tier.USER, member_id=MEMBER))
+INFRA = caller(grant_scope(Tier.INFRA_USER, member_id=MEMBER, billing_account_ids=frozenset({100})))
+THIRD = caller(grant_scope(Tier.THIRD_PARTY, group_id=GROUP, billing_account_ids=frozenset({100})))
+OPERATOR = caller(grant_scope(Tier.OPERATOR))
 
 
 def request(
@@ -108,7 +98,9 @@ def test_who_may_manage_which_grant(who: Caller, wanted: ScopeRequest, allowed: 
 
 
 def test_the_scopes_a_caller_manages_from() -> None:
-    both = caller(scope(Tier.ADMIN, group_id=GROUP), scope(Tier.USER, member_id=FOREIGN, id=2))
+    both = caller(
+        grant_scope(Tier.ADMIN, group_id=GROUP), grant_scope(Tier.USER, member_id=FOREIGN, id=2)
+    )
     assert admin_groups(both) == {GROUP} and user_members(both) == {FOREIGN}
     assert admin_groups(USER) == frozenset() and user_members(ADMIN) == frozenset()
 
