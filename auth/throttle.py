@@ -32,7 +32,10 @@ class Policy:
         over = failures - self.free_failures
         if over <= 0:
             return None
-        return min(self.first_block * 2 ** (over - 1), self.longest_block)
+        # The exponent is capped before multiplying: a timedelta overflows past ~2**41 × 30 s,
+        # which a burst of concurrent failures on one address could reach.
+        doublings = min(over - 1, 32)
+        return min(self.first_block * 2**doublings, self.longest_block)
 
 
 ACCOUNT_POLICY = Policy(free_failures=5)

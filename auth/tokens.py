@@ -52,7 +52,13 @@ def issue_access_token(
 
 
 def read_access_token(secret: str, token: str, *, now: datetime | None = None) -> AccessClaims:
-    options = {"require": ["exp", "sub", "fam", "iat"]}
+    # Given `now` (the request's clock), expiry is judged against it alone, so that an injected
+    # clock decides; without it PyJWT judges against the wall clock.
+    options = {
+        "require": ["exp", "sub", "fam", "iat"],
+        "verify_exp": now is None,
+        "verify_iat": now is None,
+    }
     try:
         claims = jwt.decode(
             token,
@@ -67,7 +73,13 @@ def read_access_token(secret: str, token: str, *, now: datetime | None = None) -
         raise InvalidAccessToken("expired") from exc
     except jwt.PyJWTError as exc:
         raise InvalidAccessToken("invalid") from exc
-    expires_at = datetime.fromtimestamp(claims["exp"], UTC)
+    try:
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        issued_at = datetime.fromtimestamp(int(claims["iat"]), UTC)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InvalidAccessToken("invalid") from exc
+    if now is not None and issued_at > now:
+        raise InvalidAccessToken("invalid")  # issued in the future, as PyJWT's own check
     if now is not None and expires_at <= now:
         raise InvalidAccessToken("expired")
     try:

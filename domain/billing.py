@@ -92,8 +92,12 @@ def correction_reaches_too_far(
 
 def spans_more_than(start: date, end: date, months: int) -> bool:
     """True when [start, end] is longer than `months` calendar months (both days included):
-    1 Jan → 31 Dec is 12 months, 1 Jan → 1 Jan next year is more."""
-    return end >= add_months_clamped(start, months)
+    1 Jan → 31 Dec is 12 months, 1 Jan → 1 Jan next year is more.
+
+    Measured back from the end, like `default_window`, so the default window is always
+    accepted: on 30 September, six months start on 31 March (counting forward from 31 March
+    would clamp to 30 September and refuse it)."""
+    return add_months_clamped(end, -months) >= start
 
 
 def default_window(today: date, months: int) -> tuple[date, date]:

@@ -25,6 +25,7 @@ from db.engine import create_engine, create_session_factory
 from demo import DemoReport, load_demo_data
 from tests.e2e.server import LiveServer, serve
 from tests.runner import Runner
+from tests.sql_counter import SqlCounter
 
 
 def _server_url() -> str | None:
@@ -123,6 +124,12 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
+def count_sql(engine: AsyncEngine) -> SqlCounter:
+    """Counts SQL statements (N+1 tests): `with count_sql() as counted: …; len(counted)`."""
+    return SqlCounter(engine)
+
+
+@pytest.fixture
 def anyio_backend() -> Iterator[str]:
     yield "asyncio"
 
@@ -139,6 +146,7 @@ def live_server(test_settings: Settings) -> Iterator[LiveServer]:
     yield from serve(test_settings)
 
 
+# The demo data's day; requests against it run at tests.clock.NOW, a fortnight later.
 DEMO_AS_OF = date(2026, 11, 1)
 
 

@@ -17,13 +17,20 @@ from api.schema.schema import build_schema
 from auth.caller import load_caller
 from comptoir.settings import Settings
 from db.models import OutboxMail, User
-from db.types import utcnow
+from tests.clock import NOW
 
 
 class Runner:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        now: datetime = NOW,
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        self.now = now  # the request context's clock (tests.clock), never the wall clock
 
     async def context(self, user: User | None, *, now: datetime | None = None) -> Context:
         """The request's context; `now` injects the request's clock (never the wall clock in
@@ -31,16 +38,14 @@ class Runner:
         caller = None
         if user is not None:
             async with self.sessions() as session:
-                caller = await load_caller(session, user_id=user.id, now=utcnow())  # type: ignore[arg-type]
-        context = Context(
+                caller = await load_caller(session, user_id=user.id, now=now or self.now)  # type: ignore[arg-type]
+        return Context(
             request=None,
             settings=self.settings,
             sessions=self.sessions,
             authentication=Authentication(caller),
+            now=now or self.now,
         )
-        if now is not None:
-            context.now = now
-        return context
 
     async def run(
         self,

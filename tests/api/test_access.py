@@ -12,10 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.resolvers import sessions as session_use_cases
 from auth.secrets import digest
 from db.models import ActionToken, AuditEntry, User
-from db.types import utcnow
 from domain.enums import ActionTokenPurpose
 from domain.errors import Refusal
+from tests.clock import NOW
 from tests.factories import World, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 INVITE = """
@@ -78,10 +79,6 @@ mutation($token: String!, $password: String!) {
 }
 """
 NEW_PASSWORD = "Trois-chats-dans-la-grange"
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 def token_in(url: str) -> str:
@@ -167,7 +164,7 @@ async def test_expired_and_unknown_activation_links(
         await session.exec(
             ActionToken.__table__.update()  # type: ignore[attr-defined]
             .where(ActionToken.id == row.id)
-            .values(expires_at=utcnow() - timedelta(minutes=1))
+            .values(expires_at=NOW - timedelta(minutes=1))
         )
     expired = await runner.run(ACTIVATE, {"token": token, "password": NEW_PASSWORD})
     assert expired["activateAccount"]["errors"][0]["code"] == "TOKEN_EXPIRED"
@@ -454,7 +451,7 @@ async def expire_links_of(session_factory: async_sessionmaker[AsyncSession], ema
         await session.exec(
             ActionToken.__table__.update()  # type: ignore[attr-defined]
             .where(ActionToken.user_id == user_id)
-            .values(expires_at=utcnow() - timedelta(hours=1))
+            .values(expires_at=NOW - timedelta(hours=1))
         )
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -12,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import ApiKey
 from tests.e2e.server import LiveServer, data_of, graphql
 from tests.factories import World, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 CREATE = """
@@ -29,10 +28,6 @@ mutation Revoke($id: ID!) {
 """
 KEYS = "query { apiKeys { name prefix } }"
 VIEWER = "query { viewer { viaApiKey person { email } perimeter { sites } } }"
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @pytest.fixture(scope="module")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from domain.enums import InvoiceKind, ReadingSource, Register
+from tests.clock import NOW
 from tests.factories import World, make_invoice, make_metered_site, make_world
+from tests.ids import gid
 from tests.runner import Runner
+from tests.sql_counter import SqlCounter
 
 SITE_CONSUMPTION = """
 query($ids: [ID!]!, $from: Month!, $to: Month!) {
@@ -34,13 +35,6 @@ query($filter: SiteFilter, $from: Month!, $to: Month!, $rule: MonthRule) {
 BASE = Register.BASE
 ACTUAL = ReadingSource.DISTRIBUTOR_ACTUAL
 ESTIMATED = ReadingSource.SUPPLIER_ESTIMATED
-
-
-NOW = datetime(2026, 11, 20, 11, tzinfo=UTC)  # the injected clock: never the wall clock
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -180,27 +174,19 @@ async def test_a_site_outside_the_perimeter_is_not_found(
 
 
 async def test_statements_do_not_grow_with_the_number_of_sites(
-    runner: Runner, world: World, engine: AsyncEngine, session_factory: async_sessionmaker
+    runner: Runner, world: World, count_sql: SqlCounter, session_factory: async_sessionmaker
 ) -> None:
     # given
     sites = [await _metered(session_factory, world) for _ in range(4)]
     counts = []
     for n in (1, 4):
-        statements: list[str] = []
-
-        def count(*args: Any, statements: list[str] = statements) -> None:
-            statements.append(args[2])
-
-        event.listen(engine.sync_engine, "before_cursor_execute", count)
-        try:
+        with count_sql() as statements:
             # when
             await runner.run(
                 SITE_CONSUMPTION,
                 {"ids": [gid("Site", s.id) for s in sites[:n]], "from": "2026-01", "to": "2026-03"},
                 as_user=world.people["ADMIN"],
             )
-        finally:
-            event.remove(engine.sync_engine, "before_cursor_execute", count)
         counts.append(len(statements))
     # then
     assert counts[0] == counts[1]

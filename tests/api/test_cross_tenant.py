@@ -8,7 +8,6 @@ rule of `api/resolvers/writable.py`."""
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import json
 from collections.abc import Callable
@@ -20,16 +19,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import ApiKey, OutboxMail, User
-from db.types import utcnow
 from domain.enums import MailStatus
+from tests.clock import NOW, TODAY
 from tests.factories import World, make_invoice, make_person, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 MISSING = 10**9
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -379,7 +375,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
             prefix=f"cpt_b{b.group.id:011d}",
             key_hash="0" * 64,
             scopes=["read"],
-            expires_at=utcnow(),
+            expires_at=NOW,
         )
         session.add(key)
         meter = (
@@ -388,7 +384,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
             )
         ).first()
     invoice = await make_invoice(
-        session_factory, b.accounts[0], [b.sites[0]], accounting_date=utcnow().date()
+        session_factory, b.accounts[0], [b.sites[0]], accounting_date=TODAY
     )
     async with session_factory() as session, session.begin():
         mail = OutboxMail(
@@ -399,7 +395,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
             context={},
             status=MailStatus.DEAD,
             attempts=8,
-            next_attempt_at=utcnow(),
+            next_attempt_at=NOW,
         )
         session.add(mail)
     target = dataclasses.replace(
@@ -584,7 +580,7 @@ async def _read_only_context(runner: Runner, tenants: Tenants, who: str) -> Any:
             prefix=f"cpt_r{user.id:011d}",
             key_hash=f"{user.id:064d}",
             scopes=["read"],
-            expires_at=utcnow(),
+            expires_at=NOW,
         )
         existing = (
             await session.exec(ApiKey.__table__.select().where(ApiKey.prefix == key.prefix))  # type: ignore[attr-defined]
@@ -595,13 +591,14 @@ async def _read_only_context(runner: Runner, tenants: Tenants, who: str) -> Any:
         key_id = existing.id if existing is not None else key.id
     async with runner.sessions() as session:
         caller = await load_caller(
-            session, user_id=user.id, now=utcnow(), api_key_id=key_id, api_key_scopes=["read"]
+            session, user_id=user.id, now=NOW, api_key_id=key_id, api_key_scopes=["read"]
         )  # type: ignore[arg-type]
     return Context(
         request=None,
         settings=runner.settings,
         sessions=runner.sessions,
         authentication=Authentication(caller),
+        now=NOW,
     )
 
 

@@ -12,15 +12,16 @@ from urllib.parse import urlsplit
 
 import openpyxl
 import pytest
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.signed_urls import sign_file_key, verify_file_token
 from domain.enums import ReadingSource, Register
 from tests.e2e.server import LiveServer, http_client
 from tests.factories import World, make_metered_site, make_world
+from tests.ids import gid
 from tests.runner import Runner
+from tests.sql_counter import SqlCounter
 
 EXPORT_SITES = """
 mutation($i: ExportSitesInput!) {
@@ -50,10 +51,6 @@ query($ids: [ID!]!) {
 
 BASE = Register.BASE
 ACTUAL = ReadingSource.DISTRIBUTOR_ACTUAL
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -313,7 +310,7 @@ async def test_bad_periods_are_user_errors(
 
 
 async def test_statements_do_not_grow_with_the_number_of_sites(
-    runner: Runner, world: World, engine: AsyncEngine
+    runner: Runner, world: World, count_sql: SqlCounter
 ) -> None:
     # given: a one-site filter, then one naming every billing account of the tenant
     counts: dict[str, list[int]] = {}
@@ -324,21 +321,13 @@ async def test_statements_do_not_grow_with_the_number_of_sites(
     ):
         for accounts in (world.accounts[1:2], world.accounts):
             flt = {"billingAccountIds": [gid("BillingAccount", a.id) for a in accounts]}
-            statements: list[str] = []
-
-            def count(*args: Any, statements: list[str] = statements) -> None:
-                statements.append(args[2])
-
-            event.listen(engine.sync_engine, "before_cursor_execute", count)
-            try:
+            with count_sql() as statements:
                 # when
                 data = await runner.run(
                     document,
                     {"i": {"format": "CSV", "filter": flt, **extra}},
                     as_user=world.people["ADMIN"],
                 )
-            finally:
-                event.remove(engine.sync_engine, "before_cursor_execute", count)
             [payload] = data.values()
             assert payload["errors"] == []
             counts.setdefault(name, []).append(len(statements))

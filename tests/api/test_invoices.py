@@ -3,7 +3,6 @@ per-meter history, exports, and the statement count of a page."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import zipfile
@@ -17,8 +16,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 from pypdf import PdfReader
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers import invoice_pdfs
@@ -27,13 +25,13 @@ from auth.signed_urls import verify_file_token
 from db.models import Invoice
 from db.scoped import Perimeter
 from db.types import Money
-from domain.calendar import paris_date
 from domain.enums import InvoiceKind
 from domain.errors import Refusal
+from tests.clock import TODAY
 from tests.factories import World, make_invoice, make_metered_site, make_world
+from tests.ids import gid
 from tests.runner import Runner
-
-TODAY = paris_date(__import__("db.types", fromlist=["utcnow"]).utcnow())
+from tests.sql_counter import SqlCounter
 
 LIST = """
 query($filter: InvoiceFilter, $first: Int, $after: String, $order: InvoiceOrder) {
@@ -93,10 +91,6 @@ EXPORT_FILE = """
 mutation($i: ExportBillingFileInput!) {
   exportBillingFile(input: $i) { url invoiceCount rowCount errors { field code message } }
 }"""
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @dataclass(frozen=True)
@@ -508,7 +502,7 @@ query($first: Int!, $filter: InvoiceFilter) {
 
 
 async def test_statements_per_page_do_not_grow_with_the_page(
-    runner: Runner, engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession]
+    runner: Runner, count_sql: SqlCounter, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     # given a billing account with 60 invoices
     world = await make_world(session_factory, "Pagination")
@@ -520,23 +514,14 @@ async def test_statements_per_page_do_not_grow_with_the_page(
             accounting_date=TODAY - timedelta(days=k),
         )
     filter = {"billingAccountIds": [gid("BillingAccount", world.accounts[1].id)]}
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     counts = {}
-    event.listen(engine.sync_engine, "before_cursor_execute", count)
-    try:
-        for first in (10, 50):
-            statements.clear()
+    for first in (10, 50):
+        with count_sql() as statements:
             data = await runner.run(
                 PAGE, {"first": first, "filter": filter}, as_user=world.people["USER"]
             )
-            assert len(data["invoices"]["edges"]) == first
-            counts[first] = len(statements)
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        assert len(data["invoices"]["edges"]) == first
+        counts[first] = len(statements)
     # then the page costs the same number of statements whatever its size
     assert counts[10] == counts[50], counts
 

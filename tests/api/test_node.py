@@ -3,8 +3,6 @@ exactly the answer for an id that does not exist."""
 
 from __future__ import annotations
 
-import base64
-
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +14,7 @@ from auth.caller import Caller
 from comptoir.settings import Settings
 from db.scoped import Perimeter
 from tests.factories import Tenant, make_tenant
+from tests.ids import gid
 
 NODE = """
 query Node($id: ID!) {
@@ -48,17 +47,13 @@ def context_with(
     )
 
 
-def global_id(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
-
-
 def ids_of(tenant: Tenant) -> dict[str, str]:
     return {
-        "Group": global_id("Group", tenant.group.id),
-        "Member": global_id("Member", tenant.member.id),
-        "BillingAccount": global_id("BillingAccount", tenant.billing_account.id),
-        "Site": global_id("Site", tenant.site.id),
-        "Meter": global_id("Meter", tenant.meter.id),
+        "Group": gid("Group", tenant.group.id),
+        "Member": gid("Member", tenant.member.id),
+        "BillingAccount": gid("BillingAccount", tenant.billing_account.id),
+        "Site": gid("Site", tenant.site.id),
+        "Meter": gid("Meter", tenant.meter.id),
     }
 
 
@@ -92,7 +87,7 @@ async def test_node_answers_inside_and_is_not_found_outside(
         found = await node(context, node_id)
         assert found is not None and found["id"] == node_id, type_name
     missing_answers = {
-        type_name: await node(context, global_id(type_name, 10**9)) for type_name in ids_of(other)
+        type_name: await node(context, gid(type_name, 10**9)) for type_name in ids_of(other)
     }
     for type_name, node_id in ids_of(other).items():
         assert await node(context, node_id) is None == missing_answers[type_name], type_name
@@ -107,16 +102,16 @@ async def test_the_site_fields(
     context = context_with(
         test_settings, session_factory, Perimeter(member_ids=frozenset({mine.member.id}))
     )
-    site = await node(context, global_id("Site", mine.site.id))
+    site = await node(context, gid("Site", mine.site.id))
     assert site == {
-        "id": global_id("Site", mine.site.id),
+        "id": gid("Site", mine.site.id),
         "pointNumber": mine.site.point_number,
         "segment": "C5",
         "status": "ACTIVE",
     }
-    meter = await node(context, global_id("Meter", mine.meter.id))
+    meter = await node(context, gid("Meter", mine.meter.id))
     assert meter == {
-        "id": global_id("Meter", mine.meter.id),
+        "id": gid("Meter", mine.meter.id),
         "serial": mine.meter.serial,
         "registers": ["BASE"],
     }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import secrets
 from pathlib import Path
 
@@ -13,12 +12,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import OutboxMail
-from db.types import utcnow
 from domain.enums import MailStatus, Tier
 from mailers import mails
 from mailers.transport import FileTransport
 from mailers.worker import deliver_due_mails
+from tests.clock import NOW
 from tests.factories import make_person, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 COUNTS = "query { outboxCounts { status mails } }"
@@ -41,7 +41,7 @@ async def test_operators_find_and_relaunch_dead_mails(
             context={},
             status=MailStatus.DEAD,
             attempts=8,
-            next_attempt_at=utcnow(),
+            next_attempt_at=NOW,
             last_error="SMTPRecipientsRefused",
         )
         session.add(dead)
@@ -51,7 +51,7 @@ async def test_operators_find_and_relaunch_dead_mails(
     }
     assert counts["DEAD"] >= 1
     listed = (await runner.run(DEAD, as_user=operator))["outboxMails"]
-    mail_id = base64.b64encode(f"OutboxMail:{dead.id}".encode()).decode()
+    mail_id = gid("OutboxMail", dead.id)
     assert {
         "id": mail_id,
         "template": "activation",
@@ -85,7 +85,7 @@ async def test_a_sent_mail_keeps_no_live_link(
             full_name="Lien",
             token_id=token_id,
             activation_url="https://espace.example/activation#token=SECRET-TOKEN",
-            expires_at=utcnow(),
+            expires_at=NOW,
         )
     report = await deliver_due_mails(
         session_factory, FileTransport(tmp_path), runner.settings, key_prefix=prefix

@@ -10,15 +10,16 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.schema.schema import build_schema
 from db.models import AuditEntry, OutboxMail, Reading, Site, User
 from domain.enums import MeterKind, ReadingSource, Register, Segment, SiteStatus, Tier
 from tests.factories import ReadingSpec, World, make_metered_site, make_person, make_world
+from tests.ids import gid
 from tests.runner import Runner
-from tests.sql_counter import count_statements
+from tests.sql_counter import SqlCounter
 
 ACTUAL = ReadingSource.DISTRIBUTOR_ACTUAL
 ESTIMATED = ReadingSource.DISTRIBUTOR_ESTIMATED
@@ -54,10 +55,6 @@ LAST_ACTUAL: list[ReadingSpec] = [
     (date(2026, 1, 31), HP, 10_000, ACTUAL, False),
     (date(2026, 1, 31), HC, 5_000, ACTUAL, False),
 ]
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 async def run_at(
@@ -254,7 +251,7 @@ async def test_a_site_outside_the_perimeter_has_no_readings(
 async def test_listing_costs_the_same_statements_for_10_or_100_readings(
     runner: Runner,
     world: World,
-    engine: AsyncEngine,
+    count_sql: SqlCounter,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     # given a site with 120 readings
@@ -269,10 +266,10 @@ async def test_listing_costs_the_same_statements_for_10_or_100_readings(
     variables = {"siteId": gid("Site", site.id)}
     person = world.people["USER"]
     # when a page of 10, then of 100, is read
-    with count_statements(engine) as small:
+    with count_sql() as small:
         answer = await runner.run(READINGS, variables | {"first": 10}, as_user=person)
     assert len(nodes(answer)) == 10
-    with count_statements(engine) as large:
+    with count_sql() as large:
         answer = await runner.run(READINGS, variables | {"first": 100}, as_user=person)
     # then the page grew tenfold, the statements did not
     assert len(nodes(answer)) == 100

@@ -15,8 +15,9 @@ from db.models import Alert, AuditEntry, Meter, Site, User
 from db.site_search import refresh_site_search
 from domain.enums import AlertKind, AlertStatus, MeterKind, SiteStatus
 from tests.factories import World, make_world
+from tests.ids import gid
 from tests.runner import Runner
-from tests.sql_counter import count_statements
+from tests.sql_counter import SqlCounter
 
 SITES = """
 query Sites($filter: SiteFilter, $orderBy: SiteOrder, $first: Int, $after: String) {
@@ -59,10 +60,6 @@ mutation($input: UpdateSiteReferencesInput!) {
   }
 }
 """
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -341,7 +338,7 @@ async def test_third_parties_do_not_edit_references(runner: Runner, world: World
 
 
 async def test_statements_do_not_grow_with_the_page(
-    demo_runner: Runner, demo_engine: AsyncEngine
+    demo_runner: Runner, demo_engine: AsyncEngine, count_sql: SqlCounter
 ) -> None:
     async with demo_runner.sessions() as session:
         admin = (
@@ -349,7 +346,7 @@ async def test_statements_do_not_grow_with_the_page(
         ).one()
     counts = {}
     for first in (10, 100):
-        with count_statements(demo_engine) as counted:
+        with count_sql(demo_engine) as counted:
             page = await sites(demo_runner, admin, first=first)
         assert len(page["edges"]) == first
         assert any(e["node"]["lastActualReadings"] for e in page["edges"])

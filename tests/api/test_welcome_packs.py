@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import email
 import io
 
@@ -15,6 +14,7 @@ from db.models import OutboxMail
 from domain.enums import Tier, UserStatus
 from mailers.mails import build_message
 from tests.factories import World, make_person, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 SEND = """
@@ -24,10 +24,6 @@ mutation Send($input: SendWelcomePacksInput!) {
   }
 }
 """
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @pytest.fixture(scope="module")

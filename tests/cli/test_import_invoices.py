@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.resolvers.invoice_import import CSV_COLUMNS, ImportRejected, import_invoices
 from comptoir.settings import Settings
 from db.models import Invoice, InvoiceLine, InvoiceSite
-from tests.cli.test_cli import run_cli
+from tests.cli.conftest import RunCli
 from tests.factories import World, make_world
 from tests.runner import Runner
 
@@ -172,7 +172,7 @@ async def test_vat_base_must_match_the_rate(
 
 
 def test_the_command_reports_each_bad_row_and_exits_non_zero(
-    test_settings: Settings, world: World, tmp_path: Path
+    run_cli: RunCli, test_settings: Settings, world: World, tmp_path: Path
 ) -> None:
     bad = invoice(world, number=number())
     bad["sites"][0] = {**bad["sites"][0], "point_number": "00000000000000"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ from auth.signed_urls import sign_file_key
 from comptoir.settings import Settings
 from tests.e2e.server import LiveServer, serve
 from tests.factories import make_tenant
+from tests.ids import gid
 
 CATALOGUE = """
 query Catalogue {
@@ -38,10 +38,6 @@ async def post_graphql(server: LiveServer, query: str, variables: dict | None = 
         response = await client.post("/graphql", json={"query": query, "variables": variables})
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def global_id(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 async def test_health_answers_when_the_database_does(live_server: LiveServer) -> None:
@@ -88,8 +84,8 @@ async def test_an_anonymous_caller_reaches_no_object(
     # given a site that exists
     tenant = await make_tenant(session_factory, "Anonyme")
     # when an anonymous caller asks for it, or for an id that does not exist
-    existing = await post_graphql(live_server, NODE, {"id": global_id("Site", tenant.site.id)})
-    missing = await post_graphql(live_server, NODE, {"id": global_id("Site", 10**9)})
+    existing = await post_graphql(live_server, NODE, {"id": gid("Site", tenant.site.id)})
+    missing = await post_graphql(live_server, NODE, {"id": gid("Site", 10**9)})
     # then both answers are the same "not found"
     assert existing == missing == {"data": {"node": None}}
 
