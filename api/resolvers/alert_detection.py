@@ -373,7 +373,10 @@ async def _resolve(
         return Counter()
     statement = (
         sa.update(ALERTS)
-        .where(ALERTS.c.id == sa.bindparam("alert_id"), ALERTS.c.status.in_(UNRESOLVED))
+        .where(
+            ALERTS.c.id == sa.bindparam("alert_id"),
+            ALERTS.c.status != AlertStatus.RESOLVED.value,  # no IN list: executemany
+        )
         .values(
             status=AlertStatus.RESOLVED,
             resolved_at=now,

@@ -133,6 +133,40 @@ async def test_two_runs_at_once_leave_one_open_alert_per_site_and_kind(
     assert sum(sum(r.opened.values()) for r in reports) == len(rows)
 
 
+async def test_several_alerts_resolve_in_one_run(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # given three never-read sites of a member, each with its open alert
+    tenant = await make_tenant(session_factory, "Plusieurs")
+    metered = [
+        await make_metered_site(session_factory, tenant.billing_account, kind=MeterKind.LINKY)
+        for _ in range(3)
+    ]
+    scope = Perimeter(member_ids=frozenset({tenant.member.id}))
+    await detect_alerts(session_factory, now=NOW, perimeter=scope)
+
+    # when actual readings arrive on all three
+    async with session_factory() as session, session.begin():
+        for site, meter in metered:
+            session.add(
+                Reading(
+                    site_id=site.id,
+                    meter_id=meter.id,
+                    register_code=BASE,
+                    read_on=date(2026, 2, 27),
+                    index_value=100,
+                    source=ACTUAL,
+                )
+            )
+    report = await detect_alerts(session_factory, now=NOW, perimeter=scope)
+
+    # then their three alerts resolve at once
+    assert report.resolved[AlertKind.MISSING_DISTRIBUTOR_READING] == 3
+    for site, _ in metered:
+        rows = await _alerts(session_factory, site.id)
+        assert [r.status for r in rows] == ["RESOLVED"]
+
+
 async def test_the_database_refuses_a_second_unresolved_alert_of_a_site_and_kind(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
