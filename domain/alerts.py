@@ -327,6 +327,9 @@ class LastInterval:
 
 
 def last_interval(history: SiteHistory, policy: AlertPolicy) -> LastInterval | None:
+    """The interval three rules judge; `detect` computes it once per site (see `_Given`)."""
+    if isinstance(history, _Given):
+        return history.interval
     days = reading_days(history, policy)
     if not days:
         return None
@@ -667,13 +670,28 @@ RULES = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Given(SiteHistory):
+    """A history with its last interval worked out once for all the rules that judge it."""
+
+    interval: LastInterval | None = None
+
+
 def detect(
     history: SiteHistory, *, today: date, policy: AlertPolicy = DEFAULT_POLICY
 ) -> dict[AlertKind, Outcome]:
     """Every rule's answer for one site (the rules that cannot tell are left out)."""
+    given = _Given(
+        history.site,
+        history.meters,
+        history.readings,
+        history.invoices,
+        history.lines,
+        last_interval(history, policy),
+    )
     outcomes: dict[AlertKind, Outcome] = {}
     for kind, rule in RULES.items():
-        outcome = rule(history, today=today, policy=policy)
+        outcome = rule(given, today=today, policy=policy)
         if outcome is not None:
             outcomes[kind] = outcome
     return outcomes
