@@ -18,11 +18,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 ## make run: install, migrate, load the small demo data if the database is empty, serve
-## (with the mail worker in the same process).
+## (with the mail worker and hourly alert detection in the same process).
 run: install
 	$(BIN)/comptoir migrate
 	$(BIN)/comptoir demo-data --scale small --if-empty
-	COMPTOIR_RUN_MAIL_WORKER=true $(BIN)/comptoir serve
+	COMPTOIR_RUN_MAIL_WORKER=true COMPTOIR_ALERT_DETECTION_INTERVAL_MINUTES=$${COMPTOIR_ALERT_DETECTION_INTERVAL_MINUTES:-60} $(BIN)/comptoir serve
 
 ## make test: install, lint, check the import layering, run the whole suite (SQLite unless
 ## COMPTOIR_TEST_DATABASE_URL says otherwise).

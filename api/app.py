@@ -20,6 +20,7 @@ from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
 from api.schema.schema import build_schema
+from comptoir.scheduled import running_alert_detection
 from comptoir.settings import Settings, get_settings
 from db.engine import create_engine, create_session_factory
 from db.types import utcnow
@@ -78,6 +79,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     # `comptoir worker` on its own.
                     await background.enter_async_context(
                         running_worker(settings, app.state.sessions)
+                    )
+                if settings.alert_detection_interval_minutes:
+                    await background.enter_async_context(
+                        running_alert_detection(settings, app.state.sessions)
                     )
                 yield
         finally:

@@ -269,6 +269,39 @@ def cmd_import_invoices(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_detect_alerts(args: argparse.Namespace) -> None:
+    from sqlmodel import select
+
+    from api.resolvers.alert_detection import detect_alerts
+    from db.engine import create_session_factory
+    from db.models import Group, Member
+    from db.scoped import Perimeter
+    from db.types import utcnow
+
+    settings = _settings()
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        sessions = create_session_factory(engine)
+        perimeter = None
+        async with sessions() as session:
+            if args.group:
+                group = (await session.exec(select(Group).where(Group.code == args.group))).first()
+                if group is None:
+                    raise CommandError(f"groupement inconnu : {args.group}")
+                perimeter = Perimeter(group_ids=frozenset({group.id}))  # type: ignore[arg-type]
+            elif args.member:
+                query = select(Member.id).where(Member.customer_number.in_(args.member))  # type: ignore[attr-defined]
+                member_ids = frozenset((await session.exec(query)).all())
+                if len(member_ids) != len(set(args.member)):
+                    raise CommandError("membre(s) introuvable(s) : vérifiez les numéros clients")
+                perimeter = Perimeter(member_ids=member_ids)  # type: ignore[arg-type]
+        return await detect_alerts(sessions, now=utcnow(), perimeter=perimeter)
+
+    report = _run_with_database(settings, work)
+    print(f"Détection des alertes : {report.summary()}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="comptoir", description="Espace client headless (API GraphQL).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -332,6 +365,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("file", metavar="FICHIER", help="fichier CSV ou JSON des factures")
     imports.set_defaults(handler=cmd_import_invoices)
+
+    detect = commands.add_parser(
+        "detect-alerts", help="détecte les alertes (relevés, consommations, facturation)"
+    )
+    scope = detect.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--member", nargs="+", metavar="NUMERO_CLIENT", help="numéros clients des membres"
+    )
+    scope.add_argument("--group", metavar="CODE", help="tous les sites du groupement")
+    detect.set_defaults(handler=cmd_detect_alerts)
 
     export = commands.add_parser("export-schema", help="écrit le schéma GraphQL (SDL)")
     export.add_argument("--output", default=str(SCHEMA_FILE), help="fichier cible")

@@ -116,6 +116,9 @@ class Settings(BaseSettings):
     introspection: bool | None = None
     files_dir: Path = Path("var/files")
     signed_url_ttl_seconds: Annotated[int, Field(ge=10, le=3600)] = 300
+    # Alert detection inside the API process every N minutes (`make run`); 0 = off, as in
+    # production, where cron or an orchestrator calls `comptoir detect-alerts`.
+    alert_detection_interval_minutes: Annotated[int, Field(ge=0, le=10080)] = 0
 
     @field_validator("database_url")
     @classmethod

@@ -148,6 +148,7 @@ class AlertKind(StrEnum):
     NEGATIVE_CONSUMPTION = "NEGATIVE_CONSUMPTION"
     EXCESSIVE_CONSUMPTION = "EXCESSIVE_CONSUMPTION"
     REACTIVE_ENERGY = "REACTIVE_ENERGY"
+    READ_NOT_BILLED = "READ_NOT_BILLED"  # actual readings, but no invoice for that cycle
 
 
 class AlertStatus(StrEnum):

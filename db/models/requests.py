@@ -25,7 +25,19 @@ class Alert(SQLModel, table=True):
     """An anomaly on a site: OPEN → ACKNOWLEDGED → RESOLVED, notified by email."""
 
     __tablename__ = "alerts"
-    __table_args__ = (sa.Index("ix_alerts_site_id_status", "site_id", "status"),)
+    __table_args__ = (
+        sa.Index("ix_alerts_site_id_status", "site_id", "status"),
+        # At most one unresolved alert per site and kind: two detection runs at once insert
+        # with ON CONFLICT DO NOTHING against this index and never duplicate an alert.
+        sa.Index(
+            "uq_alerts_one_unresolved_per_site_kind",
+            "site_id",
+            "kind",
+            unique=True,
+            sqlite_where=sa.text("status IN ('OPEN', 'ACKNOWLEDGED')"),
+            postgresql_where=sa.text("status IN ('OPEN', 'ACKNOWLEDGED')"),
+        ),
+    )
 
     id: int | None = id_field()
     site_id: int = fk_field("sites.id", index=False)
@@ -34,9 +46,18 @@ class Alert(SQLModel, table=True):
     detected_on: date = Field(sa_type=sa.Date(), index=True)
     message: str = Field(max_length=300)
     details: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    # What the detection saw (readings, invoices and lines with their values) and the
+    # threshold it applied (`domain.alerts.Finding`); empty for alerts recorded otherwise.
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    threshold: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON())
     acknowledged_by_user_id: int | None = fk_field("users.id", nullable=True, index=False)
     acknowledged_at: datetime | None = instant_field()
     resolved_at: datetime | None = instant_field()
+    # Resolved by a person (their id, their comment) or by the detection (no person, the
+    # reason the cause went away).
+    resolved_by_user_id: int | None = fk_field("users.id", nullable=True, index=False)
+    resolved_reason: str | None = Field(default=None, max_length=300)
+    comment: str | None = Field(default=None, max_length=2000)
     notified_at: datetime | None = instant_field()
     created_at: datetime = created_at_field()
 
