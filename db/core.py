@@ -48,7 +48,7 @@ OUTBOX = table_of(OutboxMail)
 THROTTLE_COUNTERS = table_of(ThrottleCounter)
 
 
-async def core(session: AsyncSession, statement: Any) -> sa.CursorResult[Any]:
+async def core(session: AsyncSession, statement: sa.Executable) -> sa.CursorResult[Any]:
     """Runs a Core statement on the session's connection: rows, without the ORM layer."""
     return await (await session.connection()).execute(statement)
 

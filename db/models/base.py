@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import PydanticUndefined
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import OnDeleteType
 
 from db.types import IdType, UTCDateTime, utcnow
 
@@ -25,13 +27,17 @@ def id_field() -> Any:
 
 
 def fk_field(
-    target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None
+    target: str,
+    *,
+    nullable: bool = False,
+    index: bool = True,
+    ondelete: OnDeleteType | None = None,
 ) -> Any:
     """A foreign key column of the project's key type."""
     return Field(
         default=None,
         foreign_key=target,
-        ondelete=ondelete,  # type: ignore[arg-type]
+        ondelete=ondelete or PydanticUndefined,  # sqlmodel's "not given"
         sa_type=IdType(),
         nullable=nullable,
         index=index,
