@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import (
     BillingAccount,
+    GrantBillingAccount,
     Group,
     Invoice,
     InvoiceLine,
@@ -44,6 +45,7 @@ READINGS = table_of(Reading)
 INVOICES = table_of(Invoice)
 LINES = table_of(InvoiceLine)
 SHARES = table_of(InvoiceSite)  # an invoice's per-site rows
+GRANT_ACCOUNTS = table_of(GrantBillingAccount)  # the billing accounts a grant is limited to
 OUTBOX = table_of(OutboxMail)
 THROTTLE_COUNTERS = table_of(ThrottleCounter)
 

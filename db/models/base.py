@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from pydantic_core import PydanticUndefined
@@ -57,6 +57,18 @@ def max_length_check(column: str, limit: int) -> sa.CheckConstraint:
     return sa.CheckConstraint(f"length({column}) <= {limit}", name=f"{column}_max_{limit}")
 
 
+class _Keyed(Protocol):
+    id: int | None
+
+
+def persisted_id(row: _Keyed) -> int:
+    """The key of a row the database has numbered (loaded, or added and flushed): SQLModel
+    types every `id` as optional because a new object has none until the flush."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
+
+
 __all__ = [
     "SQLModel",
     "created_at_field",
@@ -65,4 +77,5 @@ __all__ = [
     "id_field",
     "instant_field",
     "max_length_check",
+    "persisted_id",
 ]
