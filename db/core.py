@@ -50,11 +50,14 @@ OUTBOX = table_of(OutboxMail)
 THROTTLE_COUNTERS = table_of(ThrottleCounter)
 
 
-async def core(session: AsyncSession, statement: sa.Executable) -> sa.CursorResult[Any]:
+RowValues = tuple[Any, ...]  # a Core row's values, untyped: the selects are built at run time
+
+
+async def core(session: AsyncSession, statement: sa.Executable) -> sa.CursorResult[*RowValues]:
     """Runs a Core statement on the session's connection: rows, without the ORM layer."""
     return await (await session.connection()).execute(statement)
 
 
-async def core_rows(session: AsyncSession, statement: Any) -> list[Any]:
+async def core_rows(session: AsyncSession, statement: sa.Executable) -> list[sa.Row[*RowValues]]:
     """Every row of a Core select."""
     return list((await core(session, statement)).all())

@@ -28,10 +28,12 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.engine import transaction
 from db.models import BillingAccount, Invoice, InvoiceLine, InvoiceSite, Member, Site
+from db.models.base import persisted_id
 from domain.billing import (
     CORRECTION_LIMIT_YEARS,
     DraftInvoice,
@@ -432,7 +434,7 @@ async def _check_references(
 ) -> None:
     accounts: dict[str, tuple[int, Energy]] = {}
     categories: dict[str, CustomerCategory] = {}
-    for account_id, number, energy, category in await session.exec(  # type: ignore[call-overload]
+    for account_id, number, energy, category in await session.exec(
         sa.select(
             BillingAccount.id,
             BillingAccount.number,
@@ -440,26 +442,24 @@ async def _check_references(
             Member.customer_category,
         )
         .join(Member, Member.id == BillingAccount.member_id)
-        .where(
-            BillingAccount.number.in_(sorted({r.billing_account for r in ready}))  # type: ignore[attr-defined]
-        )
+        .where(col(BillingAccount.number).in_(sorted({r.billing_account for r in ready})))
     ):
         accounts[number] = (account_id, energy)
         categories[number] = CustomerCategory(category)
     points = sorted({p for r in ready for _, p, _ in r.sites})
     sites: dict[str, list[tuple[int, int]]] = {}
-    for site_id, point, account_id in await session.exec(  # type: ignore[call-overload]
+    for site_id, point, account_id in await session.exec(
         sa.select(Site.id, Site.point_number, Site.billing_account_id).where(
-            Site.point_number.in_(points)  # type: ignore[attr-defined]
+            col(Site.point_number).in_(points)
         )
     ):
         sites.setdefault(point, []).append((site_id, account_id))
     numbers = sorted({r.invoice["number"] for r in ready} | {r.cancels for r in ready if r.cancels})
     existing = {
         number: account_id
-        for number, account_id in await session.exec(  # type: ignore[call-overload]
+        for number, account_id in await session.exec(
             sa.select(Invoice.number, Invoice.billing_account_id).where(
-                Invoice.number.in_(numbers)  # type: ignore[attr-defined]
+                col(Invoice.number).in_(numbers)
             )
         )
     }
@@ -522,9 +522,9 @@ def _check_correction_limits(
 async def _write(session: AsyncSession, ready: list[_Ready]) -> ImportReport:
     ids: dict[str, int] = {}
     if ready:
-        found = await session.exec(  # type: ignore[call-overload]
+        found = await session.exec(
             sa.select(Invoice.number, Invoice.id).where(
-                Invoice.number.in_(sorted({r.cancels for r in ready if r.cancels}))  # type: ignore[attr-defined]
+                col(Invoice.number).in_(sorted({r.cancels for r in ready if r.cancels}))
             )
         )
         ids.update(dict(found.all()))
@@ -533,9 +533,9 @@ async def _write(session: AsyncSession, ready: list[_Ready]) -> ImportReport:
         invoice = Invoice(**r.invoice, cancels_invoice_id=ids.get(r.cancels) if r.cancels else None)
         session.add(invoice)
         await session.flush()
-        ids[invoice.number] = invoice.id  # type: ignore[assignment]
-        session.add_all(InvoiceLine(invoice_id=invoice.id, **x) for x in r.lines)
-        session.add_all(InvoiceSite(invoice_id=invoice.id, **v) for _, _, v in r.sites)
+        ids[invoice.number] = invoice.id
+        session.add_all(InvoiceLine(invoice_id=persisted_id(invoice), **x) for x in r.lines)
+        session.add_all(InvoiceSite(invoice_id=persisted_id(invoice), **v) for _, _, v in r.sites)
         lines += len(r.lines)
         sites += len(r.sites)
     await session.flush()

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import clean_email
@@ -30,6 +30,7 @@ from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
 from db.models import Meter, Reading, Site
+from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_sites
 from domain.calendar import PARIS, paris_date
 from domain.enums import (
@@ -115,8 +116,8 @@ class SelfReadingRefused(Refusal):
 # -- listing --------------------------------------------------------------------------------
 
 _NOT_REJECTED = sa.or_(
-    Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
-    Reading.self_reading_status != SelfReadingStatus.REJECTED,
+    col(Reading.self_reading_status).is_(None),
+    col(Reading.self_reading_status) != SelfReadingStatus.REJECTED,
 )
 
 
@@ -131,14 +132,14 @@ def _chain(site_id: int) -> Any:
     the same meter and the turns flagged so far (a rejected self-reading is in no chain)."""
     return (
         sa.select(
-            Reading.id.label("id"),  # type: ignore[union-attr]
-            sa.func.lag(Reading.index_value).over(**_WINDOW).label("previous_index"),
-            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("previous_on"),
-            sa.func.sum(sa.case((Reading.rollover, 1), else_=0))
+            Reading.id.label("id"),
+            sa.func.lag(col(Reading.index_value)).over(**_WINDOW).label("previous_index"),
+            sa.func.lag(col(Reading.read_on), type_=sa.Date()).over(**_WINDOW).label("previous_on"),
+            sa.func.sum(sa.case((col(Reading.rollover), 1), else_=0))
             .over(**_WINDOW, rows=(None, 0))
             .label("turns"),
         )
-        .where(Reading.site_id == site_id, _NOT_REJECTED)
+        .where(col(Reading.site_id) == site_id, _NOT_REJECTED)
         .subquery("chain")
     )
 
@@ -148,13 +149,15 @@ def _reference_chain(site_id: int) -> Any:
     measured from, as the self-reading rules measure it (`_last_references`)."""
     return (
         sa.select(
-            Reading.id.label("id"),  # type: ignore[union-attr]
-            sa.func.lag(Reading.index_value).over(**_WINDOW).label("reference_index"),
-            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("reference_on"),
+            Reading.id.label("id"),
+            sa.func.lag(col(Reading.index_value)).over(**_WINDOW).label("reference_index"),
+            sa.func.lag(col(Reading.read_on), type_=sa.Date())
+            .over(**_WINDOW)
+            .label("reference_on"),
         )
         .where(
-            Reading.site_id == site_id,
-            Reading.source.in_(sorted(REFERENCE_SOURCES)),  # type: ignore[attr-defined]
+            col(Reading.site_id) == site_id,
+            col(Reading.source).in_(sorted(REFERENCE_SOURCES)),
             _NOT_REJECTED,
         )
         .subquery("reference_chain")
@@ -173,16 +176,16 @@ def _filters(
     clauses: list[Any] = [
         Reading.site_id == site_id,
         # Scoped again in the statement itself, not only by the preceding site check.
-        Reading.site_id.in_(scoped_sites(perimeter, Site.id).where(Site.id == site_id)),  # type: ignore[attr-defined]
+        col(Reading.site_id).in_(scoped_sites(perimeter, Site.id).where(col(Site.id) == site_id)),
     ]
     if period_from is not None:
         clauses.append(Reading.read_on >= period_from)
     if period_to is not None:
         clauses.append(Reading.read_on <= period_to)
     if sources is not None:
-        clauses.append(Reading.source.in_(sorted(sources)))  # type: ignore[attr-defined]
+        clauses.append(col(Reading.source).in_(sorted(sources)))
     if registers:
-        clauses.append(Reading.register_code.in_(sorted(set(registers))))  # type: ignore[attr-defined]
+        clauses.append(col(Reading.register_code).in_(sorted(set(registers))))
     return clauses
 
 
@@ -211,7 +214,7 @@ def _rows_query(site_id: int, where: list[Any]) -> Any:
             reference.c.reference_on,
         )
         .select_from(Reading)
-        .join(Meter, Meter.id == Reading.meter_id)  # type: ignore[arg-type]
+        .join(Meter, col(Meter.id) == Reading.meter_id)
         .outerjoin(chain, chain.c.id == Reading.id)
         .outerjoin(reference, reference.c.id == Reading.id)
         .where(*where)
@@ -293,11 +296,11 @@ async def list_readings(
         after_on, after_id = after
         query = query.where(
             sa.or_(
-                Reading.read_on < after_on,
-                sa.and_(Reading.read_on == after_on, Reading.id < after_id),  # type: ignore[arg-type,operator]
+                col(Reading.read_on) < after_on,
+                sa.and_(col(Reading.read_on) == after_on, col(Reading.id) < after_id),
             )
         )
-    query = query.order_by(Reading.read_on.desc(), Reading.id.desc()).limit(first + 1)  # type: ignore[attr-defined,union-attr]
+    query = query.order_by(col(Reading.read_on).desc(), col(Reading.id).desc()).limit(first + 1)
     async with sessions() as session:
         head = (
             await session.exec(
@@ -359,13 +362,13 @@ async def _last_references(session: AsyncSession, meter_id: int) -> dict[Registe
             sa.func.row_number()
             .over(
                 partition_by=Reading.register_code,
-                order_by=(Reading.read_on.desc(), Reading.id.desc()),  # type: ignore[attr-defined,union-attr]
+                order_by=(col(Reading.read_on).desc(), col(Reading.id).desc()),
             )
             .label("rank"),
         )
         .where(
             Reading.meter_id == meter_id,
-            Reading.source.not_in(sorted(ESTIMATED_SOURCES)),  # type: ignore[attr-defined]
+            col(Reading.source).not_in(sorted(ESTIMATED_SOURCES)),
             _NOT_REJECTED,
         )
         .subquery()
@@ -390,8 +393,8 @@ async def _self_reading_days(
                 Reading.site_id == site_id,
                 Reading.source == ReadingSource.SELF_READING,
                 sa.or_(
-                    Reading.read_on == read_on,
-                    sa.and_(Reading.created_at >= start, Reading.created_at < end),  # type: ignore[operator]
+                    col(Reading.read_on) == read_on,
+                    sa.and_(col(Reading.created_at) >= start, col(Reading.created_at) < end),
                 ),
             )
         )
@@ -444,7 +447,7 @@ async def submit_self_reading(
         )
         meter = (
             await session.exec(
-                select(Meter).where(Meter.site_id == site_id, Meter.removed_on.is_(None))  # type: ignore[union-attr]
+                select(Meter).where(col(Meter.site_id) == site_id, col(Meter.removed_on).is_(None))
             )
         ).first()
         if meter is None:
@@ -462,7 +465,7 @@ async def submit_self_reading(
                 refusals.append(
                     Refusal(refusal.code, "Adresse de copie invalide.", field="copyToEmail")
                 )
-        last = await _last_references(session, meter.id)  # type: ignore[arg-type]
+        last = await _last_references(session, persisted_id(meter))
         today = paris_date(now)
         read_days, received_days = await _self_reading_days(session, site_id, read_on, today)
         verdict = check_self_reading(
@@ -485,7 +488,7 @@ async def submit_self_reading(
         stored = [
             Reading(
                 site_id=site_id,
-                meter_id=meter.id,  # type: ignore[arg-type]
+                meter_id=persisted_id(meter),
                 register_code=accepted.register,
                 read_on=read_on,
                 index_value=accepted.index,
@@ -528,7 +531,7 @@ async def submit_self_reading(
         ids = [r.id for r in stored]
         rows = (
             await session.exec(
-                _rows_query(site_id, [Reading.id.in_(ids)]).order_by(Reading.id)  # type: ignore[union-attr]
+                _rows_query(site_id, [col(Reading.id).in_(ids)]).order_by(Reading.id)
             )
         ).all()
         answer = sorted(
