@@ -28,6 +28,7 @@ from api.resolvers.writable import site_to_change
 from auth.caller import Caller
 from comptoir.settings import Settings
 from db import audit
+from db.core import METERS, READINGS, core, core_rows
 from db.engine import transaction
 from db.models import Meter, Reading, Site
 from db.models.base import persisted_id
@@ -116,15 +117,13 @@ class SelfReadingRefused(Refusal):
 # -- listing --------------------------------------------------------------------------------
 
 _NOT_REJECTED = sa.or_(
-    col(Reading.self_reading_status).is_(None),
-    col(Reading.self_reading_status) != SelfReadingStatus.REJECTED,
+    READINGS.c.self_reading_status.is_(None),
+    READINGS.c.self_reading_status != SelfReadingStatus.REJECTED,
 )
 
 
-_WINDOW = {
-    "partition_by": (Reading.meter_id, Reading.register_code),
-    "order_by": (Reading.read_on, Reading.id),
-}
+_PARTITION = (READINGS.c.meter_id, READINGS.c.register_code)
+_ORDER = (READINGS.c.read_on, READINGS.c.id)
 
 
 def _chain(site_id: int) -> Any:
@@ -132,14 +131,18 @@ def _chain(site_id: int) -> Any:
     the same meter and the turns flagged so far (a rejected self-reading is in no chain)."""
     return (
         sa.select(
-            Reading.id.label("id"),
-            sa.func.lag(col(Reading.index_value)).over(**_WINDOW).label("previous_index"),
-            sa.func.lag(col(Reading.read_on), type_=sa.Date()).over(**_WINDOW).label("previous_on"),
-            sa.func.sum(sa.case((col(Reading.rollover), 1), else_=0))
-            .over(**_WINDOW, rows=(None, 0))
+            READINGS.c.id.label("id"),
+            sa.func.lag(READINGS.c.index_value)
+            .over(partition_by=_PARTITION, order_by=_ORDER)
+            .label("previous_index"),
+            sa.func.lag(READINGS.c.read_on, type_=sa.Date())
+            .over(partition_by=_PARTITION, order_by=_ORDER)
+            .label("previous_on"),
+            sa.func.sum(sa.case((READINGS.c.rollover, 1), else_=0))
+            .over(partition_by=_PARTITION, order_by=_ORDER, rows=(None, 0))
             .label("turns"),
         )
-        .where(col(Reading.site_id) == site_id, _NOT_REJECTED)
+        .where(READINGS.c.site_id == site_id, _NOT_REJECTED)
         .subquery("chain")
     )
 
@@ -149,15 +152,17 @@ def _reference_chain(site_id: int) -> Any:
     measured from, as the self-reading rules measure it (`_last_references`)."""
     return (
         sa.select(
-            Reading.id.label("id"),
-            sa.func.lag(col(Reading.index_value)).over(**_WINDOW).label("reference_index"),
-            sa.func.lag(col(Reading.read_on), type_=sa.Date())
-            .over(**_WINDOW)
+            READINGS.c.id.label("id"),
+            sa.func.lag(READINGS.c.index_value)
+            .over(partition_by=_PARTITION, order_by=_ORDER)
+            .label("reference_index"),
+            sa.func.lag(READINGS.c.read_on, type_=sa.Date())
+            .over(partition_by=_PARTITION, order_by=_ORDER)
             .label("reference_on"),
         )
         .where(
-            col(Reading.site_id) == site_id,
-            col(Reading.source).in_(sorted(REFERENCE_SOURCES)),
+            READINGS.c.site_id == site_id,
+            READINGS.c.source.in_(sorted(REFERENCE_SOURCES)),
             _NOT_REJECTED,
         )
         .subquery("reference_chain")
@@ -174,18 +179,18 @@ def _filters(
     registers: Sequence[Register] | None,
 ) -> list[Any]:
     clauses: list[Any] = [
-        Reading.site_id == site_id,
+        READINGS.c.site_id == site_id,
         # Scoped again in the statement itself, not only by the preceding site check.
-        col(Reading.site_id).in_(scoped_sites(perimeter, Site.id).where(col(Site.id) == site_id)),
+        READINGS.c.site_id.in_(scoped_sites(perimeter, Site.id).where(col(Site.id) == site_id)),
     ]
     if period_from is not None:
-        clauses.append(Reading.read_on >= period_from)
+        clauses.append(READINGS.c.read_on >= period_from)
     if period_to is not None:
-        clauses.append(Reading.read_on <= period_to)
+        clauses.append(READINGS.c.read_on <= period_to)
     if sources is not None:
-        clauses.append(col(Reading.source).in_(sorted(sources)))
+        clauses.append(READINGS.c.source.in_(sorted(sources)))
     if registers:
-        clauses.append(col(Reading.register_code).in_(sorted(set(registers))))
+        clauses.append(READINGS.c.register_code.in_(sorted(set(registers))))
     return clauses
 
 
@@ -194,29 +199,29 @@ def _rows_query(site_id: int, where: list[Any]) -> Any:
     reference = _reference_chain(site_id)
     return (
         sa.select(
-            Reading.id,
-            Reading.read_on,
-            Reading.register_code,
-            Reading.index_value,
-            Reading.source,
-            Reading.rollover,
-            Reading.self_reading_status,
-            Reading.rejection_reason,
-            Reading.created_at,
-            Meter.serial,
-            Meter.kind,
-            Meter.digits,
-            Meter.reading_coefficient,
+            READINGS.c.id,
+            READINGS.c.read_on,
+            READINGS.c.register_code,
+            READINGS.c.index_value,
+            READINGS.c.source,
+            READINGS.c.rollover,
+            READINGS.c.self_reading_status,
+            READINGS.c.rejection_reason,
+            READINGS.c.created_at,
+            METERS.c.serial,
+            METERS.c.kind,
+            METERS.c.digits,
+            METERS.c.reading_coefficient,
             chain.c.previous_index,
             chain.c.previous_on,
             chain.c.turns,
             reference.c.reference_index,
             reference.c.reference_on,
         )
-        .select_from(Reading)
-        .join(Meter, col(Meter.id) == Reading.meter_id)
-        .outerjoin(chain, chain.c.id == Reading.id)
-        .outerjoin(reference, reference.c.id == Reading.id)
+        .select_from(READINGS)
+        .join(METERS, METERS.c.id == READINGS.c.meter_id)
+        .outerjoin(chain, chain.c.id == READINGS.c.id)
+        .outerjoin(reference, reference.c.id == READINGS.c.id)
         .where(*where)
     )
 
@@ -290,21 +295,22 @@ async def list_readings(
         registers=registers,
     )
     visible = scoped_sites(perimeter, Site.id).where(Site.id == site_id)
-    counted = sa.select(sa.func.count()).select_from(Reading).where(*where)
+    counted = sa.select(sa.func.count()).select_from(READINGS).where(*where)
     query = _rows_query(site_id, where)
     if after is not None:
         after_on, after_id = after
         query = query.where(
             sa.or_(
-                col(Reading.read_on) < after_on,
-                sa.and_(col(Reading.read_on) == after_on, col(Reading.id) < after_id),
+                READINGS.c.read_on < after_on,
+                sa.and_(READINGS.c.read_on == after_on, READINGS.c.id < after_id),
             )
         )
-    query = query.order_by(col(Reading.read_on).desc(), col(Reading.id).desc()).limit(first + 1)
+    query = query.order_by(READINGS.c.read_on.desc(), READINGS.c.id.desc()).limit(first + 1)
     async with sessions() as session:
         head = (
-            await session.exec(
-                sa.select(visible.exists().label("found"), counted.scalar_subquery().label("n"))
+            await core(
+                session,
+                sa.select(visible.exists().label("found"), counted.scalar_subquery().label("n")),
             )
         ).one()
         if not head.found:
@@ -356,24 +362,24 @@ async def _last_references(session: AsyncSession, meter_id: int) -> dict[Registe
     """Per register, the last reading that counts (actual, special, accepted self-reading)."""
     ranked = (
         sa.select(
-            Reading.register_code,
-            Reading.index_value,
-            Reading.read_on,
+            READINGS.c.register_code,
+            READINGS.c.index_value,
+            READINGS.c.read_on,
             sa.func.row_number()
             .over(
-                partition_by=Reading.register_code,
-                order_by=(col(Reading.read_on).desc(), col(Reading.id).desc()),
+                partition_by=READINGS.c.register_code,
+                order_by=(READINGS.c.read_on.desc(), READINGS.c.id.desc()),
             )
             .label("rank"),
         )
         .where(
-            Reading.meter_id == meter_id,
-            col(Reading.source).not_in(sorted(ESTIMATED_SOURCES)),
+            READINGS.c.meter_id == meter_id,
+            READINGS.c.source.not_in(sorted(ESTIMATED_SOURCES)),
             _NOT_REJECTED,
         )
         .subquery()
     )
-    rows = (await session.exec(sa.select(ranked).where(ranked.c.rank == 1))).all()
+    rows = await core_rows(session, sa.select(ranked).where(ranked.c.rank == 1))
     return {Register(r.register_code): LastReading(r.index_value, r.read_on) for r in rows}
 
 
@@ -387,18 +393,17 @@ async def _self_reading_days(
 ) -> tuple[set[date], set[date]]:
     """Days of this site's self-readings dated `read_on`, and received today (Paris)."""
     start, end = _paris_day_bounds(today)
-    rows = (
-        await session.exec(
-            sa.select(Reading.read_on, Reading.created_at).where(
-                Reading.site_id == site_id,
-                Reading.source == ReadingSource.SELF_READING,
-                sa.or_(
-                    col(Reading.read_on) == read_on,
-                    sa.and_(col(Reading.created_at) >= start, col(Reading.created_at) < end),
-                ),
-            )
-        )
-    ).all()
+    rows = await core_rows(
+        session,
+        sa.select(READINGS.c.read_on, READINGS.c.created_at).where(
+            READINGS.c.site_id == site_id,
+            READINGS.c.source == ReadingSource.SELF_READING,
+            sa.or_(
+                READINGS.c.read_on == read_on,
+                sa.and_(READINGS.c.created_at >= start, READINGS.c.created_at < end),
+            ),
+        ),
+    )
     read_days = {r.read_on for r in rows}
     received = {paris_date(r.created_at) for r in rows}
     return read_days, received
