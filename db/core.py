@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import (
     BillingAccount,
+    GrantBillingAccount,
     Group,
     Invoice,
     InvoiceLine,
@@ -44,15 +45,19 @@ READINGS = table_of(Reading)
 INVOICES = table_of(Invoice)
 LINES = table_of(InvoiceLine)
 SHARES = table_of(InvoiceSite)  # an invoice's per-site rows
+GRANT_ACCOUNTS = table_of(GrantBillingAccount)  # the billing accounts a grant is limited to
 OUTBOX = table_of(OutboxMail)
 THROTTLE_COUNTERS = table_of(ThrottleCounter)
 
 
-async def core(session: AsyncSession, statement: Any) -> sa.CursorResult[Any]:
+RowValues = tuple[Any, ...]  # a Core row's values, untyped: the selects are built at run time
+
+
+async def core(session: AsyncSession, statement: sa.Executable) -> sa.CursorResult[*RowValues]:
     """Runs a Core statement on the session's connection: rows, without the ORM layer."""
     return await (await session.connection()).execute(statement)
 
 
-async def core_rows(session: AsyncSession, statement: Any) -> list[Any]:
+async def core_rows(session: AsyncSession, statement: sa.Executable) -> list[sa.Row[*RowValues]]:
     """Every row of a Core select."""
     return list((await core(session, statement)).all())

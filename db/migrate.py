@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -42,7 +44,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         )
 
 
-async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-def]
+async def _run(engine: AsyncEngine, action: Callable[[Config], object]) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     sqlite = engine.dialect.name == "sqlite"
     async with engine.connect() as connection:
@@ -52,7 +54,7 @@ async def _run(engine: AsyncEngine, action) -> None:  # type: ignore[no-untyped-
             # is set before alembic begins, and the keys are checked once it is done.
             await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
 
-        def run(sync_connection) -> None:  # type: ignore[no-untyped-def]
+        def run(sync_connection: Connection) -> None:
             config.attributes["connection"] = sync_connection
             action(config)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import select
+from sqlmodel import col, select
 
 from db.core import ACCOUNTS, INVOICES, LINES, SHARES
 from db.models import (
@@ -66,7 +66,7 @@ def billing_account_in(
 
 def members_of_groups(group_ids: frozenset[int] | set[int]) -> Any:
     """`SELECT members.id` of these groups: what an ADMIN grant reaches (and manages)."""
-    return select(Member.id).where(Member.group_id.in_(sorted(group_ids)))  # type: ignore[attr-defined]
+    return select(Member.id).where(col(Member.group_id).in_(sorted(group_ids)))
 
 
 def site_in(perimeter: Perimeter) -> ColumnElement[bool]:
@@ -93,22 +93,18 @@ def scoped_members(perimeter: Perimeter, *columns: Any) -> Any:
     """Members the perimeter reaches at least one billing account of."""
     selected = columns or (Member,)
     reachable = scoped_billing_accounts(perimeter, BillingAccount.member_id)
-    return select(*selected).where(Member.id.in_(reachable))  # type: ignore[union-attr]
+    return select(*selected).where(col(Member.id).in_(reachable))
 
 
 def scoped_groups(perimeter: Perimeter, *columns: Any) -> Any:
     """Groups the perimeter reaches at least one member of."""
     selected = columns or (Group,)
-    return select(*selected).where(
-        Group.id.in_(scoped_members(perimeter, Member.group_id))  # type: ignore[union-attr]
-    )
+    return select(*selected).where(col(Group.id).in_(scoped_members(perimeter, Member.group_id)))
 
 
 def scoped_meters(perimeter: Perimeter, *columns: Any) -> Any:
     selected = columns or (Meter,)
-    return select(*selected).where(
-        Meter.site_id.in_(scoped_sites(perimeter, Site.id))  # type: ignore[attr-defined]
-    )
+    return select(*selected).where(col(Meter.site_id).in_(scoped_sites(perimeter, Site.id)))
 
 
 def scoped_invoices(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
@@ -138,17 +134,13 @@ def scoped_invoice_lines(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
 def scoped_readings(perimeter: Perimeter, *columns: Any) -> Any:
     """Readings of the perimeter's sites (the Reading objects when no column is named)."""
     selected = columns or (Reading,)
-    return select(*selected).where(
-        Reading.site_id.in_(scoped_sites(perimeter, Site.id))  # type: ignore[attr-defined]
-    )
+    return select(*selected).where(col(Reading.site_id).in_(scoped_sites(perimeter, Site.id)))
 
 
 def scoped_alerts(perimeter: Perimeter, *columns: Any) -> Any:
     """Alerts on the perimeter's sites."""
     selected = columns or (Alert,)
-    return select(*selected).where(
-        Alert.site_id.in_(scoped_sites(perimeter, Site.id))  # type: ignore[attr-defined]
-    )
+    return select(*selected).where(col(Alert.site_id).in_(scoped_sites(perimeter, Site.id)))
 
 
 def scoped_technical_requests(perimeter: Perimeter, *columns: Any) -> Any:

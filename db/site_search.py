@@ -8,22 +8,22 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import Member, Site
+from db.core import MEMBERS, SITES
 from domain.search import site_search_text
 
 BATCH = 2000
 
 _SEARCHED = sa.select(
-    Site.id,
-    Site.point_number,
-    Site.internal_code,
-    Site.designation,
-    Site.other_reference,
-    Site.street,
-    Site.postcode,
-    Site.city,
-    Member.legal_name,
-).join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
+    SITES.c.id,
+    SITES.c.point_number,
+    SITES.c.internal_code,
+    SITES.c.designation,
+    SITES.c.other_reference,
+    SITES.c.street,
+    SITES.c.postcode,
+    SITES.c.city,
+    MEMBERS.c.legal_name,
+).join(MEMBERS, MEMBERS.c.id == SITES.c.member_id)
 
 
 async def refresh_site_search(
@@ -35,23 +35,19 @@ async def refresh_site_search(
     """Recomputes the search text of the given sites (or of members' sites, or of all)."""
     query = _SEARCHED
     if site_ids is not None:
-        query = query.where(Site.id.in_(sorted(set(site_ids))))  # type: ignore[union-attr]
+        query = query.where(SITES.c.id.in_(sorted(set(site_ids))))
     if member_ids is not None:
-        query = query.where(Site.member_id.in_(sorted(set(member_ids))))  # type: ignore[attr-defined]
-    # sqlmodel's session wants `exec`; a Core connection (bulk loaders) has `execute`.
-    run = connection.exec if isinstance(connection, AsyncSession) else connection.execute
-    rows = (await run(query)).all()  # type: ignore[operator]
-    table = Site.__table__  # type: ignore[attr-defined]
+        query = query.where(SITES.c.member_id.in_(sorted(set(member_ids))))
+    # A session (autoflush off) runs Core on its own connection, inside its transaction; the
+    # bulk loaders hand a Core connection directly.
+    run = await connection.connection() if isinstance(connection, AsyncSession) else connection
+    rows = (await run.execute(query)).all()
     update = (
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("site_id"))
+        sa.update(SITES)
+        .where(SITES.c.id == sa.bindparam("site_id"))
         .values(search_text=sa.bindparam("text"))
     )
     values = [{"site_id": row[0], "text": site_search_text(row[1:])} for row in rows]
     for start in range(0, len(values), BATCH):
-        batch = values[start : start + BATCH]
-        if isinstance(connection, AsyncSession):
-            await connection.exec(update, params=batch)  # type: ignore[call-overload]
-        else:
-            await connection.execute(update, batch)
+        await run.execute(update, values[start : start + BATCH])
     return len(values)

@@ -28,7 +28,7 @@ class FixedDecimal(TypeDecorator[Decimal]):
         self.precision = precision
         self.scale = scale
         self._unit = Decimal(1).scaleb(-scale)
-        self._factor = 10**scale
+        self._factor: int = 10**scale
 
     def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -81,7 +81,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        instant: datetime = value
+        return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
 
     def __repr__(self) -> str:
         return "UTCDateTime()"

@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.account_lifecycle import send_activation
@@ -28,8 +28,10 @@ from auth.permissions import (
 )
 from comptoir.settings import Settings
 from db import audit
+from db.core import ACCOUNTS, GRANT_ACCOUNTS, MEMBERS, core_rows
 from db.engine import transaction
 from db.models import AccessGrant, BillingAccount, GrantBillingAccount, Member, User
+from db.models.base import persisted_id
 from db.scoped import Perimeter, members_of_groups, scoped_billing_accounts, scoped_members
 from domain.enums import Tier, UserStatus
 from domain.errors import ErrorCode, Refusal, not_found
@@ -53,12 +55,12 @@ def visible_grants(caller: Caller) -> sa.ColumnElement[bool]:
     their own. A person's grants elsewhere stay invisible."""
     groups = sorted(admin_groups(caller))
     members = sorted(user_members(caller))
-    clauses: list[sa.ColumnElement[bool]] = [AccessGrant.user_id == caller.user_id]  # type: ignore[list-item]
+    clauses: list[sa.ColumnElement[bool]] = [col(AccessGrant.user_id) == caller.user_id]
     if groups:
-        clauses.append(AccessGrant.group_id.in_(groups))  # type: ignore[union-attr]
-        clauses.append(AccessGrant.member_id.in_(members_of_groups(set(groups))))  # type: ignore[union-attr]
+        clauses.append(col(AccessGrant.group_id).in_(groups))
+        clauses.append(col(AccessGrant.member_id).in_(members_of_groups(set(groups))))
     if members:
-        clauses.append(AccessGrant.member_id.in_(members))  # type: ignore[union-attr]
+        clauses.append(col(AccessGrant.member_id).in_(members))
     return sa.or_(*clauses)
 
 
@@ -74,29 +76,29 @@ async def list_people(
     visible = select(AccessGrant.user_id).where(visible_grants(caller))
     if tier is not None:
         visible = visible.where(AccessGrant.tier == tier)
-    query = select(User).where(User.id.in_(visible))  # type: ignore[union-attr]
+    query = select(User).where(col(User.id).in_(visible))
     if search:
         pattern = f"%{search.strip().casefold()}%"
         query = query.where(
-            sa.or_(sa.func.lower(User.full_name).like(pattern), User.email.like(pattern))  # type: ignore[attr-defined]
+            sa.or_(sa.func.lower(User.full_name).like(pattern), col(User.email).like(pattern))
         )
     async with sessions() as session:
         total = (await session.exec(select(sa.func.count()).select_from(query.subquery()))).one()
         if after_id is not None:
-            query = query.where(User.id > after_id)  # type: ignore[operator]
-        users = list((await session.exec(query.order_by(User.id).limit(first + 1))).all())  # type: ignore[arg-type]
+            query = query.where(col(User.id) > after_id)
+        users = list((await session.exec(query.order_by(col(User.id)).limit(first + 1))).all())
         page = users[:first]
         seen = await session.exec(
             select(AccessGrant.id).where(
                 visible_grants(caller),
-                AccessGrant.user_id.in_([u.id for u in page]),  # type: ignore[attr-defined]
+                col(AccessGrant.user_id).in_([u.id for u in page]),
             )
         )
         visible_ids = set(seen.all())
-        grants = await load_grants(session, [u.id for u in page], include_revoked=True)  # type: ignore[misc]
+        grants = await load_grants(session, [persisted_id(u) for u in page], include_revoked=True)
     return PeoplePage(
         people=[
-            person_row(u, [g for g in grants.get(u.id, []) if g.id in visible_ids])  # type: ignore[arg-type]
+            person_row(u, [g for g in grants.get(persisted_id(u), []) if g.id in visible_ids])
             for u in page
         ],
         total_count=total,
@@ -160,7 +162,7 @@ async def resolve_scope(
         accounts = list(
             (
                 await session.exec(
-                    scoped_billing_accounts(perimeter).where(BillingAccount.id.in_(wanted))  # type: ignore[union-attr]
+                    scoped_billing_accounts(perimeter).where(col(BillingAccount.id).in_(wanted))
                 )
             ).all()
         )
@@ -178,7 +180,7 @@ async def resolve_scope(
         owner_groups = frozenset(
             (
                 await session.exec(
-                    select(Member.group_id).where(Member.id.in_(sorted(owner_members)))  # type: ignore[union-attr]
+                    select(Member.group_id).where(col(Member.id).in_(sorted(owner_members)))
                 )
             ).all()
         )
@@ -187,7 +189,7 @@ async def resolve_scope(
         group_id=group_id,
         member_id=member_id,
         member_group_id=member_group,
-        billing_account_ids=frozenset(a.id for a in accounts),  # type: ignore[misc]
+        billing_account_ids=frozenset(persisted_id(a) for a in accounts),
         billing_account_member_ids=owner_members,
         billing_account_group_ids=owner_groups,
     )
@@ -213,14 +215,13 @@ def _require_manageable(caller: Caller, scope: ScopeRequest, field: str = "tier"
 
 async def grant_scope(session: AsyncSession, grant: AccessGrant) -> ScopeRequest:
     """The scope a stored grant has, to check that the caller manages it."""
-    account_rows = (
-        await session.exec(
-            select(BillingAccount.id, BillingAccount.member_id, Member.group_id)
-            .join(Member, Member.id == BillingAccount.member_id)  # type: ignore[arg-type]
-            .join(GrantBillingAccount, GrantBillingAccount.billing_account_id == BillingAccount.id)  # type: ignore[arg-type]
-            .where(GrantBillingAccount.grant_id == grant.id)
-        )
-    ).all()
+    account_rows = await core_rows(
+        session,
+        sa.select(ACCOUNTS.c.id, ACCOUNTS.c.member_id, MEMBERS.c.group_id)
+        .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
+        .join(GRANT_ACCOUNTS, GRANT_ACCOUNTS.c.billing_account_id == ACCOUNTS.c.id)
+        .where(GRANT_ACCOUNTS.c.grant_id == grant.id),
+    )
     member_group = None
     if grant.member_id is not None:
         member_group = (
@@ -320,14 +321,14 @@ async def invite_person(
             user = User(email=email, full_name=full_name, status=UserStatus.INVITED)
             session.add(user)
             await session.flush()
-        elif await _holds_same_grant(session, user.id, scope):  # type: ignore[arg-type]
+        elif await _holds_same_grant(session, persisted_id(user), scope):
             raise Refusal(
                 ErrorCode.ALREADY_EXISTS,
                 "Cette personne a déjà cet accès.",
                 field="email",
             )
         grant = AccessGrant(
-            user_id=user.id,  # type: ignore[arg-type]
+            user_id=persisted_id(user),
             tier=tier,
             group_id=scope.group_id,
             member_id=scope.member_id,
@@ -338,7 +339,9 @@ async def invite_person(
         session.add(grant)
         await session.flush()
         for account_id in sorted(scope.billing_account_ids):
-            session.add(GrantBillingAccount(grant_id=grant.id, billing_account_id=account_id))  # type: ignore[arg-type]
+            session.add(
+                GrantBillingAccount(grant_id=persisted_id(grant), billing_account_id=account_id)
+            )
         if user.status == UserStatus.INVITED:
             await send_activation(session, settings, user, now=now)
         audit.record(
@@ -346,8 +349,8 @@ async def invite_person(
             actor_user_id=caller.user_id,
             action="grant.created",
             object_type="AccessGrant",
-            object_id=grant.id,
-            now=now,  # type: ignore[arg-type]
+            object_id=persisted_id(grant),
+            now=now,
             client_address=client_address,
             details={
                 "user_id": user.id,
@@ -358,8 +361,8 @@ async def invite_person(
             },
         )
         await session.flush()
-        grants = await load_grants(session, [user.id])  # type: ignore[list-item]
-    return person_row(user, [g for g in grants.get(user.id, []) if g.id == grant.id])  # type: ignore[arg-type]
+        grants = await load_grants(session, [persisted_id(user)])
+    return person_row(user, [g for g in grants.get(persisted_id(user), []) if g.id == grant.id])
 
 
 async def _holds_same_grant(session: AsyncSession, user_id: int, scope: ScopeRequest) -> bool:
@@ -414,10 +417,12 @@ async def change_grant_scope(
             ).all()
         )
         await session.exec(
-            sa.delete(GrantBillingAccount).where(GrantBillingAccount.grant_id == grant.id)  # type: ignore[arg-type]
+            sa.delete(GrantBillingAccount).where(col(GrantBillingAccount.grant_id) == grant.id)
         )
         for account_id in sorted(scope.billing_account_ids):
-            session.add(GrantBillingAccount(grant_id=grant.id, billing_account_id=account_id))  # type: ignore[arg-type]
+            session.add(
+                GrantBillingAccount(grant_id=persisted_id(grant), billing_account_id=account_id)
+            )
         if may_submit is not None and tier is Tier.THIRD_PARTY:
             grant.may_submit = may_submit
             session.add(grant)
@@ -426,8 +431,8 @@ async def change_grant_scope(
             actor_user_id=caller.user_id,
             action="grant.scope_changed",
             object_type="AccessGrant",
-            object_id=grant.id,
-            now=now,  # type: ignore[arg-type]
+            object_id=persisted_id(grant),
+            now=now,
             client_address=client_address,
             details={
                 "before": before,
@@ -477,8 +482,8 @@ async def set_grant_state(
             actor_user_id=caller.user_id,
             action=f"grant.{action}",
             object_type="AccessGrant",
-            object_id=grant.id,
-            now=now,  # type: ignore[arg-type]
+            object_id=persisted_id(grant),
+            now=now,
             client_address=client_address,
             details={"user_id": grant.user_id},
         )
@@ -513,7 +518,7 @@ async def resend_invitation(
                 await session.exec(
                     select(AccessGrant).where(
                         AccessGrant.user_id == user_id,
-                        AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+                        col(AccessGrant.revoked_at).is_(None),
                         *(() if back_office else (visible_grants(caller),)),
                     )
                 )

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.sessions import normalise_email, throttled
@@ -26,6 +26,7 @@ from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
 from db.models import ActionToken, RefreshToken, User
+from db.models.base import persisted_id
 from domain.enums import ActionTokenPurpose, UserStatus
 from domain.errors import ErrorCode, Refusal
 from mailers import contacts, mails
@@ -61,7 +62,7 @@ async def send_activation(
 ) -> IssuedLink:
     """A fresh activation link in the outbox (invitation, resend, reset of an invited account);
     the link sent before stops working."""
-    link = await issue_activation(session, settings, user.id, now=now)  # type: ignore[arg-type]
+    link = await issue_activation(session, settings, persisted_id(user), now=now)
     await mails.queue_activation(
         session,
         email=user.email,
@@ -69,7 +70,7 @@ async def send_activation(
         activation_url=link.url,
         expires_at=link.expires_at,
         token_id=link.token_id,
-        customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
+        customer_service=await contacts.for_user(session, settings, persisted_id(user)),
     )
     return link
 
@@ -149,13 +150,13 @@ async def _follow_link(
                 actor_user_id=user.id,
                 action=audit_action,
                 object_type="User",
-                object_id=user.id,  # type: ignore[arg-type]
+                object_id=persisted_id(user),
                 now=now,
                 client_address=client_address,
             )
     if failure is not None:
         raise failure
-    return user.id  # type: ignore[return-value]
+    return persisted_id(user)
 
 
 async def activate_account(
@@ -178,8 +179,8 @@ async def activate_account(
             session,
             email=user.email,
             full_name=user.full_name,
-            user_id=user.id,  # type: ignore[arg-type]
-            customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
+            user_id=persisted_id(user),
+            customer_service=await contacts.for_user(session, settings, persisted_id(user)),
         )
 
     return await _follow_link(
@@ -218,7 +219,7 @@ async def request_password_reset(
         elif user is not None and user.status == UserStatus.ACTIVE:
             link = await issue_link(
                 session,
-                user_id=user.id,  # type: ignore[arg-type]
+                user_id=persisted_id(user),
                 purpose=ActionTokenPurpose.PASSWORD_RESET,
                 valid_for=timedelta(minutes=settings.reset_link_ttl_minutes),
                 customer_space_url=settings.customer_space_url,
@@ -232,7 +233,7 @@ async def request_password_reset(
                 reset_url=link.url,
                 expires_at=link.expires_at,
                 token_id=link.token_id,
-                customer_service=await contacts.for_user(session, settings, user.id),  # type: ignore[arg-type]
+                customer_service=await contacts.for_user(session, settings, persisted_id(user)),
             )
     return RESET_ANSWER
 
@@ -253,7 +254,7 @@ async def reset_password(
         await _set_password(user, password)
         await session.exec(
             sa.update(RefreshToken)
-            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))  # type: ignore[arg-type,union-attr]
+            .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
             .values(revoked_at=now)
         )
         await throttle.clear(session, throttle.keys_for("login", account=user.email, address=None))

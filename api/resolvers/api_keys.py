@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import grant_scope, visible_grants
@@ -19,6 +19,7 @@ from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
 from db.models import AccessGrant, ApiKey
+from db.models.base import persisted_id
 from domain.enums import Tier
 from domain.errors import ErrorCode, Refusal, not_found
 
@@ -41,7 +42,7 @@ class ApiKeyRow:
 
 def key_row(key: ApiKey) -> ApiKeyRow:
     return ApiKeyRow(
-        id=key.id,  # type: ignore[arg-type]
+        id=persisted_id(key),
         name=key.name,
         prefix=key.prefix,
         user_id=key.user_id,
@@ -57,8 +58,8 @@ def key_row(key: ApiKey) -> ApiKeyRow:
 def _managed_third_party_grants(caller: Caller) -> sa.ColumnElement[bool]:
     groups = sorted(admin_groups(caller))
     return sa.and_(
-        AccessGrant.tier == Tier.THIRD_PARTY,  # type: ignore[arg-type]
-        AccessGrant.group_id.in_(groups),  # type: ignore[union-attr]
+        col(AccessGrant.tier) == Tier.THIRD_PARTY,
+        col(AccessGrant.group_id).in_(groups),
     )
 
 
@@ -66,8 +67,8 @@ def _keys_visible_to(caller: Caller) -> sa.ColumnElement[bool]:
     """One's own keys, and the keys of the third-party grants one administers."""
     managed = select(AccessGrant.id).where(_managed_third_party_grants(caller))
     return sa.or_(
-        ApiKey.user_id == caller.user_id,  # type: ignore[arg-type]
-        ApiKey.grant_id.in_(managed),  # type: ignore[union-attr]
+        col(ApiKey.user_id) == caller.user_id,
+        col(ApiKey.grant_id).in_(managed),
     )
 
 
@@ -76,9 +77,9 @@ async def list_api_keys(
 ) -> list[ApiKeyRow]:
     query = select(ApiKey).where(_keys_visible_to(caller))
     if not include_revoked:
-        query = query.where(ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(ApiKey.revoked_at).is_(None))
     async with sessions() as session:
-        keys = (await session.exec(query.order_by(ApiKey.id))).all()  # type: ignore[arg-type]
+        keys = (await session.exec(query.order_by(col(ApiKey.id)))).all()
     return [key_row(k) for k in keys]
 
 
@@ -87,7 +88,7 @@ async def _grant_for_key(session: AsyncSession, caller: Caller, grant_id: int) -
         await session.exec(
             select(AccessGrant).where(
                 AccessGrant.id == grant_id,
-                AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
+                col(AccessGrant.revoked_at).is_(None),
                 visible_grants(caller),
             )
         )
@@ -170,8 +171,8 @@ async def create_api_key(
             actor_user_id=caller.user_id,
             action="api_key.created",
             object_type="ApiKey",
-            object_id=key.id,
-            now=now,  # type: ignore[arg-type]
+            object_id=persisted_id(key),
+            now=now,
             client_address=client_address,
             details={
                 "prefix": key.prefix,
@@ -208,8 +209,8 @@ async def revoke_api_key(
                 actor_user_id=caller.user_id,
                 action="api_key.revoked",
                 object_type="ApiKey",
-                object_id=key.id,
-                now=now,  # type: ignore[arg-type]
+                object_id=persisted_id(key),
+                now=now,
                 client_address=client_address,
                 details={"prefix": key.prefix},
             )

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.portfolio import SiteCriteria, sites_matching
@@ -116,7 +116,7 @@ async def check_filter_scope(
         if not wanted:
             continue
         statement = select(sa.func.count()).select_from(
-            scoped(perimeter, model.id).where(model.id.in_(sorted(wanted))).subquery()  # type: ignore[attr-defined]
+            scoped(perimeter, model.id).where(model.id.in_(sorted(wanted))).subquery()
         )
         if (await session.exec(statement)).one() != len(wanted):
             raise not_found(field)
@@ -165,12 +165,12 @@ def counted_readings(site_ids: Sequence[int], since: date, until: date) -> Any:
             Reading.rollover,
         )
         .where(
-            Reading.site_id.in_(site_ids),  # type: ignore[attr-defined]
+            col(Reading.site_id).in_(site_ids),
             Reading.read_on >= since,
             Reading.read_on <= until,
             sa.or_(
-                Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
-                Reading.self_reading_status != SelfReadingStatus.REJECTED,
+                col(Reading.self_reading_status).is_(None),
+                col(Reading.self_reading_status) != SelfReadingStatus.REJECTED,
             ),
         )
         .order_by(Reading.site_id)
@@ -189,7 +189,7 @@ async def series_of_sites(
     meter_rows = await core_rows(
         session,
         select(Meter.id, Meter.site_id, Meter.digits, Meter.reading_coefficient).where(
-            Meter.site_id.in_(ids)  # type: ignore[attr-defined]
+            col(Meter.site_id).in_(ids)
         ),
     )
     for m in meter_rows:
@@ -240,11 +240,7 @@ async def compare_sites_consumption(
         )
     period = check_period(from_month, to_month, today=today)
     async with sessions() as session:
-        rows = (
-            await session.exec(
-                scoped_sites(perimeter).where(Site.id.in_(wanted))  # type: ignore[union-attr]
-            )
-        ).all()
+        rows = (await session.exec(scoped_sites(perimeter).where(col(Site.id).in_(wanted)))).all()
         found = {row.id: row for row in rows}
         if len(found) != len(wanted):
             raise not_found("siteIds")

@@ -30,8 +30,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.core import ACCOUNTS, INVOICES, MEMBERS, SITES, core
 from db.engine import transaction
-from db.models import BillingAccount, Invoice, InvoiceLine, InvoiceSite, Member, Site
+from db.models import Invoice, InvoiceLine, InvoiceSite
+from db.models.base import persisted_id
 from domain.billing import (
     CORRECTION_LIMIT_YEARS,
     DraftInvoice,
@@ -304,7 +306,7 @@ class _Ready:
 def _typed(item: _Parsed, problems: list[tuple[int, str]]) -> _Ready | None:
     h = item.header
     try:
-        invoice = {
+        invoice: dict[str, Any] = {
             "number": (_text(h, "number") or "").upper(),
             "kind": _enum(h, "kind", InvoiceKind),
             "accounting_date": _day(h, "accounting_date"),
@@ -432,35 +434,31 @@ async def _check_references(
 ) -> None:
     accounts: dict[str, tuple[int, Energy]] = {}
     categories: dict[str, CustomerCategory] = {}
-    for account_id, number, energy, category in await session.exec(  # type: ignore[call-overload]
-        sa.select(
-            BillingAccount.id,
-            BillingAccount.number,
-            BillingAccount.energy,
-            Member.customer_category,
-        )
-        .join(Member, Member.id == BillingAccount.member_id)
-        .where(
-            BillingAccount.number.in_(sorted({r.billing_account for r in ready}))  # type: ignore[attr-defined]
-        )
+    for account_id, number, energy, category in await core(
+        session,
+        sa.select(ACCOUNTS.c.id, ACCOUNTS.c.number, ACCOUNTS.c.energy, MEMBERS.c.customer_category)
+        .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
+        .where(ACCOUNTS.c.number.in_(sorted({r.billing_account for r in ready}))),
     ):
         accounts[number] = (account_id, energy)
         categories[number] = CustomerCategory(category)
     points = sorted({p for r in ready for _, p, _ in r.sites})
     sites: dict[str, list[tuple[int, int]]] = {}
-    for site_id, point, account_id in await session.exec(  # type: ignore[call-overload]
-        sa.select(Site.id, Site.point_number, Site.billing_account_id).where(
-            Site.point_number.in_(points)  # type: ignore[attr-defined]
-        )
+    for site_id, point, account_id in await core(
+        session,
+        sa.select(SITES.c.id, SITES.c.point_number, SITES.c.billing_account_id).where(
+            SITES.c.point_number.in_(points)
+        ),
     ):
         sites.setdefault(point, []).append((site_id, account_id))
     numbers = sorted({r.invoice["number"] for r in ready} | {r.cancels for r in ready if r.cancels})
     existing = {
         number: account_id
-        for number, account_id in await session.exec(  # type: ignore[call-overload]
-            sa.select(Invoice.number, Invoice.billing_account_id).where(
-                Invoice.number.in_(numbers)  # type: ignore[attr-defined]
-            )
+        for number, account_id in await core(
+            session,
+            sa.select(INVOICES.c.number, INVOICES.c.billing_account_id).where(
+                INVOICES.c.number.in_(numbers)
+            ),
         )
     }
     seen: dict[str, int] = {}
@@ -522,10 +520,11 @@ def _check_correction_limits(
 async def _write(session: AsyncSession, ready: list[_Ready]) -> ImportReport:
     ids: dict[str, int] = {}
     if ready:
-        found = await session.exec(  # type: ignore[call-overload]
-            sa.select(Invoice.number, Invoice.id).where(
-                Invoice.number.in_(sorted({r.cancels for r in ready if r.cancels}))  # type: ignore[attr-defined]
-            )
+        found = await core(
+            session,
+            sa.select(INVOICES.c.number, INVOICES.c.id).where(
+                INVOICES.c.number.in_(sorted({r.cancels for r in ready if r.cancels}))
+            ),
         )
         ids.update(dict(found.all()))
     lines = sites = 0
@@ -533,9 +532,9 @@ async def _write(session: AsyncSession, ready: list[_Ready]) -> ImportReport:
         invoice = Invoice(**r.invoice, cancels_invoice_id=ids.get(r.cancels) if r.cancels else None)
         session.add(invoice)
         await session.flush()
-        ids[invoice.number] = invoice.id  # type: ignore[assignment]
-        session.add_all(InvoiceLine(invoice_id=invoice.id, **x) for x in r.lines)
-        session.add_all(InvoiceSite(invoice_id=invoice.id, **v) for _, _, v in r.sites)
+        ids[invoice.number] = persisted_id(invoice)
+        session.add_all(InvoiceLine(invoice_id=persisted_id(invoice), **x) for x in r.lines)
+        session.add_all(InvoiceSite(invoice_id=persisted_id(invoice), **v) for _, _, v in r.sites)
         lines += len(r.lines)
         sites += len(r.sites)
     await session.flush()

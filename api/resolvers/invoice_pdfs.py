@@ -400,7 +400,7 @@ async def export_pdf_zip(
             batch = ids[start : start + PDF_BATCH]
             keys = await ensure_pdfs(sessions, settings, perimeter, batch)
             async with sessions() as session:
-                numbers = dict(
+                numbers: dict[int, str] = dict(
                     (
                         await core(
                             session,

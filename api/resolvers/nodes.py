@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.portfolio import last_actual_readings
@@ -50,11 +51,12 @@ async def meters_of_sites(
 ) -> list[list[Any]]:
     """Meters per site in the order of `site_ids`, newest first, inside the perimeter."""
     async with sessions() as session:
-        rows = (
+        # The scoped selects are untyped (one builder for objects and for columns).
+        rows: Sequence[Any] = (
             await session.exec(
                 scoped_meters(perimeter)
-                .where(Meter.site_id.in_(sorted(set(site_ids))))  # type: ignore[attr-defined]
-                .order_by(Meter.installed_on.desc(), Meter.id.desc())  # type: ignore[attr-defined,union-attr]
+                .where(col(Meter.site_id).in_(sorted(set(site_ids))))
+                .order_by(col(Meter.installed_on).desc(), col(Meter.id).desc())
             )
         ).all()
     by_site: dict[int, list[Any]] = {i: [] for i in site_ids}
@@ -67,9 +69,9 @@ async def last_readings_of_sites(
     sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, site_ids: list[int]
 ) -> list[list[Any]]:
     async with sessions() as session:
-        visible = (
+        visible: Sequence[Any] = (
             await session.exec(
-                scoped_sites(perimeter, Site.id).where(Site.id.in_(sorted(set(site_ids))))  # type: ignore[union-attr]
+                scoped_sites(perimeter, Site.id).where(col(Site.id).in_(sorted(set(site_ids))))
             )
         ).all()
         found = await last_actual_readings(session, list(visible))

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db import audit
 from db.engine import transaction
 from db.models import OutboxMail
+from db.models.base import persisted_id
 from domain.enums import MailStatus
 from domain.errors import ErrorCode, Refusal, not_found
 from mailers.outbox import count_by_status, requeue_dead_mail
@@ -44,13 +45,13 @@ async def outbox_mails(
             await session.exec(
                 select(OutboxMail)
                 .where(OutboxMail.status == status)
-                .order_by(OutboxMail.id.desc())  # type: ignore[union-attr]
+                .order_by(col(OutboxMail.id).desc())
                 .limit(first)
             )
         ).all()
     return [
         OutboxRow(
-            id=m.id,  # type: ignore[arg-type]
+            id=persisted_id(m),
             template=m.template,
             recipients=tuple(m.recipients),
             subject=m.subject,

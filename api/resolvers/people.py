@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.grants import GrantRow, load_grants
 from db.models import Site, User
+from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
 from domain.enums import Energy, UserStatus
 
@@ -40,7 +41,7 @@ class PerimeterSummary:
 
 def person_row(user: User, grants: Sequence[GrantRow]) -> PersonRow:
     return PersonRow(
-        id=user.id,  # type: ignore[arg-type]
+        id=persisted_id(user),
         email=user.email,
         full_name=user.full_name,
         phone=user.phone,
@@ -78,7 +79,7 @@ async def perimeter_summary(
                 await session.exec(
                     scoped_sites(perimeter, Site.energy, sa.func.count()).group_by(Site.energy)
                 )
-            ).all()  # type: ignore[arg-type]
+            ).all()
         )
     counts = {Energy(energy): count for energy, count in by_energy.items()}
     return PerimeterSummary(

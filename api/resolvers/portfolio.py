@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.cursors import encode_cursor
@@ -52,14 +52,14 @@ class SiteCriteria:
 
 
 def _current_meters() -> Any:
-    return select(Meter.site_id).where(Meter.removed_on.is_(None))  # type: ignore[union-attr]
+    return select(Meter.site_id).where(col(Meter.removed_on).is_(None))
 
 
 def site_conditions(perimeter: Perimeter, criteria: SiteCriteria) -> list[sa.ColumnElement[bool]]:
     """The WHERE clauses: the perimeter first, then each criterion."""
     where: list[sa.ColumnElement[bool]] = [site_in(perimeter)]
     for word in search_words(criteria.text or ""):
-        where.append(Site.search_text.like(f"%{word}%"))  # type: ignore[attr-defined]
+        where.append(col(Site.search_text).like(f"%{word}%"))
     for column, values in (
         (Site.energy, criteria.energies),
         (Site.segment, criteria.segments),
@@ -69,19 +69,19 @@ def site_conditions(perimeter: Perimeter, criteria: SiteCriteria) -> list[sa.Col
         (Site.distributor, criteria.distributors),
     ):
         if values:
-            where.append(column.in_(sorted(set(values))))  # type: ignore[attr-defined]
+            where.append(column.in_(sorted(set(values))))
     meters = _current_meters()
     if criteria.meter_kinds:
         where.append(
-            Site.id.in_(meters.where(Meter.kind.in_(sorted(set(criteria.meter_kinds)))))  # type: ignore[union-attr,attr-defined]
+            col(Site.id).in_(meters.where(col(Meter.kind).in_(sorted(set(criteria.meter_kinds)))))
         )
     if criteria.communicating is not None:
         where.append(
-            Site.id.in_(meters.where(Meter.is_communicating == criteria.communicating))  # type: ignore[union-attr]
+            col(Site.id).in_(meters.where(col(Meter.is_communicating) == criteria.communicating))
         )
     if criteria.with_open_alerts is not None:
         open_alerts = select(Alert.site_id).where(Alert.status != AlertStatus.RESOLVED)
-        has_open = Site.id.in_(open_alerts)  # type: ignore[union-attr]
+        has_open = col(Site.id).in_(open_alerts)
         where.append(has_open if criteria.with_open_alerts else sa.not_(has_open))
     return where
 
@@ -168,7 +168,7 @@ def _keyset(order: SiteOrder, cursor: list[Any] | None) -> sa.ColumnElement[bool
     except (TypeError, ValueError):
         raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
     # Typed literals: PostgreSQL compares a date with a date, not with a string.
-    bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id, Site.id.type))  # type: ignore[attr-defined]
+    bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id, Site.id.type))
     key_tuple = sa.tuple_(key, Site.id)
     return key_tuple < bound if descending else key_tuple > bound
 
@@ -205,22 +205,22 @@ async def list_sites(
     page = (
         select(*SITE_COLUMNS, *MEMBER_COLUMNS, *ACCOUNT_COLUMNS, *METER_COLUMNS)
         .select_from(Site)
-        .join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
-        .join(BillingAccount, BillingAccount.id == Site.billing_account_id)  # type: ignore[arg-type]
-        .outerjoin(Meter, sa.and_(Meter.site_id == Site.id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
+        .join(Member, col(Member.id) == Site.member_id)
+        .join(BillingAccount, col(BillingAccount.id) == Site.billing_account_id)
+        .outerjoin(Meter, sa.and_(col(Meter.site_id) == Site.id, col(Meter.removed_on).is_(None)))
         .where(*conditions)
     )
     keyset = _keyset(order, after)
     if keyset is not None:
         page = page.where(keyset)
     direction = sa.desc if descending else sa.asc
-    page = page.order_by(direction(key), direction(Site.id)).limit(first + 1)  # type: ignore[arg-type]
+    page = page.order_by(direction(key), direction(Site.id)).limit(first + 1)
     count = select(sa.func.count()).select_from(
-        select(Site.id).join(Member, Member.id == Site.member_id).where(*conditions).subquery()  # type: ignore[arg-type]
+        select(Site.id).join(Member, col(Member.id) == Site.member_id).where(*conditions).subquery()
     )
     async with sessions() as session:
         total = (await session.exec(count)).one()
-        rows = list((await session.exec(page)).all())  # type: ignore[call-overload]
+        rows = list((await session.exec(page)).all())
         shown = rows[:first]
         readings = (
             await last_actual_readings(session, [r.id for r in shown])
@@ -250,18 +250,18 @@ async def last_actual_readings(
             Reading.source,
             sa.func.row_number()
             .over(
-                partition_by=(Reading.site_id, Reading.register_code),
-                order_by=(sa.desc(Reading.read_on), sa.desc(Reading.id)),  # type: ignore[arg-type]
+                partition_by=(col(Reading.site_id), col(Reading.register_code)),
+                order_by=(sa.desc(col(Reading.read_on)), sa.desc(col(Reading.id))),
             )
             .label("rank"),
         )
-        .join(Meter, sa.and_(Meter.id == Reading.meter_id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
+        .join(Meter, sa.and_(col(Meter.id) == Reading.meter_id, col(Meter.removed_on).is_(None)))
         .where(
-            Reading.site_id.in_(sorted(set(site_ids))),  # type: ignore[attr-defined]
-            Reading.source.in_(ACTUAL_SOURCES),  # type: ignore[attr-defined]
+            col(Reading.site_id).in_(sorted(set(site_ids))),
+            col(Reading.source).in_(ACTUAL_SOURCES),
             sa.or_(
-                Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
-                Reading.self_reading_status != SelfReadingStatus.REJECTED,
+                col(Reading.self_reading_status).is_(None),
+                col(Reading.self_reading_status) != SelfReadingStatus.REJECTED,
             ),
         )
         .subquery()
@@ -269,7 +269,7 @@ async def last_actual_readings(
     rows = (
         await session.exec(
             # sa.select: rows of several columns (sqlmodel's would hand back scalars)
-            sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.site_id)  # type: ignore[call-overload]
+            sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.site_id)
         )
     ).all()
     found: dict[int, list[RegisterIndexRow]] = defaultdict(list)

@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import clean_email
@@ -28,8 +28,10 @@ from api.resolvers.writable import site_to_change
 from auth.caller import Caller
 from comptoir.settings import Settings
 from db import audit
+from db.core import METERS, READINGS, core, core_rows
 from db.engine import transaction
 from db.models import Meter, Reading, Site
+from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_sites
 from domain.calendar import PARIS, paris_date
 from domain.enums import (
@@ -115,15 +117,13 @@ class SelfReadingRefused(Refusal):
 # -- listing --------------------------------------------------------------------------------
 
 _NOT_REJECTED = sa.or_(
-    Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
-    Reading.self_reading_status != SelfReadingStatus.REJECTED,
+    READINGS.c.self_reading_status.is_(None),
+    READINGS.c.self_reading_status != SelfReadingStatus.REJECTED,
 )
 
 
-_WINDOW = {
-    "partition_by": (Reading.meter_id, Reading.register_code),
-    "order_by": (Reading.read_on, Reading.id),
-}
+_PARTITION = (READINGS.c.meter_id, READINGS.c.register_code)
+_ORDER = (READINGS.c.read_on, READINGS.c.id)
 
 
 def _chain(site_id: int) -> Any:
@@ -131,14 +131,18 @@ def _chain(site_id: int) -> Any:
     the same meter and the turns flagged so far (a rejected self-reading is in no chain)."""
     return (
         sa.select(
-            Reading.id.label("id"),  # type: ignore[union-attr]
-            sa.func.lag(Reading.index_value).over(**_WINDOW).label("previous_index"),
-            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("previous_on"),
-            sa.func.sum(sa.case((Reading.rollover, 1), else_=0))
-            .over(**_WINDOW, rows=(None, 0))
+            READINGS.c.id.label("id"),
+            sa.func.lag(READINGS.c.index_value)
+            .over(partition_by=_PARTITION, order_by=_ORDER)
+            .label("previous_index"),
+            sa.func.lag(READINGS.c.read_on, type_=sa.Date())
+            .over(partition_by=_PARTITION, order_by=_ORDER)
+            .label("previous_on"),
+            sa.func.sum(sa.case((READINGS.c.rollover, 1), else_=0))
+            .over(partition_by=_PARTITION, order_by=_ORDER, rows=(None, 0))
             .label("turns"),
         )
-        .where(Reading.site_id == site_id, _NOT_REJECTED)
+        .where(READINGS.c.site_id == site_id, _NOT_REJECTED)
         .subquery("chain")
     )
 
@@ -148,13 +152,17 @@ def _reference_chain(site_id: int) -> Any:
     measured from, as the self-reading rules measure it (`_last_references`)."""
     return (
         sa.select(
-            Reading.id.label("id"),  # type: ignore[union-attr]
-            sa.func.lag(Reading.index_value).over(**_WINDOW).label("reference_index"),
-            sa.func.lag(Reading.read_on, type_=sa.Date()).over(**_WINDOW).label("reference_on"),
+            READINGS.c.id.label("id"),
+            sa.func.lag(READINGS.c.index_value)
+            .over(partition_by=_PARTITION, order_by=_ORDER)
+            .label("reference_index"),
+            sa.func.lag(READINGS.c.read_on, type_=sa.Date())
+            .over(partition_by=_PARTITION, order_by=_ORDER)
+            .label("reference_on"),
         )
         .where(
-            Reading.site_id == site_id,
-            Reading.source.in_(sorted(REFERENCE_SOURCES)),  # type: ignore[attr-defined]
+            READINGS.c.site_id == site_id,
+            READINGS.c.source.in_(sorted(REFERENCE_SOURCES)),
             _NOT_REJECTED,
         )
         .subquery("reference_chain")
@@ -171,18 +179,18 @@ def _filters(
     registers: Sequence[Register] | None,
 ) -> list[Any]:
     clauses: list[Any] = [
-        Reading.site_id == site_id,
+        READINGS.c.site_id == site_id,
         # Scoped again in the statement itself, not only by the preceding site check.
-        Reading.site_id.in_(scoped_sites(perimeter, Site.id).where(Site.id == site_id)),  # type: ignore[attr-defined]
+        READINGS.c.site_id.in_(scoped_sites(perimeter, Site.id).where(col(Site.id) == site_id)),
     ]
     if period_from is not None:
-        clauses.append(Reading.read_on >= period_from)
+        clauses.append(READINGS.c.read_on >= period_from)
     if period_to is not None:
-        clauses.append(Reading.read_on <= period_to)
+        clauses.append(READINGS.c.read_on <= period_to)
     if sources is not None:
-        clauses.append(Reading.source.in_(sorted(sources)))  # type: ignore[attr-defined]
+        clauses.append(READINGS.c.source.in_(sorted(sources)))
     if registers:
-        clauses.append(Reading.register_code.in_(sorted(set(registers))))  # type: ignore[attr-defined]
+        clauses.append(READINGS.c.register_code.in_(sorted(set(registers))))
     return clauses
 
 
@@ -191,29 +199,29 @@ def _rows_query(site_id: int, where: list[Any]) -> Any:
     reference = _reference_chain(site_id)
     return (
         sa.select(
-            Reading.id,
-            Reading.read_on,
-            Reading.register_code,
-            Reading.index_value,
-            Reading.source,
-            Reading.rollover,
-            Reading.self_reading_status,
-            Reading.rejection_reason,
-            Reading.created_at,
-            Meter.serial,
-            Meter.kind,
-            Meter.digits,
-            Meter.reading_coefficient,
+            READINGS.c.id,
+            READINGS.c.read_on,
+            READINGS.c.register_code,
+            READINGS.c.index_value,
+            READINGS.c.source,
+            READINGS.c.rollover,
+            READINGS.c.self_reading_status,
+            READINGS.c.rejection_reason,
+            READINGS.c.created_at,
+            METERS.c.serial,
+            METERS.c.kind,
+            METERS.c.digits,
+            METERS.c.reading_coefficient,
             chain.c.previous_index,
             chain.c.previous_on,
             chain.c.turns,
             reference.c.reference_index,
             reference.c.reference_on,
         )
-        .select_from(Reading)
-        .join(Meter, Meter.id == Reading.meter_id)  # type: ignore[arg-type]
-        .outerjoin(chain, chain.c.id == Reading.id)
-        .outerjoin(reference, reference.c.id == Reading.id)
+        .select_from(READINGS)
+        .join(METERS, METERS.c.id == READINGS.c.meter_id)
+        .outerjoin(chain, chain.c.id == READINGS.c.id)
+        .outerjoin(reference, reference.c.id == READINGS.c.id)
         .where(*where)
     )
 
@@ -287,21 +295,22 @@ async def list_readings(
         registers=registers,
     )
     visible = scoped_sites(perimeter, Site.id).where(Site.id == site_id)
-    counted = sa.select(sa.func.count()).select_from(Reading).where(*where)
+    counted = sa.select(sa.func.count()).select_from(READINGS).where(*where)
     query = _rows_query(site_id, where)
     if after is not None:
         after_on, after_id = after
         query = query.where(
             sa.or_(
-                Reading.read_on < after_on,
-                sa.and_(Reading.read_on == after_on, Reading.id < after_id),  # type: ignore[arg-type,operator]
+                READINGS.c.read_on < after_on,
+                sa.and_(READINGS.c.read_on == after_on, READINGS.c.id < after_id),
             )
         )
-    query = query.order_by(Reading.read_on.desc(), Reading.id.desc()).limit(first + 1)  # type: ignore[attr-defined,union-attr]
+    query = query.order_by(READINGS.c.read_on.desc(), READINGS.c.id.desc()).limit(first + 1)
     async with sessions() as session:
         head = (
-            await session.exec(
-                sa.select(visible.exists().label("found"), counted.scalar_subquery().label("n"))
+            await core(
+                session,
+                sa.select(visible.exists().label("found"), counted.scalar_subquery().label("n")),
             )
         ).one()
         if not head.found:
@@ -353,24 +362,24 @@ async def _last_references(session: AsyncSession, meter_id: int) -> dict[Registe
     """Per register, the last reading that counts (actual, special, accepted self-reading)."""
     ranked = (
         sa.select(
-            Reading.register_code,
-            Reading.index_value,
-            Reading.read_on,
+            READINGS.c.register_code,
+            READINGS.c.index_value,
+            READINGS.c.read_on,
             sa.func.row_number()
             .over(
-                partition_by=Reading.register_code,
-                order_by=(Reading.read_on.desc(), Reading.id.desc()),  # type: ignore[attr-defined,union-attr]
+                partition_by=READINGS.c.register_code,
+                order_by=(READINGS.c.read_on.desc(), READINGS.c.id.desc()),
             )
             .label("rank"),
         )
         .where(
-            Reading.meter_id == meter_id,
-            Reading.source.not_in(sorted(ESTIMATED_SOURCES)),  # type: ignore[attr-defined]
+            READINGS.c.meter_id == meter_id,
+            READINGS.c.source.not_in(sorted(ESTIMATED_SOURCES)),
             _NOT_REJECTED,
         )
         .subquery()
     )
-    rows = (await session.exec(sa.select(ranked).where(ranked.c.rank == 1))).all()
+    rows = await core_rows(session, sa.select(ranked).where(ranked.c.rank == 1))
     return {Register(r.register_code): LastReading(r.index_value, r.read_on) for r in rows}
 
 
@@ -384,18 +393,17 @@ async def _self_reading_days(
 ) -> tuple[set[date], set[date]]:
     """Days of this site's self-readings dated `read_on`, and received today (Paris)."""
     start, end = _paris_day_bounds(today)
-    rows = (
-        await session.exec(
-            sa.select(Reading.read_on, Reading.created_at).where(
-                Reading.site_id == site_id,
-                Reading.source == ReadingSource.SELF_READING,
-                sa.or_(
-                    Reading.read_on == read_on,
-                    sa.and_(Reading.created_at >= start, Reading.created_at < end),  # type: ignore[operator]
-                ),
-            )
-        )
-    ).all()
+    rows = await core_rows(
+        session,
+        sa.select(READINGS.c.read_on, READINGS.c.created_at).where(
+            READINGS.c.site_id == site_id,
+            READINGS.c.source == ReadingSource.SELF_READING,
+            sa.or_(
+                READINGS.c.read_on == read_on,
+                sa.and_(READINGS.c.created_at >= start, READINGS.c.created_at < end),
+            ),
+        ),
+    )
     read_days = {r.read_on for r in rows}
     received = {paris_date(r.created_at) for r in rows}
     return read_days, received
@@ -444,7 +452,7 @@ async def submit_self_reading(
         )
         meter = (
             await session.exec(
-                select(Meter).where(Meter.site_id == site_id, Meter.removed_on.is_(None))  # type: ignore[union-attr]
+                select(Meter).where(col(Meter.site_id) == site_id, col(Meter.removed_on).is_(None))
             )
         ).first()
         if meter is None:
@@ -462,7 +470,7 @@ async def submit_self_reading(
                 refusals.append(
                     Refusal(refusal.code, "Adresse de copie invalide.", field="copyToEmail")
                 )
-        last = await _last_references(session, meter.id)  # type: ignore[arg-type]
+        last = await _last_references(session, persisted_id(meter))
         today = paris_date(now)
         read_days, received_days = await _self_reading_days(session, site_id, read_on, today)
         verdict = check_self_reading(
@@ -485,7 +493,7 @@ async def submit_self_reading(
         stored = [
             Reading(
                 site_id=site_id,
-                meter_id=meter.id,  # type: ignore[arg-type]
+                meter_id=persisted_id(meter),
                 register_code=accepted.register,
                 read_on=read_on,
                 index_value=accepted.index,
@@ -528,7 +536,7 @@ async def submit_self_reading(
         ids = [r.id for r in stored]
         rows = (
             await session.exec(
-                _rows_query(site_id, [Reading.id.in_(ids)]).order_by(Reading.id)  # type: ignore[union-attr]
+                _rows_query(site_id, [col(Reading.id).in_(ids)]).order_by(Reading.id)
             )
         ).all()
         answer = sorted(

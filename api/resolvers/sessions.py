@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth import throttle
@@ -18,6 +19,7 @@ from auth.tokens import issue_access_token
 from comptoir.settings import Settings
 from db.engine import transaction
 from db.models import RefreshToken, User
+from db.models.base import persisted_id
 from db.types import utcnow
 from domain.enums import UserStatus
 from domain.errors import ErrorCode, Refusal
@@ -67,7 +69,7 @@ async def open_session(
             expires_at=refresh_expires,
         )
     )
-    secret = settings.secret_key.get_secret_value()  # type: ignore[union-attr]
+    secret = settings.secret_key.get_secret_value()  # type: ignore[union-attr]  # set by Settings
     access, access_expires = issue_access_token(
         secret,
         user_id=user_id,
@@ -97,17 +99,17 @@ async def log_in(
             await throttle.ensure_not_blocked(session, keys, now=now)
         except throttle.Throttled as exc:
             raise throttled(exc) from None
-        user = (await session.exec(sa.select(User).where(User.email == email))).scalars().first()  # type: ignore[call-overload]
+        user = (await session.exec(select(User).where(User.email == email))).first()
         stored_hash = user.password_hash if user is not None else None
         # argon2 takes ~100 ms of CPU: keep the event loop free for other requests.
         matches = await asyncio.to_thread(verify_password, password[:1024], stored_hash)
         if user is not None and matches and user.status == UserStatus.ACTIVE:
-            if needs_rehash(user.password_hash):  # type: ignore[arg-type]
+            if stored_hash is not None and needs_rehash(stored_hash):
                 user.password_hash = await asyncio.to_thread(hash_password, password)
             user.last_login_at = now
             session.add(user)
             await throttle.clear(session, keys[:1])
-            tokens = await open_session(session, settings, user.id, now=now)  # type: ignore[arg-type]
+            tokens = await open_session(session, settings, persisted_id(user), now=now)
         else:
             await throttle.record_failure(session, keys, now=now)
     if tokens is None:
@@ -118,7 +120,7 @@ async def log_in(
 async def _revoke_family(session: AsyncSession, family_id: str, *, now: datetime) -> None:
     await session.exec(
         sa.update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr,arg-type]
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=now)
     )
 
@@ -137,16 +139,12 @@ async def refresh_session(
     tokens: Tokens | None = None
     async with transaction(sessions) as session:
         row = (
-            (
-                await session.exec(
-                    sa.select(RefreshToken)  # type: ignore[call-overload]
-                    .where(RefreshToken.token_hash == digest(refresh_token))
-                    .with_for_update()
-                )
+            await session.exec(
+                select(RefreshToken)
+                .where(RefreshToken.token_hash == digest(refresh_token))
+                .with_for_update()
             )
-            .scalars()
-            .first()
-        )
+        ).first()
         invalid = Refusal(ErrorCode.TOKEN_INVALID, "Session invalide : reconnectez-vous.")
         if row is None or row.revoked_at is not None:
             refusal = invalid
@@ -185,28 +183,18 @@ async def log_out(
 async def family_of(sessions: async_sessionmaker[AsyncSession], refresh_token: str) -> str | None:
     async with sessions() as session:
         return (
-            (
-                await session.exec(
-                    sa.select(RefreshToken.family_id).where(  # type: ignore[call-overload]
-                        RefreshToken.token_hash == digest(refresh_token)
-                    )
+            await session.exec(
+                select(RefreshToken.family_id).where(
+                    RefreshToken.token_hash == digest(refresh_token)
                 )
             )
-            .scalars()
-            .first()
-        )
+        ).first()
 
 
 async def owner_of_family(sessions: async_sessionmaker[AsyncSession], family_id: str) -> int | None:
     async with sessions() as session:
         return (
-            (
-                await session.exec(
-                    sa.select(RefreshToken.user_id)  # type: ignore[call-overload]
-                    .where(RefreshToken.family_id == family_id)
-                    .limit(1)
-                )
+            await session.exec(
+                select(RefreshToken.user_id).where(RefreshToken.family_id == family_id).limit(1)
             )
-            .scalars()
-            .first()
-        )
+        ).first()

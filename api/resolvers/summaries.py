@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.portfolio import SiteCriteria, site_conditions
@@ -32,7 +32,7 @@ def _class_of() -> sa.ColumnElement[int]:
     """The index of a site's CAR class, in SQL."""
     return sa.case(
         *(
-            (Site.car_kwh < c.max_kwh, index)  # type: ignore[operator]
+            (col(Site.car_kwh) < c.max_kwh, index)
             for index, c in enumerate(CAR_CLASSES)
             if c.max_kwh is not None
         ),
@@ -57,7 +57,7 @@ async def portfolio_summary(
     )
     per_class = [0] * len(CAR_CLASSES)
     async with sessions() as session:
-        rows = (await session.exec(query)).all()  # type: ignore[call-overload]
+        rows = (await session.exec(query)).all()
     for energy, segment, status, class_index, count in rows:
         summary.sites += count
         summary.by_energy[Energy(energy)] += count

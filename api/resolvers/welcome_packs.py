@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.account_lifecycle import issue_activation
@@ -25,6 +25,7 @@ from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
 from db.models import AccessGrant, BillingAccount, Group, Member, OutboxMail, Site, User
+from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_members
 from domain.enums import SiteStatus, Tier, UserStatus
 from domain.errors import ErrorCode, Refusal, not_found
@@ -72,11 +73,11 @@ async def members_to_welcome(
     operator = caller.holds(Tier.OPERATOR)
     query = select(Member.id) if operator else scoped_members(perimeter, Member.id)
     if not operator:
-        query = query.where(Member.group_id.in_(sorted(admin_groups(caller))))  # type: ignore[attr-defined]
+        query = query.where(col(Member.group_id).in_(sorted(admin_groups(caller))))
     if group_id is not None:
         query = query.where(Member.group_id == group_id)
     if member_ids:
-        query = query.where(Member.id.in_(sorted(set(member_ids))))  # type: ignore[union-attr]
+        query = query.where(col(Member.id).in_(sorted(set(member_ids))))
     async with sessions() as session:
         found = sorted((await session.exec(query)).all())
     if member_ids and len(found) != len(set(member_ids)):
@@ -134,15 +135,15 @@ async def _welcome_member(
         (
             await session.exec(
                 select(User)
-                .join(AccessGrant, AccessGrant.user_id == User.id)  # type: ignore[arg-type]
+                .join(AccessGrant, col(AccessGrant.user_id) == User.id)
                 .where(
                     AccessGrant.member_id == member_id,
                     AccessGrant.tier == Tier.USER,
-                    AccessGrant.revoked_at.is_(None),  # type: ignore[union-attr]
-                    AccessGrant.suspended_at.is_(None),  # type: ignore[union-attr]
+                    col(AccessGrant.revoked_at).is_(None),
+                    col(AccessGrant.suspended_at).is_(None),
                     User.status != UserStatus.SUSPENDED,
                 )
-                .order_by(User.id)
+                .order_by(col(User.id))
             )
         ).all()
     )
@@ -172,7 +173,7 @@ async def _welcome_member(
             link = await issue_activation(
                 session,
                 settings,
-                user.id,  # type: ignore[arg-type]
+                persisted_id(user),
                 now=now,
                 void_earlier=False,
             )
@@ -205,7 +206,7 @@ async def _services_and_sites(
             await session.exec(
                 select(BillingAccount)
                 .where(BillingAccount.member_id == member_id)
-                .order_by(BillingAccount.number)  # type: ignore[arg-type]
+                .order_by(BillingAccount.number)
             )
         ).all()
     )
@@ -214,7 +215,7 @@ async def _services_and_sites(
             await session.exec(
                 select(Site)
                 .where(Site.member_id == member_id, Site.status != SiteStatus.TERMINATED)
-                .order_by(Site.point_number)  # type: ignore[arg-type]
+                .order_by(Site.point_number)
             )
         ).all()
     )
@@ -232,7 +233,9 @@ async def _services_and_sites(
             billing_frequency=a.billing_frequency,
             invoice_delivery=a.invoice_delivery,
             # One share per account when its sites agree; otherwise the sheet says it per site.
-            green_share_pct=next(iter(shares[a.id])) if len(shares[a.id]) == 1 else None,  # type: ignore[index]
+            green_share_pct=next(iter(shares[persisted_id(a)]))
+            if len(shares[persisted_id(a)]) == 1
+            else None,
         )
         for a in accounts
     ]

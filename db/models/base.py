@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
+from pydantic_core import PydanticUndefined
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import OnDeleteType
 
 from db.types import IdType, UTCDateTime, utcnow
 
@@ -25,13 +27,17 @@ def id_field() -> Any:
 
 
 def fk_field(
-    target: str, *, nullable: bool = False, index: bool = True, ondelete: str | None = None
+    target: str,
+    *,
+    nullable: bool = False,
+    index: bool = True,
+    ondelete: OnDeleteType | None = None,
 ) -> Any:
     """A foreign key column of the project's key type."""
     return Field(
         default=None,
         foreign_key=target,
-        ondelete=ondelete,  # type: ignore[arg-type]
+        ondelete=ondelete or PydanticUndefined,  # sqlmodel's "not given"
         sa_type=IdType(),
         nullable=nullable,
         index=index,
@@ -51,6 +57,18 @@ def max_length_check(column: str, limit: int) -> sa.CheckConstraint:
     return sa.CheckConstraint(f"length({column}) <= {limit}", name=f"{column}_max_{limit}")
 
 
+class _Keyed(Protocol):
+    id: int | None
+
+
+def persisted_id(row: _Keyed) -> int:
+    """The key of a row the database has numbered (loaded, or added and flushed): SQLModel
+    types every `id` as optional because a new object has none until the flush."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
+
+
 __all__ = [
     "SQLModel",
     "created_at_field",
@@ -59,4 +77,5 @@ __all__ = [
     "id_field",
     "instant_field",
     "max_length_check",
+    "persisted_id",
 ]
