@@ -23,9 +23,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.portfolio import SiteCriteria, sites_matching
-from db.models import BillingAccount, Invoice, InvoiceSite, Member, Meter, Reading, Site
-from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
+from db.models import BillingAccount, Invoice, InvoiceSite, Meter, Reading, Site
+from db.scoped import Perimeter, scoped_billing_accounts, scoped_sites
 from domain.consumption import (
     MAX_COMPARED_SITES,
     MAX_MONTHS,
@@ -82,29 +83,6 @@ def check_period(from_month: str, to_month: str, *, today: date) -> Period:
             ErrorCode.INVALID, "Le mois de fin ne peut pas être dans le futur.", field="toMonth"
         )
     return Period(start, end)
-
-
-async def check_filter_scope(
-    session: AsyncSession, perimeter: Perimeter, criteria: SiteCriteria
-) -> None:
-    """Every member and billing account the filter names is in the perimeter, or NOT_FOUND."""
-    for ids, scoped, model, field in (
-        (criteria.member_ids, scoped_members, Member, "filter.memberIds"),
-        (
-            criteria.billing_account_ids,
-            scoped_billing_accounts,
-            BillingAccount,
-            "filter.billingAccountIds",
-        ),
-    ):
-        wanted = set(ids)
-        if not wanted:
-            continue
-        statement = select(sa.func.count()).select_from(
-            scoped(perimeter, model.id).where(model.id.in_(sorted(wanted))).subquery()  # type: ignore[attr-defined]
-        )
-        if (await session.exec(statement)).one() != len(wanted):
-            raise not_found(field)
 
 
 # -- the metering view: a few sites' monthly series ------------------------------------------
