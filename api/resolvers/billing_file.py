@@ -171,7 +171,9 @@ async def _components(
     return found
 
 
-def _file_rows(rows: list[Any], components: dict[int, dict[InvoiceComponent, Decimal]]) -> list:
+def _file_rows(
+    rows: list[Any], components: dict[int, dict[InvoiceComponent, Decimal]]
+) -> list[tuple[Any, ...]]:
     out = []
     split = None
     current = None
