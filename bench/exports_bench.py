@@ -115,11 +115,12 @@ async def _reference_export(url: str, out: Path, fmt: str) -> int:
 
 
 async def _run_case(url: str, case: str) -> dict[str, object]:
-    from api.exports import ExportFormat, write_export
     from api.resolvers import consumption, exports
+    from api.resolvers.export_files import write_export
     from api.resolvers.portfolio import SiteCriteria
     from db.engine import create_engine, create_session_factory
     from db.scoped import Perimeter
+    from documents.tables import FileFormat
     from domain.enums import Energy
 
     settings = Settings(database_url=url, files_dir=Path("var/bench/files"))
@@ -136,7 +137,7 @@ async def _run_case(url: str, case: str) -> dict[str, object]:
             _, fmt, scope = case.split("-")
             criteria = SiteCriteria(energies=(Energy.GAS,)) if scope == "gas" else SiteCriteria()
             table = await exports.export_sites(sessions, perimeter, criteria=criteria)
-            exported = await write_export(settings, table, ExportFormat(fmt.upper()), today=TODAY)
+            exported = await write_export(settings, table, FileFormat(fmt.upper()), today=TODAY)
             size = (settings.files_dir / exported.file_key).stat().st_size
             return {"rows": exported.row_count, "bytes": size}
         if case == "perimeter-consumption":

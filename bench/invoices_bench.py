@@ -1,8 +1,15 @@
-"""Invoices on the `full` demo data: the billing file (CSV, XLSX), a 500-PDF zip, the money
-check, and `invoices(first: 50)` over HTTP beside a hand-written SQL + Starlette endpoint
-serving the same JSON, in the same process and run.
+"""Invoices on the `full` demo data: the billing file (CSV, XLSX) beside a hand-written
+reference, a 500-PDF zip, the money check, and `invoices(first: 50)` over HTTP beside a
+hand-written SQL + Starlette endpoint serving the same JSON, in the same process and run.
 
 .venv/bin/python bench/invoices_bench.py   # the full demo data of bench/full_data.py (loaded once)
+.venv/bin/python bench/invoices_bench.py --billing-file-only \
+    --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/db_with_full_demo
+
+The billing file's reference is one plain SQL statement (the same rows, joins and order, the
+four stored family amounts instead of the nine split components, codes instead of labels)
+streamed into csv.writer or xlsxwriter in constant-memory mode: no project code. Times are
+wall clock and process CPU (on a shared machine, CPU time is the steadier of the two).
 """
 
 from __future__ import annotations
@@ -10,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import csv
+import os
 import resource
 import shutil
 import socket
@@ -26,6 +35,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 import uvicorn
+import xlsxwriter
+from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -36,7 +47,7 @@ from api.app import create_app
 from api.resolvers import billing_file, invoice_pdfs
 from api.resolvers.invoices import InvoiceQuery
 from bench.full_data import full_database_url
-from comptoir.settings import Settings
+from comptoir.settings import Settings, normalise_database_url
 from db.engine import create_engine, create_session_factory
 from db.models import Group
 from db.scoped import Perimeter
@@ -74,6 +85,89 @@ REFERENCE_COUNT = sa.text(
 )
 
 
+BILLING_FILE_REFERENCE = sa.text(
+    """
+    SELECT i.number, i.kind, i.accounting_date, i.period_start, i.period_end, i.due_date,
+           i.index_basis, i.delivery_mode, i.edition_status, i.payment_status, c.number,
+           b.number, b.invoice_label, m.legal_name, m.customer_number, i.energy,
+           s.point_number, s.internal_code, s.designation, s.segment, s.city, x.meter_serial,
+           x.previous_index_on, x.current_index_on, x.consumption_kwh,
+           x.subscription_amount, x.energy_amount, x.transport_amount, x.taxes_amount,
+           x.total_excl_tax, x.vat_amount, x.total_incl_tax
+    FROM invoice_sites x JOIN invoices i ON i.id = x.invoice_id
+    JOIN billing_accounts b ON b.id = i.billing_account_id
+    JOIN members m ON m.id = b.member_id JOIN sites s ON s.id = x.site_id
+    LEFT JOIN invoices c ON c.id = i.cancels_invoice_id
+    WHERE m.group_id = :group
+    ORDER BY i.accounting_date, i.id, s.point_number
+    """
+)
+
+
+async def reference_billing_file(url: str, path: Path, fmt: str) -> str:
+    """The billing file's rows by hand: plain SQL, csv or xlsxwriter, no project code."""
+    engine = create_async_engine(url)
+    rows = 0
+    try:
+        async with engine.connect() as connection:
+            result = await connection.stream(
+                BILLING_FILE_REFERENCE.execution_options(yield_per=10_000), {"group": 1}
+            )
+            if fmt == "CSV":
+                with path.open("w", encoding="utf-8-sig", newline="") as handle:
+                    writer = csv.writer(handle, delimiter=";")
+                    async for part in result.partitions(10_000):
+                        writer.writerows(part)
+                        rows += len(part)
+            else:
+                book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+                sheet = book.add_worksheet()
+                async for part in result.partitions(10_000):
+                    for values in part:
+                        rows += 1
+                        for column, value in enumerate(values):
+                            if value is not None:
+                                sheet.write(rows, column, value)
+                book.close()
+    finally:
+        await engine.dispose()
+    return f"{rows} rows"
+
+
+async def billing_files(settings: Settings) -> None:
+    """The billing file of the whole group, CSV and XLSX, each beside its reference."""
+    engine = create_engine(settings)
+    sessions = create_session_factory(engine)
+    perimeter = Perimeter(group_ids=frozenset({1}))
+    shutil.rmtree(FILES, ignore_errors=True)
+    os.makedirs(FILES, exist_ok=True)
+    for file_format in billing_file.BillingFileFormat:
+
+        async def whole_file(fmt: Any = file_format) -> str:
+            exported = await billing_file.export_billing_file(
+                sessions,
+                settings,
+                perimeter,
+                InvoiceQuery(),
+                file_format=fmt,
+                today=AS_OF,
+                check_period=False,
+            )
+            size = (settings.files_dir / exported.file_key).stat().st_size
+            return (
+                f"{exported.invoice_count} invoices, {exported.row_count} rows, {size / 1e6:.1f} MB"
+            )
+
+        await measured(f"billing file {file_format.value} (all)")(whole_file)
+        reference = FILES / f"reference.{file_format.value.lower()}"
+        await measured(f"  hand-written reference {file_format.value}")(
+            lambda fmt=file_format.value, out=reference: reference_billing_file(
+                settings.database_url, out, fmt
+            )
+        )
+    await engine.dispose()
+
+
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
@@ -86,10 +180,12 @@ def measured(label: str) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[A
     async def run(work: Callable[[], Awaitable[Any]]) -> Any:
         before = _rss_mb()
         started = time.perf_counter()
+        cpu = time.process_time()
         result = await work()
         seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
         print(
-            f"{label:34} {seconds:7.2f} s   "
+            f"{label:34} {seconds:7.2f} s (CPU {cpu:6.2f} s)   "
             f"peak RSS {before:6.0f} → {_rss_mb():6.0f} MB   {result}",
             flush=True,
         )
@@ -120,26 +216,6 @@ async def files_and_money(settings: Settings) -> None:
             f"{'same cents' if incl == lines else 'MISMATCH'}"
         )
     perimeter = Perimeter(group_ids=frozenset({group_id}))
-    shutil.rmtree(FILES, ignore_errors=True)
-    for file_format in billing_file.BillingFileFormat:
-
-        async def whole_file(fmt: Any = file_format) -> str:
-            exported = await billing_file.export_billing_file(
-                sessions,
-                settings,
-                perimeter,
-                InvoiceQuery(),
-                file_format=fmt,
-                today=AS_OF,
-                check_period=False,
-            )
-            size = (settings.files_dir / exported.file_key).stat().st_size
-            return (
-                f"{exported.invoice_count} invoices, {exported.row_count} rows, {size / 1e6:.1f} MB"
-            )
-
-        await measured(f"billing file {file_format.value} (all)")(whole_file)
-
     async with sessions() as session:
         ids = list(
             (
@@ -279,13 +355,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--database-url", help="a database holding the full demo data")
+    parser.add_argument("--billing-file-only", action="store_true")
     args = parser.parse_args()
-    url = full_database_url()
+    url = normalise_database_url(args.database_url) if args.database_url else full_database_url()
     settings = Settings(
         database_url=url,
         files_dir=FILES,
         secret_key="bench-secret-key-bench-secret-key-0123456789",
     )
+    print(f"backend={sa.make_url(url).get_backend_name()}", flush=True)
+    asyncio.run(billing_files(settings))
+    if args.billing_file_only:
+        return
     asyncio.run(files_and_money(settings))
     asyncio.run(throughput(settings, args.seconds, args.concurrency))
 

@@ -52,7 +52,8 @@ class FixedDecimal(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(int(value)) / self._factor).quantize(self._unit)
+            # Exact, and already at the scale: scaleb moves the exponent, nothing to round.
+            return Decimal(int(value)).scaleb(-self.scale)
         return Decimal(value).quantize(self._unit)
 
     def __repr__(self) -> str:

@@ -9,7 +9,7 @@ Money is always `Decimal`; nothing here touches a float.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -20,7 +20,6 @@ from domain.invoicing import (
     REDUCED_VAT_RATE,
     STANDARD_VAT_RATE,
     ZERO,
-    allocate,
     round_cents,
 )
 
@@ -150,30 +149,62 @@ def split_site_components(
     components in proportion to the invoice's amounts, to the cent, so that each row still
     adds up to the site's stored amounts. On a mono-site invoice every figure is exact.
     """
-    result: dict[InvoiceComponent, Decimal] = {c: ZERO for c in CHARGE_COMPONENTS}
+    return site_component_splitter(invoice_components)(family_amounts)
+
+
+def site_component_splitter(
+    invoice_components: Mapping[InvoiceComponent, Decimal],
+) -> Callable[[Mapping[str, Decimal]], dict[InvoiceComponent, Decimal]]:
+    """`split_site_components` for each site of one invoice: what depends on the invoice
+    alone (each family's components and weights) is worked out once, not once per site (the
+    billing file splits 160,000 rows)."""
+    plans = []
     for family in FAMILIES:
         members = [
             c for c in CHARGE_COMPONENTS if FAMILY_OF[c] == family and invoice_components.get(c)
         ]
-        amount = family_amounts.get(family, ZERO)
-        if not members:
-            if amount:  # nothing on the invoice to split by: keep it on the family's first
-                first = next(c for c in CHARGE_COMPONENTS if FAMILY_OF[c] == family)
-                result[first] = amount
-            continue
+        first = next(c for c in CHARGE_COMPONENTS if FAMILY_OF[c] == family)
         weights = [invoice_components[c] for c in members]
-        if len(members) == 1 or sum(weights, ZERO) == amount:
-            # One component, or the site carries the whole family (mono-site): exact.
-            if len(members) == 1:
+        cents = [int(w.scaleb(2)) for w in weights]
+        plans.append((family, first, members, weights, cents, sum(weights, ZERO)))
+
+    def split(family_amounts: Mapping[str, Decimal]) -> dict[InvoiceComponent, Decimal]:
+        result: dict[InvoiceComponent, Decimal] = dict.fromkeys(CHARGE_COMPONENTS, ZERO)
+        for family, first, members, weights, cents, total in plans:
+            amount = family_amounts.get(family, ZERO)
+            if not members:
+                if amount:  # nothing on the invoice to split by: keep it on the family's first
+                    result[first] = amount
+            elif len(members) == 1:  # one component: exact
                 result[members[0]] = amount
-            else:
+            elif total == amount:  # the site carries the whole family (mono-site): exact
                 result.update(zip(members, weights, strict=True))
-            continue
-        if sum(weights, ZERO) == 0:
-            weights = [abs(w) for w in weights]
-        for component, share in zip(members, allocate(amount, weights), strict=True):
-            result[component] = share
-    return result
+            else:
+                shares = _allocate_cents(amount, cents if total != 0 else [abs(w) for w in cents])
+                result.update(zip(members, shares, strict=True))
+        return result
+
+    return split
+
+
+def _allocate_cents(amount: Decimal, weights: Sequence[int]) -> list[Decimal]:
+    """`domain.invoicing.allocate` (largest remainder, ties to the earliest part) for whole
+    cents, in integers: exact, and about ten times faster on the billing file's 280,000
+    splits. Weights do not sum to zero (the caller makes them absolute when they do)."""
+    cents = int(amount.scaleb(2))
+    total = sum(weights)
+    if total < 0:  # same fractions with a positive denominator
+        weights, total = [-w for w in weights], -total
+    floors: list[int] = []
+    remainders: list[int] = []
+    for weight in weights:
+        floor, remainder = divmod(cents * weight, total)
+        floors.append(floor)
+        remainders.append(remainder)
+    missing = cents - sum(floors)
+    for index in sorted(range(len(floors)), key=lambda i: (-remainders[i], i))[:missing]:
+        floors[index] += 1
+    return [Decimal(f).scaleb(-2) for f in floors]
 
 
 # -- imported invoices ------------------------------------------------------------------------

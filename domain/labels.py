@@ -5,10 +5,15 @@ from __future__ import annotations
 from domain.enums import (
     BillingFrequency,
     CustomerCategory,
+    EditionStatus,
     Energy,
+    IndexBasis,
+    InvoiceComponent,
     InvoiceDelivery,
+    InvoiceKind,
     MeterKind,
     PaymentMethod,
+    PaymentStatus,
     ReadingSource,
     Register,
     Segment,
@@ -127,6 +132,40 @@ INVOICE_DELIVERY_LABELS: dict[InvoiceDelivery, str] = {
     InvoiceDelivery.POST: "Courrier postal",
     InvoiceDelivery.EMAIL: "Courriel",
     InvoiceDelivery.CHORUS_PRO: "Chorus Pro",
+}
+
+INVOICE_KIND_LABELS: dict[InvoiceKind, str] = {
+    InvoiceKind.INVOICE: "Facture",
+    InvoiceKind.CANCELLATION: "Facture d'annulation",
+    InvoiceKind.CREDIT_NOTE: "Avoir",
+}
+INDEX_BASIS_LABELS: dict[IndexBasis, str] = {
+    IndexBasis.ACTUAL: "Réel",
+    IndexBasis.ESTIMATED: "Estimé",
+}
+EDITION_STATUS_LABELS: dict[EditionStatus, str] = {
+    EditionStatus.PENDING: "En attente d'édition",
+    EditionStatus.ISSUED: "Émise",
+    EditionStatus.REPRINTED: "Rééditée",
+}
+PAYMENT_STATUS_LABELS: dict[PaymentStatus, str] = {
+    PaymentStatus.UNPAID: "À payer",
+    PaymentStatus.PARTIALLY_PAID: "Partiellement payée",
+    PaymentStatus.PAID: "Payée",
+    PaymentStatus.CANCELLED: "Annulée",
+}
+# Each component as the billing file's column names it (amounts excluding VAT).
+INVOICE_COMPONENT_LABELS: dict[InvoiceComponent, str] = {
+    InvoiceComponent.SUBSCRIPTION: "Abonnement",
+    InvoiceComponent.ENERGY: "Fourniture",
+    InvoiceComponent.CAPACITY: "Capacité",
+    InvoiceComponent.ENERGY_SAVING_CERTIFICATES: "CEE",
+    InvoiceComponent.REGULARISATION: "Régularisation",
+    InvoiceComponent.TRANSPORT: "Acheminement (TURPE/ATRD/ATRT)",
+    InvoiceComponent.CTA: "CTA",
+    InvoiceComponent.EXCISE: "Accise",
+    InvoiceComponent.LOCAL_TAX: "Taxes locales",
+    InvoiceComponent.VAT: "TVA",
 }
 
 REGISTER_LABELS: dict[Register, str] = {

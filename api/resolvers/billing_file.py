@@ -1,37 +1,46 @@
 """The billing file ("Direct View"): one row per invoice and site with every billed
-component, CSV or XLSX, written a chunk of invoices at a time (xlsxwriter in constant-memory
-mode), so memory stays flat at 160,000 rows.
+component, CSV or XLSX, written by the one table writer (documents/tables.py).
+
+Rows are read by one statement streamed in partitions (memory stays flat at 160,000 rows),
+each partition's component sums by one more; coded values go to the writer as codes and come
+out with their French labels. A filter naming a site lists that site's rows only: its share
+of each invoice, not the other sites of a grouped invoice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import csv
-import os
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import xlsxwriter
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers import invoices
-from api.resolvers.export_files import new_export_path
+from api.resolvers.export_files import write_export
 from api.resolvers.invoice_pdfs import ExportedFile
 from api.resolvers.invoices import InvoiceQuery
 from comptoir.settings import Settings
 from db.core import ACCOUNTS, INVOICES, LINES, MEMBERS, SHARES, SITES, core
-from db.scoped import Perimeter, scoped_invoice_sites
+from db.scoped import Perimeter, scoped_invoice_sites, scoped_invoices
+from documents.tables import Column, FileFormat, Table
+from documents.tables import ColumnKind as K
 from domain import billing
 from domain.enums import InvoiceComponent
 from domain.errors import ErrorCode, Refusal
+from domain.labels import (
+    EDITION_STATUS_LABELS,
+    ENERGY_LABELS,
+    INDEX_BASIS_LABELS,
+    INVOICE_COMPONENT_LABELS,
+    INVOICE_DELIVERY_LABELS,
+    INVOICE_KIND_LABELS,
+    PAYMENT_STATUS_LABELS,
+)
 
-FILE_CHUNK = 500
+PARTITION_ROWS = 10_000  # rows fetched at a time; one component query per partition
 
 
 class BillingFileFormat(StrEnum):
@@ -39,213 +48,158 @@ class BillingFileFormat(StrEnum):
     XLSX = "XLSX"
 
 
-COMPONENT_COLUMNS = [
-    (InvoiceComponent.SUBSCRIPTION, "Abonnement HT"),
-    (InvoiceComponent.ENERGY, "Fourniture HT"),
-    (InvoiceComponent.CAPACITY, "Capacité HT"),
-    (InvoiceComponent.ENERGY_SAVING_CERTIFICATES, "CEE HT"),
-    (InvoiceComponent.REGULARISATION, "Régularisation HT"),
-    (InvoiceComponent.TRANSPORT, "Acheminement HT (TURPE/ATRD/ATRT)"),
-    (InvoiceComponent.CTA, "CTA"),
-    (InvoiceComponent.EXCISE, "Accise"),
-    (InvoiceComponent.LOCAL_TAX, "Taxes locales"),
+COMPONENTS = [  # the order of the supplier's file
+    InvoiceComponent.SUBSCRIPTION,
+    InvoiceComponent.ENERGY,
+    InvoiceComponent.CAPACITY,
+    InvoiceComponent.ENERGY_SAVING_CERTIFICATES,
+    InvoiceComponent.REGULARISATION,
+    InvoiceComponent.TRANSPORT,
+    InvoiceComponent.CTA,
+    InvoiceComponent.EXCISE,
+    InvoiceComponent.LOCAL_TAX,
 ]
-HEADERS = [
-    "N° facture",
-    "Type",
-    "Date comptable",
-    "Début de période",
-    "Fin de période",
-    "Échéance",
-    "Index",
-    "Mode d'envoi",
-    "Statut d'édition",
-    "Statut de paiement",
-    "Facture annulée",
-    "Compte de contrat",
-    "Libellé de facture",
-    "Raison sociale",
-    "N° client",
-    "Énergie",
-    "PRM/PCE",
-    "Code interne",
-    "Désignation",
-    "Segment",
-    "Commune",
-    "Compteur",
-    "Date index précédent",
-    "Date index actuel",
-    "Consommation (kWh)",
-    *(label for _, label in COMPONENT_COLUMNS),
-    "Total HT",
-    "TVA",
-    "Total TTC",
-]
-_MONEY_FROM = HEADERS.index("Abonnement HT")
-KIND_LABELS = {"INVOICE": "Facture", "CANCELLATION": "Annulation", "CREDIT_NOTE": "Avoir"}
+_TAXES = {InvoiceComponent.CTA, InvoiceComponent.EXCISE, InvoiceComponent.LOCAL_TAX}
 
-
-async def _file_chunk(
-    session: AsyncSession, perimeter: Perimeter, ids: Sequence[int]
-) -> list[list[Any]]:
-    """The rows of a chunk of invoices: one per invoice and site, every component."""
-    cancelled = sa.alias(INVOICES, "cancelled")
-    rows = (
-        await core(
-            session,
-            scoped_invoice_sites(
-                perimeter,
-                INVOICES.c.id,
-                INVOICES.c.number,
-                INVOICES.c.kind,
-                INVOICES.c.accounting_date,
-                INVOICES.c.period_start,
-                INVOICES.c.period_end,
-                INVOICES.c.due_date,
-                INVOICES.c.index_basis.label("invoice_basis"),
-                INVOICES.c.delivery_mode,
-                INVOICES.c.edition_status,
-                INVOICES.c.payment_status,
-                cancelled.c.number.label("cancels_number"),
-                ACCOUNTS.c.number.label("account_number"),
-                ACCOUNTS.c.invoice_label,
-                MEMBERS.c.legal_name,
-                MEMBERS.c.customer_number,
-                INVOICES.c.energy,
-                SITES.c.point_number,
-                SITES.c.internal_code,
-                SITES.c.designation,
-                SITES.c.segment,
-                SITES.c.city,
-                SHARES.c.meter_serial,
-                SHARES.c.previous_index_on,
-                SHARES.c.current_index_on,
-                SHARES.c.consumption_kwh,
-                SHARES.c.subscription_amount,
-                SHARES.c.energy_amount,
-                SHARES.c.transport_amount,
-                SHARES.c.taxes_amount,
-                SHARES.c.total_excl_tax,
-                SHARES.c.vat_amount,
-                SHARES.c.total_incl_tax,
-            )
-            .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
-            .join(SITES, SITES.c.id == SHARES.c.site_id)
-            .outerjoin(cancelled, cancelled.c.id == INVOICES.c.cancels_invoice_id)
-            .where(INVOICES.c.id.in_(list(ids)))
-            .order_by(INVOICES.c.accounting_date, INVOICES.c.id, SITES.c.point_number),
+COLUMNS: tuple[Column, ...] = (
+    Column("N° facture", K.IDENTIFIER, 17),
+    Column("Type", K.LABEL, 20, INVOICE_KIND_LABELS),
+    Column("Date comptable", K.DATE),
+    Column("Début de période", K.DATE),
+    Column("Fin de période", K.DATE),
+    Column("Échéance", K.DATE),
+    Column("Index", K.LABEL, 8, INDEX_BASIS_LABELS),
+    Column("Mode d'envoi", K.LABEL, 16, INVOICE_DELIVERY_LABELS),
+    Column("Statut d'édition", K.LABEL, 20, EDITION_STATUS_LABELS),
+    Column("Statut de paiement", K.LABEL, 20, PAYMENT_STATUS_LABELS),
+    Column("Facture annulée", K.IDENTIFIER, 17),
+    Column("Compte de contrat", K.IDENTIFIER, 16),
+    Column("Libellé de facture", K.TEXT, 30),
+    Column("Raison sociale", K.TEXT, 36),
+    Column("N° client", K.IDENTIFIER, 12),
+    Column("Énergie", K.LABEL, 12, ENERGY_LABELS),
+    Column("PRM/PCE", K.IDENTIFIER, 17),
+    Column("Code interne", K.TEXT, 16),
+    Column("Désignation", K.TEXT, 30),
+    Column("Segment", K.TEXT, 9),
+    Column("Commune", K.TEXT, 24),
+    Column("Compteur", K.IDENTIFIER, 16),
+    Column("Date index précédent", K.DATE),
+    Column("Date index actuel", K.DATE),
+    Column("Consommation (kWh)", K.INTEGER),
+    *(
+        Column(
+            INVOICE_COMPONENT_LABELS[c] + ("" if c in _TAXES else " HT"),
+            K.MONEY,
         )
-    ).all()
-    components: dict[int, dict[InvoiceComponent, Decimal]] = defaultdict(dict)
-    sums = await core(
-        session,
-        sa.select(LINES.c.invoice_id, LINES.c.component, sa.func.sum(LINES.c.amount))
-        .where(LINES.c.invoice_id.in_(list(ids)), LINES.c.component != InvoiceComponent.VAT)
-        .group_by(LINES.c.invoice_id, LINES.c.component),
+        for c in COMPONENTS
+    ),
+    Column("Total HT", K.MONEY),
+    Column("TVA", K.MONEY),
+    Column("Total TTC", K.MONEY),
+)
+
+
+def _as_text(column: Any) -> Any:
+    # A coded column read as its plain string: the writer labels it, and 900,000 enum
+    # conversions per file are not spent for nothing.
+    return sa.type_coerce(column, sa.String).label(column.name)
+
+
+def _rows_statement(perimeter: Perimeter, query: InvoiceQuery) -> Any:
+    cancelled = sa.alias(INVOICES, "cancelled")
+    statement = (
+        scoped_invoice_sites(
+            perimeter,
+            INVOICES.c.id,
+            INVOICES.c.number,
+            _as_text(INVOICES.c.kind),
+            INVOICES.c.accounting_date,
+            INVOICES.c.period_start,
+            INVOICES.c.period_end,
+            INVOICES.c.due_date,
+            _as_text(INVOICES.c.index_basis),
+            _as_text(INVOICES.c.delivery_mode),
+            _as_text(INVOICES.c.edition_status),
+            _as_text(INVOICES.c.payment_status),
+            cancelled.c.number.label("cancels_number"),
+            ACCOUNTS.c.number.label("account_number"),
+            ACCOUNTS.c.invoice_label,
+            MEMBERS.c.legal_name,
+            MEMBERS.c.customer_number,
+            _as_text(INVOICES.c.energy),
+            SITES.c.point_number,
+            SITES.c.internal_code,
+            SITES.c.designation,
+            _as_text(SITES.c.segment),
+            SITES.c.city,
+            SHARES.c.meter_serial,
+            SHARES.c.previous_index_on,
+            SHARES.c.current_index_on,
+            SHARES.c.consumption_kwh,
+            SHARES.c.subscription_amount,
+            SHARES.c.energy_amount,
+            SHARES.c.transport_amount,
+            SHARES.c.taxes_amount,
+            SHARES.c.total_excl_tax,
+            SHARES.c.vat_amount,
+            SHARES.c.total_incl_tax,
+        )
+        .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
+        .join(SITES, SITES.c.id == SHARES.c.site_id)
+        .outerjoin(cancelled, cancelled.c.id == INVOICES.c.cancels_invoice_id)
+        .order_by(INVOICES.c.accounting_date, INVOICES.c.id, SITES.c.point_number)
     )
-    for invoice_id, component, amount in sums:
-        components[invoice_id][InvoiceComponent(component)] = amount
+    if query.site_id is not None:
+        # The site's own rows: the other sites of its grouped invoices are not its figures.
+        statement = statement.where(SHARES.c.site_id == query.site_id)
+    return invoices.filtered(statement, perimeter, query)
+
+
+async def _components(
+    session: AsyncSession, ids: list[int]
+) -> dict[int, dict[InvoiceComponent, Decimal]]:
+    """Each invoice's amount per component (VAT aside), summed over its lines."""
+    found: dict[int, dict[InvoiceComponent, Decimal]] = {}
+    statement = (
+        sa.select(LINES.c.invoice_id, _as_text(LINES.c.component), sa.func.sum(LINES.c.amount))
+        .where(LINES.c.invoice_id.in_(ids), LINES.c.component != InvoiceComponent.VAT)
+        .group_by(LINES.c.invoice_id, LINES.c.component)
+    )
+    for invoice_id, component, amount in await core(session, statement):
+        found.setdefault(invoice_id, {})[InvoiceComponent(component)] = amount
+    return found
+
+
+def _file_rows(
+    rows: list[Any], components: dict[int, dict[InvoiceComponent, Decimal]]
+) -> list[tuple[Any, ...]]:
     out = []
+    split = None
+    current = None
     for r in rows:
-        split = billing.split_site_components(
+        if r.id != current:  # rows come invoice by invoice: one splitter per invoice
+            current = r.id
+            split = billing.site_component_splitter(components.get(r.id, {}))
+        assert split is not None
+        parts = split(
             {
                 "subscription": r.subscription_amount,
                 "energy": r.energy_amount,
                 "transport": r.transport_amount,
                 "taxes": r.taxes_amount,
-            },
-            components.get(r.id, {}),
+            }
         )
         out.append(
-            [
-                r.number,
-                KIND_LABELS.get(str(r.kind), str(r.kind)),
-                r.accounting_date,
-                r.period_start,
-                r.period_end,
-                r.due_date,
-                "Réel" if str(r.invoice_basis) == "ACTUAL" else "Estimé",
-                str(r.delivery_mode),
-                str(r.edition_status),
-                str(r.payment_status),
-                r.cancels_number or "",
-                r.account_number,
-                r.invoice_label,
-                r.legal_name,
-                r.customer_number,
-                str(r.energy),
-                r.point_number,
-                r.internal_code or "",
-                r.designation or "",
-                str(r.segment),
-                r.city,
-                r.meter_serial or "",
-                r.previous_index_on,
-                r.current_index_on,
-                r.consumption_kwh,
-                *(split[c] for c, _ in COMPONENT_COLUMNS),
+            (
+                *r[1:26],
+                *[parts[c] for c in COMPONENTS],
                 r.total_excl_tax,
                 r.vat_amount,
                 r.total_incl_tax,
-            ]
+            )
         )
     return out
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}".replace(".", ",")
-    if hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
-
-
-class _CsvSink:
-    def __init__(self, path: Path) -> None:
-        # UTF-8 with a BOM and ";": what French Excel opens without an import wizard.
-        self.handle = path.open("w", encoding="utf-8-sig", newline="")
-        self.writer = csv.writer(self.handle, delimiter=";")
-        self.writer.writerow(HEADERS)
-
-    def write(self, rows: list[list[Any]]) -> None:
-        self.writer.writerows([[_csv_value(v) for v in row] for row in rows])
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-class _XlsxSink:
-    def __init__(self, path: Path) -> None:
-        self.book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
-        self.sheet = self.book.add_worksheet("Factures")
-        bold = self.book.add_format({"bold": True})
-        self.money = self.book.add_format({"num_format": "#,##0.00"})
-        self.day = self.book.add_format({"num_format": "dd/mm/yyyy"})
-        self.sheet.write_row(0, 0, HEADERS, bold)
-        self.sheet.freeze_panes(1, 1)
-        self.row = 1
-
-    def write(self, rows: list[list[Any]]) -> None:
-        sheet = self.sheet
-        for values in rows:
-            for col, value in enumerate(values):
-                if value is None or value == "":
-                    continue
-                if isinstance(value, Decimal):
-                    # xlsxwriter prints it with Decimal's own formatting: exact digits.
-                    sheet.write_number(self.row, col, value, self.money)  # type: ignore[arg-type]
-                elif isinstance(value, int):
-                    sheet.write_number(self.row, col, value)
-                elif hasattr(value, "strftime"):
-                    sheet.write_datetime(self.row, col, value, self.day)
-                else:
-                    sheet.write_string(self.row, col, value)
-            self.row += 1
-
-    def close(self) -> None:
-        self.book.close()
 
 
 async def export_billing_file(
@@ -258,32 +212,33 @@ async def export_billing_file(
     today: Any,
     check_period: bool = True,
 ) -> ExportedFile:
-    """The billing file of the filter's invoices, written a chunk of invoices at a time."""
+    """The billing file of the filter's invoices (on one site: that site's rows only)."""
     if check_period:
         query = invoices.bounded(query, today=today, max_months=billing.MAX_SEARCH_MONTHS)
-    async with sessions() as session:
-        ids = (
-            await invoices.ordered_ids(session, perimeter, query) if not perimeter.is_empty else []
-        )
-    if not ids:
+    invoice_count = 0
+    if not perimeter.is_empty:
+        async with sessions() as session:
+            ids = invoices.filtered(scoped_invoices(perimeter, INVOICES.c.id), perimeter, query)
+            invoice_count = (
+                await core(session, sa.select(sa.func.count()).select_from(ids.subquery()))
+            ).scalar_one()
+    if not invoice_count:
         raise Refusal(
             ErrorCode.NOT_FOUND, "Aucune facture ne correspond au filtre.", field="filter"
         )
-    suffix = "csv" if file_format is BillingFileFormat.CSV else "xlsx"
-    key, path = new_export_path(settings, f"fichier-de-facturation.{suffix}")
-    temporary = path.with_name(f".{path.name}.tmp")
-    sink: _CsvSink | _XlsxSink = (
-        _CsvSink(temporary) if file_format is BillingFileFormat.CSV else _XlsxSink(temporary)
-    )
-    count = 0
-    try:
-        for start in range(0, len(ids), FILE_CHUNK):
-            async with sessions() as session:
-                rows = await _file_chunk(session, perimeter, ids[start : start + FILE_CHUNK])
-            # Writing is CPU work: off the event loop, so other requests keep being served.
-            await asyncio.to_thread(sink.write, rows)
-            count += len(rows)
-    finally:
-        await asyncio.to_thread(sink.close)
-    os.replace(temporary, path)
-    return ExportedFile(key, len(ids), count)
+
+    async def chunks() -> AsyncIterator[list[Any]]:
+        # Two sessions: one streams the rows, the other reads each partition's components.
+        async with sessions() as reading, sessions() as lines:
+            connection = await reading.connection()
+            result = await connection.stream(
+                _rows_statement(perimeter, query).execution_options(yield_per=PARTITION_ROWS)
+            )
+            async for partition in result.partitions(PARTITION_ROWS):
+                rows = list(partition)
+                components = await _components(lines, sorted({r.id for r in rows}))
+                yield _file_rows(rows, components)
+
+    table = Table("fichier-de-facturation", "Factures", COLUMNS, chunks())
+    exported = await write_export(settings, table, FileFormat(file_format.value), today=today)
+    return ExportedFile(exported.file_key, invoice_count, exported.row_count)

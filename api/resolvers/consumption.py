@@ -24,14 +24,13 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.portfolio import SiteCriteria, sites_matching
 from db.core import INVOICES, SHARES, core_rows
-from db.models import BillingAccount, Member, Meter, Reading, Site
+from db.models import Meter, Reading, Site
 from db.scoped import (
     Perimeter,
-    scoped_billing_accounts,
     scoped_invoice_sites,
-    scoped_members,
     scoped_sites,
 )
 from domain.consumption import (
@@ -97,29 +96,6 @@ def check_period(from_month: date | str, to_month: date | str, *, today: date) -
             ErrorCode.INVALID, "Le mois de fin ne peut pas être dans le futur.", field="toMonth"
         )
     return Period(start, end)
-
-
-async def check_filter_scope(
-    session: AsyncSession, perimeter: Perimeter, criteria: SiteCriteria
-) -> None:
-    """Every member and billing account the filter names is in the perimeter, or NOT_FOUND."""
-    for ids, scoped, model, field in (
-        (criteria.member_ids, scoped_members, Member, "filter.memberIds"),
-        (
-            criteria.billing_account_ids,
-            scoped_billing_accounts,
-            BillingAccount,
-            "filter.billingAccountIds",
-        ),
-    ):
-        wanted = set(ids)
-        if not wanted:
-            continue
-        statement = select(sa.func.count()).select_from(
-            scoped(perimeter, model.id).where(model.id.in_(sorted(wanted))).subquery()
-        )
-        if (await session.exec(statement)).one() != len(wanted):
-            raise not_found(field)
 
 
 # -- the metering view: a few sites' monthly series ------------------------------------------

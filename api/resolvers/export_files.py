@@ -1,18 +1,33 @@
-"""Where export files go: an unguessable folder per file under files_dir/exports, purged
-after an hour (the signed URLs live minutes). Every export (parc, readings, consumption,
-invoices) takes its path from here."""
+"""Where export files go, and the one way to write one there.
+
+Each file gets its own unguessable folder under files_dir/exports (`exports/<random>/<name>`),
+so the key the download token signs names exactly one file of one requester; folders are
+purged after an hour (the signed URLs live minutes). `write_export` writes a table there with
+the one table writer (documents/tables.py) under a dated name; on failure the folder goes
+too, so nothing half-written is left behind. Signing the key is the schema's job
+(api.graphql.downloads.signed_file_url).
+"""
 
 from __future__ import annotations
 
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from comptoir.settings import Settings
+from documents.tables import FileFormat, Table, dated_filename, write_table
 
 EXPORTS_DIR = "exports"
 PURGE_AFTER_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenExport:
+    file_key: str
+    row_count: int
 
 
 def _purge_old_exports(root: Path, now: float) -> None:
@@ -34,3 +49,16 @@ def new_export_path(settings: Settings, filename: str) -> tuple[str, Path]:
     path = root / folder / filename
     path.parent.mkdir(parents=True, exist_ok=False)
     return f"{EXPORTS_DIR}/{folder}/{filename}", path
+
+
+async def write_export(
+    settings: Settings, table: Table, file_format: FileFormat, *, today: date
+) -> WrittenExport:
+    """Writes the table as `<name>-<yyyymmdd>.<csv|xlsx>` in a folder of its own."""
+    file_key, path = new_export_path(settings, dated_filename(table.name, file_format, today))
+    try:
+        rows = await write_table(path, table, file_format)
+    except BaseException:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise
+    return WrittenExport(file_key, rows)

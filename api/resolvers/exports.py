@@ -1,9 +1,12 @@
 """The customer exports of the parc: the perimeter file, readings and monthly consumption.
 
-Each export is described as an `ExportTable` (columns and an async iterator of row chunks);
-`api/exports.py` writes it as CSV or XLSX and signs the download URL. The use case checks
-everything first (the filter's member and billing-account IDs must be in the perimeter,
-the period must be valid), so a refusal comes before any file exists.
+Each export is described as a `documents.tables.Table` (columns with their kind, and an async
+iterator of row chunks); `api.resolvers.export_files.write_export` writes it as CSV or XLSX
+with the one table writer, and the schema signs the download URL. Coded values (energy,
+status, register, source…) go to the writer as codes; their column carries the French
+labels. The use case checks everything first (the filter's member and billing-account IDs
+must be in the perimeter, the period must be valid), so a refusal comes before any file
+exists.
 
 Rows are read in batches of sites: one statement lists the matching sites' ids in export
 order (an integer per site, even at 13,000 sites), then each chunk of ids costs two or three
@@ -19,9 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,14 +34,16 @@ from api.resolvers.consumption import (
     LOOKBACK_DAYS,
     SITE_BASIS_COLUMNS,
     Period,
-    check_filter_scope,
     check_period,
     core_rows,
     series_of_sites,
 )
+from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.portfolio import SiteCriteria, last_actual_readings, sites_matching
 from db.models import BillingAccount, Member, Meter, Reading, Site
 from db.scoped import Perimeter
+from documents.tables import Column, Table
+from documents.tables import ColumnKind as K
 from domain.consumption import (
     CONSUMPTION_KIND_LABELS,
     MAX_MONTHS,
@@ -48,7 +51,7 @@ from domain.consumption import (
     month_count,
     months_of,
 )
-from domain.enums import Energy, MeterKind, ReadingSource, Register, SelfReadingStatus, SiteStatus
+from domain.enums import Register, SelfReadingStatus
 from domain.errors import ErrorCode, Refusal
 from domain.labels import (
     ENERGY_LABELS,
@@ -63,38 +66,7 @@ SITES_PER_CHUNK = 1000
 READING_SITES_PER_CHUNK = 300
 
 
-class ColumnKind(StrEnum):
-    TEXT = "TEXT"
-    INTEGER = "INTEGER"
-    DECIMAL = "DECIMAL"
-    DATE = "DATE"
-    BOOLEAN = "BOOLEAN"
-
-
-@dataclass(frozen=True, slots=True)
-class Column:
-    title: str
-    kind: ColumnKind = ColumnKind.TEXT
-    width: int = 14
-
-
-@dataclass(slots=True)
-class ExportTable:
-    """A file name stem, the sheet's title, the columns, and the rows in chunks."""
-
-    name: str
-    sheet: str
-    columns: Sequence[Column]
-    chunks: AsyncIterator[Sequence[Sequence[Any]]]
-
-
-T, N, D, DAY, B = (
-    ColumnKind.TEXT,
-    ColumnKind.INTEGER,
-    ColumnKind.DECIMAL,
-    ColumnKind.DATE,
-    ColumnKind.BOOLEAN,
-)
+T, N, D, DAY, B = K.TEXT, K.INTEGER, K.DECIMAL, K.DATE, K.BOOLEAN
 
 
 # -- shared steps ---------------------------------------------------------------------------
@@ -114,10 +86,6 @@ def _ordered_sites(perimeter: Perimeter, criteria: SiteCriteria, *columns: Any) 
 
 def _chunks(ids: Sequence[int], size: int) -> list[Sequence[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
-
-
-def _label(labels: dict[Any, str], value: Any) -> str | None:
-    return None if value is None else labels.get(value, str(value))
 
 
 SITE_DETAIL_COLUMNS = (
@@ -172,13 +140,13 @@ async def _site_details(session: AsyncSession, ids: Sequence[int]) -> list[Any]:
 # -- the perimeter file -------------------------------------------------------------------
 
 SITE_COLUMNS: tuple[Column, ...] = (
-    Column("PRM / PCE", T, 18),
-    Column("Énergie", T, 13),
-    Column("Segment", T, 9),
-    Column("État", T, 22),
-    Column("Membre", T, 36),
-    Column("SIREN", T, 11),
-    Column("Compte de contrat", T, 16),
+    Column("PRM / PCE", K.IDENTIFIER, 18),
+    Column("Énergie", K.LABEL, 13, ENERGY_LABELS),
+    Column("Segment", K.TEXT, 9),
+    Column("État", K.LABEL, 22, SITE_STATUS_LABELS),
+    Column("Membre", K.TEXT, 36),
+    Column("SIREN", K.IDENTIFIER, 11),
+    Column("Compte de contrat", K.IDENTIFIER, 16),
     Column("Libellé de facture", T, 30),
     Column("Gestionnaire de réseau", T, 20),
     Column("Option tarifaire", T, 14),
@@ -189,15 +157,15 @@ SITE_COLUMNS: tuple[Column, ...] = (
     Column("Profil", T, 8),
     Column("Part renouvelable (%)", N, 10),
     Column("Voie", T, 36),
-    Column("Code postal", T, 10),
+    Column("Code postal", K.IDENTIFIER, 10),
     Column("Commune", T, 24),
     Column("Début de fourniture", DAY, 12),
     Column("Fin de fourniture", DAY, 12),
     Column("Code interne", T, 20),
     Column("Désignation", T, 30),
     Column("Autre référence", T, 30),
-    Column("Compteur", T, 16),
-    Column("Type de compteur", T, 20),
+    Column("Compteur", K.IDENTIFIER, 16),
+    Column("Type de compteur", K.LABEL, 20, METER_KIND_LABELS),
     Column("Communicant", B, 12),
     Column("Nombre de chiffres", N, 10),
     Column("Coefficient de conversion", D, 12),
@@ -209,9 +177,9 @@ def _site_row(site: Any, registers: Sequence[Register], last: dict[str, Any]) ->
     last_on = max((r.read_on for r in last.values()), default=None)
     return [
         site.point_number,
-        _label(ENERGY_LABELS, Energy(site.energy)),
-        str(site.segment),
-        _label(SITE_STATUS_LABELS, SiteStatus(site.status)),
+        site.energy,
+        site.segment,
+        site.status,
         site.member_legal_name,
         site.member_siren,
         site.account_number,
@@ -233,7 +201,7 @@ def _site_row(site: Any, registers: Sequence[Register], last: dict[str, Any]) ->
         site.designation,
         site.other_reference,
         site.meter_serial,
-        _label(METER_KIND_LABELS, MeterKind(site.meter_kind)) if site.meter_kind else None,
+        site.meter_kind,
         site.meter_communicating,
         site.meter_digits,
         site.meter_coefficient,
@@ -244,7 +212,7 @@ def _site_row(site: Any, registers: Sequence[Register], last: dict[str, Any]) ->
 
 async def export_sites(
     sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, *, criteria: SiteCriteria
-) -> ExportTable:
+) -> Table:
     """Every matching site with its technical data, references, status, member, billing
     account, current meter and last actual index per register (one column per register
     present in the file)."""
@@ -274,22 +242,22 @@ async def export_sites(
         *SITE_COLUMNS,
         *(Column(f"Index {REGISTER_LABELS[r].lower()} ({r.value})", N, 12) for r in registers),
     )
-    return ExportTable("parc", "Parc", columns, chunks())
+    return Table("parc", "Parc", columns, chunks())
 
 
 # -- readings -------------------------------------------------------------------------------
 
 READING_COLUMNS: tuple[Column, ...] = (
-    Column("PRM / PCE", T, 18),
-    Column("Énergie", T, 13),
+    Column("PRM / PCE", K.IDENTIFIER, 18),
+    Column("Énergie", K.LABEL, 13, ENERGY_LABELS),
     Column("Membre", T, 36),
     Column("Code interne", T, 20),
     Column("Désignation", T, 30),
-    Column("Compteur", T, 16),
-    Column("Poste", T, 16),
+    Column("Compteur", K.IDENTIFIER, 16),
+    Column("Poste", K.LABEL, 16, REGISTER_LABELS),
     Column("Date de relève", DAY, 12),
     Column("Index", N, 12),
-    Column("Origine", T, 26),
+    Column("Origine", K.LABEL, 26, READING_SOURCE_LABELS),
     Column("Estimé", B, 8),
     Column("Tour de compteur", B, 10),
     Column("Consommation (unités du compteur)", N, 14),
@@ -355,15 +323,15 @@ def _reading_row(site: Any, r: Any) -> list[Any]:
     )
     return [
         site.point_number,
-        _label(ENERGY_LABELS, Energy(site.energy)),
+        site.energy,
         site.member_legal_name,
         site.internal_code,
         site.designation,
         r.serial,
-        _label(REGISTER_LABELS, Register(r.register_code)),
+        r.register_code,
         r.read_on,
         r.index_value,
-        _label(READING_SOURCE_LABELS, ReadingSource(r.source)),
+        r.source,
         is_estimated(r.source),
         r.rollover,
         step.consumption if step else None,
@@ -378,7 +346,7 @@ async def export_readings(
     criteria: SiteCriteria,
     start: date,
     end: date,
-) -> ExportTable:
+) -> Table:
     """The readings of the matching sites between two dates (rejected self-readings left
     out), with the consumption since the previous reading of the register (rollover-aware)."""
     check_dates(start, end)
@@ -395,17 +363,17 @@ async def export_readings(
                     by_site[r.site_id].append(r)
                 yield [_reading_row(sites[i], r) for i in chunk if i in sites for r in by_site[i]]
 
-    return ExportTable("releves", "Relèves", READING_COLUMNS, chunks())
+    return Table("releves", "Relèves", READING_COLUMNS, chunks())
 
 
 # -- monthly consumption ----------------------------------------------------------------------
 
 CONSUMPTION_COLUMNS: tuple[Column, ...] = (
-    Column("PRM / PCE", T, 18),
-    Column("Énergie", T, 13),
+    Column("PRM / PCE", K.IDENTIFIER, 18),
+    Column("Énergie", K.LABEL, 13, ENERGY_LABELS),
     Column("Segment", T, 9),
     Column("Membre", T, 36),
-    Column("Compte de contrat", T, 16),
+    Column("Compte de contrat", K.IDENTIFIER, 16),
     Column("Code interne", T, 20),
     Column("Désignation", T, 30),
     Column("CAR (kWh)", N, 12),
@@ -421,7 +389,7 @@ async def export_consumption(
     from_month: str,
     to_month: str,
     today: date,
-) -> ExportTable:
+) -> Table:
     """One row per matching site: its total and, for each month, the kWh and whether they
     are actual or estimated — the same series as `siteConsumption` (domain.consumption)."""
     period: Period = check_period(from_month, to_month, today=today)
@@ -447,8 +415,8 @@ async def export_consumption(
                     of_site = series[site.id]
                     cells: list[Any] = [
                         site.point_number,
-                        _label(ENERGY_LABELS, Energy(site.energy)),
-                        str(site.segment),
+                        site.energy,
+                        site.segment,
                         site.member_legal_name,
                         site.account_number,
                         site.internal_code,
@@ -457,7 +425,7 @@ async def export_consumption(
                         of_site.total_kwh,
                     ]
                     for month in of_site.months:
-                        cells += [month.kwh, CONSUMPTION_KIND_LABELS[month.kind]]
+                        cells += [month.kwh, month.kind]
                     rows.append(cells)
                 yield rows
 
@@ -466,7 +434,10 @@ async def export_consumption(
         *(
             column
             for month in months
-            for column in (Column(f"{month} (kWh)", N, 11), Column(f"{month} nature", T, 11))
+            for column in (
+                Column(f"{month} (kWh)", N, 11),
+                Column(f"{month} nature", K.LABEL, 11, CONSUMPTION_KIND_LABELS),
+            )
         ),
     )
-    return ExportTable("consommation", "Consommation", columns, chunks())
+    return Table("consommation", "Consommation", columns, chunks())

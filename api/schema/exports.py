@@ -7,21 +7,22 @@ and answers a signed URL valid a few minutes (`COMPTOIR_SIGNED_URL_TTL_SECONDS`)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import strawberry
 
-from api.exports import ExportedFile, ExportFormat, write_export
+from api.graphql.downloads import signed_file_url
 from api.graphql.errors import UserError, attempt
 from api.graphql.permissions import IsAuthenticated
 from api.graphql.scalars import Month
 from api.resolvers import exports
-from api.resolvers.exports import ExportTable
+from api.resolvers.export_files import WrittenExport, write_export
 from api.schema.site_filter import SiteFilter, criteria_of
+from documents.tables import FileFormat, Table
 from domain.calendar import paris_date
 
 ExportFileFormat = strawberry.enum(
-    ExportFormat,
+    FileFormat,
     name="ExportFormat",
     description="Format du fichier : CSV (séparateur « ; », UTF-8 avec BOM, pour Excel en "
     "français) ou XLSX.",
@@ -68,23 +69,23 @@ class ExportPayload:
 
 async def _export(
     info: strawberry.Info,
-    export_format: ExportFormat,
-    describe: Callable[[], Awaitable[ExportTable]],
+    export_format: FileFormat,
+    describe: Callable[[], Awaitable[Table]],
 ) -> ExportPayload:
     ctx = info.context
 
-    async def work() -> ExportedFile:
+    async def work() -> WrittenExport:
         table = await describe()
         return await write_export(
-            ctx.settings, table, ExportFormat(export_format), today=paris_date(ctx.now)
+            ctx.settings, table, FileFormat(export_format), today=paris_date(ctx.now)
         )
 
     exported, errors = await attempt(work)
     if exported is None:
         return ExportPayload(url=None, expires_at=None, row_count=None, errors=errors)
     return ExportPayload(
-        url=exported.url,
-        expires_at=exported.expires_at,
+        url=signed_file_url(ctx.settings, exported.file_key),
+        expires_at=ctx.now + timedelta(seconds=ctx.settings.signed_url_ttl_seconds),
         row_count=exported.row_count,
         errors=[],
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import re
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -334,3 +335,38 @@ async def test_statements_do_not_grow_with_the_number_of_sites(
     # then
     for name, (one_site, all_sites) in counts.items():
         assert one_site == all_sites, name
+
+
+UPDATE_REFERENCES = """
+mutation($input: UpdateSiteReferencesInput!) {
+  updateSiteReferences(input: $input) { errors { field code message } }
+}
+"""
+
+
+async def test_a_formula_stored_as_a_reference_is_neutralised_in_the_csv(
+    runner: Runner, session_factory: async_sessionmaker[AsyncSession], live_server: LiveServer
+) -> None:
+    # given: a member user stores a formula as a site's designation
+    world = await make_world(session_factory, "Formule")
+    formula = '=HYPERLINK("http://x","y")'
+    site = world.sites[0]
+    data = await runner.run(
+        UPDATE_REFERENCES,
+        {"input": {"siteId": gid("Site", site.id), "designation": formula}},
+        as_user=world.people["USER"],
+    )
+    assert data["updateSiteReferences"]["errors"] == []
+    # when the coordinator exports the parc
+    payload = (
+        await runner.run(EXPORT_SITES, {"i": {"format": "CSV"}}, as_user=world.people["ADMIN"])
+    )["exportSites"]
+    # then the file is dated, and the cell is text a spreadsheet will not run
+    secret = runner.settings.secret_key.get_secret_value()  # type: ignore[union-attr]
+    key = verify_file_token(secret, payload["url"].rsplit("/", 1)[1])
+    assert re.fullmatch(r"parc-\d{8}\.csv", key.rsplit("/", 1)[1])
+    _, body, _ = await download(live_server, payload["url"])
+    rows = parse_csv(body)
+    line = next(r for r in rows[1:] if r[0] == site.point_number)
+    assert line[rows[0].index("Désignation")] == "'" + formula
+    assert not any(cell.startswith(("=", "+", "@")) for r in rows for cell in r)
