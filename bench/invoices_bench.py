@@ -53,6 +53,7 @@ from db.models import Group
 from db.scoped import Perimeter
 from db.types import utcnow
 from demo import DEMO_PASSWORD
+from documents.tables import FileFormat
 from domain.billing import MAX_SEARCH_MONTHS, default_window
 from domain.calendar import paris_date
 from tests.e2e.server import http_client
@@ -141,7 +142,7 @@ async def billing_files(settings: Settings) -> None:
     perimeter = Perimeter(group_ids=frozenset({1}))
     shutil.rmtree(FILES, ignore_errors=True)
     os.makedirs(FILES, exist_ok=True)
-    for file_format in billing_file.BillingFileFormat:
+    for file_format in FileFormat:
 
         async def whole_file(fmt: Any = file_format) -> str:
             exported = await billing_file.export_billing_file(

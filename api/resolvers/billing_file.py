@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,11 +40,6 @@ from domain.labels import (
 )
 
 PARTITION_ROWS = 10_000  # rows fetched at a time; one component query per partition
-
-
-class BillingFileFormat(StrEnum):
-    CSV = "CSV"
-    XLSX = "XLSX"
 
 
 COMPONENTS = [  # the order of the supplier's file
@@ -208,7 +202,7 @@ async def export_billing_file(
     perimeter: Perimeter,
     query: InvoiceQuery,
     *,
-    file_format: BillingFileFormat,
+    file_format: FileFormat,
     today: Any,
     check_period: bool = True,
 ) -> ExportedFile:
@@ -240,5 +234,5 @@ async def export_billing_file(
                 yield _file_rows(rows, components)
 
     table = Table("fichier-de-facturation", "Factures", COLUMNS, chunks())
-    exported = await write_export(settings, table, FileFormat(file_format.value), today=today)
+    exported = await write_export(settings, table, file_format, today=today)
     return ExportedFile(exported.file_key, invoice_count, exported.row_count)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from typing import Annotated
 
 import strawberry
 
 from api.graphql.downloads import signed_file_url
+from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
 from api.graphql.permissions import IsAuthenticated
 from api.graphql.scalars import Month
@@ -21,12 +23,18 @@ from api.schema.site_filter import SiteFilter, criteria_of
 from documents.tables import FileFormat, Table
 from domain.calendar import paris_date
 
-ExportFileFormat = strawberry.enum(
+described_enum(
     FileFormat,
+    {
+        FileFormat.CSV: "CSV : séparateur « ; », UTF-8 avec BOM, dates jj/mm/aaaa et virgule "
+        "décimale, pour Excel en français ; aucune cellule ne commence une formule.",
+        FileFormat.XLSX: "Classeur Excel : en-tête figé avec filtre, dates et montants en "
+        "nombres formatés, identifiants en texte.",
+    },
     name="ExportFormat",
-    description="Format du fichier : CSV (séparateur « ; », UTF-8 avec BOM, pour Excel en "
-    "français) ou XLSX.",
+    description="Format d'un fichier exporté (un seul rédacteur pour tous les exports).",
 )
+ExportFormat = FileFormat
 
 
 @strawberry.input(description="Export du fichier de périmètre : les sites d'un filtre.")
@@ -34,7 +42,7 @@ class ExportSitesInput:
     filter: SiteFilter | None = strawberry.field(
         default=None, description="Filtre du parc ; tout votre périmètre s'il est absent."
     )
-    format: ExportFileFormat = strawberry.field(description="Format du fichier.")
+    format: ExportFormat = strawberry.field(description="Format du fichier.")
 
 
 @strawberry.input(description="Export des relèves des sites d'un filtre entre deux dates.")
@@ -42,7 +50,7 @@ class ExportReadingsInput:
     filter: SiteFilter | None = strawberry.field(
         default=None, description="Filtre du parc ; tout votre périmètre s'il est absent."
     )
-    format: ExportFileFormat = strawberry.field(description="Format du fichier.")
+    format: ExportFormat = strawberry.field(description="Format du fichier.")
     from_: date = strawberry.field(name="from", description="Première date de relève incluse.")
     to: date = strawberry.field(description="Dernière date de relève incluse (24 mois au plus).")
 
@@ -52,7 +60,7 @@ class ExportConsumptionInput:
     filter: SiteFilter | None = strawberry.field(
         default=None, description="Filtre du parc ; tout votre périmètre s'il est absent."
     )
-    format: ExportFileFormat = strawberry.field(description="Format du fichier.")
+    format: ExportFormat = strawberry.field(description="Format du fichier.")
     from_month: Month = strawberry.field(description="Premier mois.")
     to_month: Month = strawberry.field(description="Dernier mois (24 mois au plus).")
 
@@ -99,7 +107,16 @@ class ExportMutations:
         "index réel par poste.",
         permission_classes=[IsAuthenticated],
     )
-    async def export_sites(self, info: strawberry.Info, input: ExportSitesInput) -> ExportPayload:
+    async def export_sites(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportSitesInput,
+            strawberry.argument(
+                description="Export du fichier de périmètre : les sites d'un filtre."
+            ),
+        ],
+    ) -> ExportPayload:
         ctx = info.context
         return await _export(
             info,
@@ -115,7 +132,14 @@ class ExportMutations:
         permission_classes=[IsAuthenticated],
     )
     async def export_readings(
-        self, info: strawberry.Info, input: ExportReadingsInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportReadingsInput,
+            strawberry.argument(
+                description="Export des relèves des sites d'un filtre entre deux dates."
+            ),
+        ],
     ) -> ExportPayload:
         ctx = info.context
         return await _export(
@@ -136,7 +160,14 @@ class ExportMutations:
         permission_classes=[IsAuthenticated],
     )
     async def export_consumption(
-        self, info: strawberry.Info, input: ExportConsumptionInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportConsumptionInput,
+            strawberry.argument(
+                description="Export de la consommation mensuelle des sites d'un filtre."
+            ),
+        ],
     ) -> ExportPayload:
         ctx = info.context
         return await _export(

@@ -4,6 +4,7 @@ link."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 import strawberry
 
@@ -11,12 +12,9 @@ from api.graphql.downloads import signed_file_url
 from api.graphql.errors import UserError, attempt
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import billing_file, invoice_pdfs
+from api.schema.exports import ExportFormat
 from api.schema.invoices.filters import InvoiceFilter, to_query
 from domain.calendar import paris_date
-
-BillingFileFormat = strawberry.enum(
-    billing_file.BillingFileFormat, description="Format du fichier de facturation."
-)
 
 
 @strawberry.input(description="Export des PDF d'un ensemble de factures (500 au plus).")
@@ -29,8 +27,8 @@ class ExportBillingFileInput:
     filter: InvoiceFilter | None = strawberry.field(
         default=None, description="Les factures (12 mois au plus ; les 12 derniers par défaut)."
     )
-    format: BillingFileFormat = strawberry.field(
-        default=BillingFileFormat.CSV,  # type: ignore[attr-defined]
+    format: ExportFormat = strawberry.field(
+        default=ExportFormat.CSV,
         description="CSV (séparateur « ; », UTF-8) ou XLSX.",
     )
 
@@ -69,7 +67,14 @@ class InvoiceMutations:
         permission_classes=[IsAuthenticated],
     )
     async def export_invoice_pdfs(
-        self, info: strawberry.Info, input: ExportInvoicePdfsInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportInvoicePdfsInput,
+            strawberry.argument(
+                description="Export des PDF d'un ensemble de factures (500 au plus)."
+            ),
+        ],
     ) -> InvoiceFilePayload:
         ctx = info.context
 
@@ -91,7 +96,14 @@ class InvoiceMutations:
         permission_classes=[IsAuthenticated],
     )
     async def export_billing_file(
-        self, info: strawberry.Info, input: ExportBillingFileInput
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportBillingFileInput,
+            strawberry.argument(
+                description="Export du fichier de facturation (une ligne par facture et site)."
+            ),
+        ],
     ) -> InvoiceFilePayload:
         ctx = info.context
 
@@ -101,7 +113,7 @@ class InvoiceMutations:
                 ctx.settings,
                 ctx.perimeter,
                 to_query(input.filter),
-                file_format=billing_file.BillingFileFormat(input.format),
+                file_format=ExportFormat(input.format),
                 today=paris_date(ctx.now),
             )
 
