@@ -330,7 +330,7 @@ async def _open_alerts(session: AsyncSession, site_ids: Sequence[int]) -> list[O
 
 
 def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(ALERTS)
 
 

@@ -26,8 +26,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.portfolio import SiteCriteria, sites_matching
-from db.core import INVOICES, SHARES, core_rows
-from db.models import Meter, Reading, Site
+from db.core import INVOICES, METERS, READINGS, SHARES, SITES, core_rows
+from db.models import Site
 from db.scoped import (
     Perimeter,
     scoped_invoice_sites,
@@ -101,11 +101,11 @@ def check_period(from_month: date | str, to_month: date | str, *, today: date) -
 # -- the metering view: a few sites' monthly series ------------------------------------------
 
 SITE_BASIS_COLUMNS = (
-    Site.id,
-    Site.car_kwh,
-    Site.profile,
-    Site.supply_start,
-    Site.supply_end,
+    SITES.c.id,
+    SITES.c.car_kwh,
+    SITES.c.profile,
+    SITES.c.supply_start,
+    SITES.c.supply_end,
 )
 
 
@@ -130,26 +130,21 @@ LOOKBACK_DAYS = 400
 def counted_readings(site_ids: Sequence[int], since: date, until: date) -> Any:
     """Core select of the readings that count for consumption (rejected self-readings do
     not), for already-scoped sites, between two dates."""
+    r = READINGS.c
     return (
-        select(
-            Reading.site_id,
-            Reading.meter_id,
-            Reading.register_code,
-            Reading.read_on,
-            Reading.index_value,
-            Reading.source,
-            Reading.rollover,
+        sa.select(
+            r.site_id, r.meter_id, r.register_code, r.read_on, r.index_value, r.source, r.rollover
         )
         .where(
-            col(Reading.site_id).in_(site_ids),
-            Reading.read_on >= since,
-            Reading.read_on <= until,
+            r.site_id.in_(site_ids),
+            r.read_on >= since,
+            r.read_on <= until,
             sa.or_(
-                col(Reading.self_reading_status).is_(None),
-                col(Reading.self_reading_status) != SelfReadingStatus.REJECTED,
+                r.self_reading_status.is_(None),
+                r.self_reading_status != SelfReadingStatus.REJECTED,
             ),
         )
-        .order_by(Reading.site_id)
+        .order_by(r.site_id)
     )
 
 
@@ -164,9 +159,9 @@ async def series_of_sites(
     meters: dict[int, list[MeterBasis]] = defaultdict(list)
     meter_rows = await core_rows(
         session,
-        select(Meter.id, Meter.site_id, Meter.digits, Meter.reading_coefficient).where(
-            col(Meter.site_id).in_(ids)
-        ),
+        sa.select(
+            METERS.c.id, METERS.c.site_id, METERS.c.digits, METERS.c.reading_coefficient
+        ).where(METERS.c.site_id.in_(ids)),
     )
     for m in meter_rows:
         meters[m.site_id].append(MeterBasis(m.id, m.digits, m.reading_coefficient))

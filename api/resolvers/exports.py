@@ -27,7 +27,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.consumption import (
@@ -35,12 +35,12 @@ from api.resolvers.consumption import (
     SITE_BASIS_COLUMNS,
     Period,
     check_period,
-    core_rows,
     series_of_sites,
 )
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.portfolio import SiteCriteria, last_actual_readings, sites_matching
-from db.models import BillingAccount, Member, Meter, Reading, Site
+from db.core import ACCOUNTS, MEMBERS, METERS, READINGS, SITES, core_rows
+from db.models import Member, Meter, Site
 from db.scoped import Perimeter
 from documents.tables import Column, Table
 from documents.tables import ColumnKind as K
@@ -78,9 +78,9 @@ def _ordered_sites(perimeter: Perimeter, criteria: SiteCriteria, *columns: Any) 
     return (
         sites_matching(perimeter, criteria, Site.id, *columns)
         .select_from(Site)
-        .join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
-        .outerjoin(Meter, sa.and_(Meter.site_id == Site.id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
-        .order_by(Member.legal_name, Site.point_number, Site.id)
+        .join(Member, col(Member.id) == Site.member_id)
+        .outerjoin(Meter, sa.and_(col(Meter.site_id) == Site.id, col(Meter.removed_on).is_(None)))
+        .order_by(col(Member.legal_name), col(Site.point_number), col(Site.id))
     )
 
 
@@ -89,36 +89,41 @@ def _chunks(ids: Sequence[int], size: int) -> list[Sequence[int]]:
 
 
 SITE_DETAIL_COLUMNS = (
-    Site.id,
-    Site.point_number,
-    Site.energy,
-    Site.segment,
-    Site.status,
-    Site.distributor_name,
-    Site.tariff_option,
-    Site.transport_tariff,
-    Site.connection,
-    Site.subscribed_power_kva,
-    Site.car_kwh,
-    Site.profile,
-    Site.green_share_pct,
-    Site.street,
-    Site.postcode,
-    Site.city,
-    Site.supply_start,
-    Site.supply_end,
-    Site.internal_code,
-    Site.designation,
-    Site.other_reference,
-    Member.legal_name.label("member_legal_name"),  # type: ignore[attr-defined]
-    Member.siren.label("member_siren"),  # type: ignore[attr-defined]
-    BillingAccount.number.label("account_number"),  # type: ignore[attr-defined]
-    BillingAccount.invoice_label.label("account_label"),  # type: ignore[attr-defined]
-    Meter.serial.label("meter_serial"),  # type: ignore[attr-defined]
-    Meter.kind.label("meter_kind"),  # type: ignore[attr-defined]
-    Meter.is_communicating.label("meter_communicating"),  # type: ignore[attr-defined]
-    Meter.digits.label("meter_digits"),  # type: ignore[attr-defined]
-    Meter.reading_coefficient.label("meter_coefficient"),  # type: ignore[attr-defined]
+    *(
+        SITES.c[name]
+        for name in (
+            "id",
+            "point_number",
+            "energy",
+            "segment",
+            "status",
+            "distributor_name",
+            "tariff_option",
+            "transport_tariff",
+            "connection",
+            "subscribed_power_kva",
+            "car_kwh",
+            "profile",
+            "green_share_pct",
+            "street",
+            "postcode",
+            "city",
+            "supply_start",
+            "supply_end",
+            "internal_code",
+            "designation",
+            "other_reference",
+        )
+    ),
+    MEMBERS.c.legal_name.label("member_legal_name"),
+    MEMBERS.c.siren.label("member_siren"),
+    ACCOUNTS.c.number.label("account_number"),
+    ACCOUNTS.c.invoice_label.label("account_label"),
+    METERS.c.serial.label("meter_serial"),
+    METERS.c.kind.label("meter_kind"),
+    METERS.c.is_communicating.label("meter_communicating"),
+    METERS.c.digits.label("meter_digits"),
+    METERS.c.reading_coefficient.label("meter_coefficient"),
 )
 
 
@@ -126,12 +131,15 @@ async def _site_details(session: AsyncSession, ids: Sequence[int]) -> list[Any]:
     """Sites (already known to match) with member, billing account and current meter, in the
     order of `ids`."""
     statement = (
-        select(*SITE_DETAIL_COLUMNS)
-        .select_from(Site)
-        .join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
-        .join(BillingAccount, BillingAccount.id == Site.billing_account_id)  # type: ignore[arg-type]
-        .outerjoin(Meter, sa.and_(Meter.site_id == Site.id, Meter.removed_on.is_(None)))  # type: ignore[union-attr,arg-type]
-        .where(Site.id.in_(ids))  # type: ignore[union-attr]
+        sa.select(*SITE_DETAIL_COLUMNS)
+        .select_from(
+            SITES.join(MEMBERS, MEMBERS.c.id == SITES.c.member_id)
+            .join(ACCOUNTS, ACCOUNTS.c.id == SITES.c.billing_account_id)
+            .outerjoin(
+                METERS, sa.and_(METERS.c.site_id == SITES.c.id, METERS.c.removed_on.is_(None))
+            )
+        )
+        .where(SITES.c.id.in_(ids))
     )
     found = {row.id: row for row in await core_rows(session, statement)}
     return [found[i] for i in ids if i in found]
@@ -279,39 +287,36 @@ def check_dates(start: date, end: date) -> None:
 def _readings_with_previous(site_ids: Sequence[int], start: date, end: date) -> Any:
     """Counted readings of the sites between the dates, each with the previous index of its
     register on its meter (the window runs over earlier readings too)."""
+    r = READINGS.c
     counted = sa.or_(
-        Reading.self_reading_status.is_(None),  # type: ignore[union-attr]
-        Reading.self_reading_status != SelfReadingStatus.REJECTED,
+        r.self_reading_status.is_(None), r.self_reading_status != SelfReadingStatus.REJECTED
     )
     inner = (
-        select(
-            Reading.site_id,
-            Reading.meter_id,
-            Reading.register_code,
-            Reading.read_on,
-            Reading.index_value,
-            Reading.source,
-            Reading.rollover,
-            sa.func.lag(Reading.index_value)
-            .over(
-                partition_by=(Reading.meter_id, Reading.register_code),
-                order_by=(Reading.read_on, Reading.id),
-            )
+        sa.select(
+            r.site_id,
+            r.meter_id,
+            r.register_code,
+            r.read_on,
+            r.index_value,
+            r.source,
+            r.rollover,
+            sa.func.lag(r.index_value)
+            .over(partition_by=(r.meter_id, r.register_code), order_by=(r.read_on, r.id))
             .label("previous"),
         )
         .where(
-            Reading.site_id.in_(site_ids),  # type: ignore[attr-defined]
-            Reading.read_on >= start - timedelta(days=LOOKBACK_DAYS),
-            Reading.read_on <= end,
+            r.site_id.in_(site_ids),
+            r.read_on >= start - timedelta(days=LOOKBACK_DAYS),
+            r.read_on <= end,
             counted,
         )
         .subquery()
     )
     return (
-        select(inner, Meter.serial, Meter.digits, Meter.reading_coefficient)
-        .join(Meter, Meter.id == inner.c.meter_id)  # type: ignore[arg-type]
+        sa.select(inner, METERS.c.serial, METERS.c.digits, METERS.c.reading_coefficient)
+        .join(METERS, METERS.c.id == inner.c.meter_id)
         .where(inner.c.read_on >= start)
-        .order_by(inner.c.site_id, inner.c.read_on, Meter.installed_on, inner.c.register_code)
+        .order_by(inner.c.site_id, inner.c.read_on, METERS.c.installed_on, inner.c.register_code)
     )
 
 
@@ -404,7 +409,7 @@ async def export_consumption(
                 sites = await _site_details(session, chunk)
                 basis = await core_rows(
                     session,
-                    select(*SITE_BASIS_COLUMNS).where(Site.id.in_(chunk)),  # type: ignore[union-attr]
+                    sa.select(*SITE_BASIS_COLUMNS).where(SITES.c.id.in_(chunk)),
                 )
                 series = {
                     s.site_id: s

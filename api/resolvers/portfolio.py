@@ -7,6 +7,7 @@ exports all start from it, so they always agree and always stay inside the perim
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -18,7 +19,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.cursors import encode_cursor
-from db.models import Alert, BillingAccount, Member, Meter, Reading, Site
+from db.core import METERS, READINGS, SITES, core_rows
+from db.models import Alert, BillingAccount, Member, Meter, Site
 from db.scoped import Perimeter, site_in
 from domain.enums import (
     AlertStatus,
@@ -60,14 +62,15 @@ def site_conditions(perimeter: Perimeter, criteria: SiteCriteria) -> list[sa.Col
     where: list[sa.ColumnElement[bool]] = [site_in(perimeter)]
     for word in search_words(criteria.text or ""):
         where.append(col(Site.search_text).like(f"%{word}%"))
-    for column, values in (
-        (Site.energy, criteria.energies),
-        (Site.segment, criteria.segments),
-        (Site.status, criteria.statuses),
-        (Site.member_id, criteria.member_ids),
-        (Site.billing_account_id, criteria.billing_account_ids),
-        (Site.distributor, criteria.distributors),
-    ):
+    exact: tuple[tuple[Any, Sequence[Any]], ...] = (
+        (col(Site.energy), criteria.energies),
+        (col(Site.segment), criteria.segments),
+        (col(Site.status), criteria.statuses),
+        (col(Site.member_id), criteria.member_ids),
+        (col(Site.billing_account_id), criteria.billing_account_ids),
+        (col(Site.distributor), criteria.distributors),
+    )
+    for column, values in exact:
         if values:
             where.append(column.in_(sorted(set(values))))
     meters = _current_meters()
@@ -168,7 +171,7 @@ def _keyset(order: SiteOrder, cursor: list[Any] | None) -> sa.ColumnElement[bool
     except (TypeError, ValueError):
         raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
     # Typed literals: PostgreSQL compares a date with a date, not with a string.
-    bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id, Site.id.type))
+    bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id, SITES.c.id.type))
     key_tuple = sa.tuple_(key, Site.id)
     return key_tuple < bound if descending else key_tuple > bound
 
@@ -214,9 +217,12 @@ async def list_sites(
     if keyset is not None:
         page = page.where(keyset)
     direction = sa.desc if descending else sa.asc
-    page = page.order_by(direction(key), direction(Site.id)).limit(first + 1)
+    page = page.order_by(direction(key), direction(col(Site.id))).limit(first + 1)
     count = select(sa.func.count()).select_from(
-        select(Site.id).join(Member, col(Member.id) == Site.member_id).where(*conditions).subquery()
+        select(col(Site.id))
+        .join(Member, col(Member.id) == Site.member_id)
+        .where(*conditions)
+        .subquery()
     )
     async with sessions() as session:
         total = (await session.exec(count)).one()
@@ -240,38 +246,35 @@ async def last_actual_readings(
     session: AsyncSession, site_ids: list[int]
 ) -> dict[int, list[RegisterIndexRow]]:
     """The last actual index of each register of each site's current meter, in one query."""
+    r = READINGS.c
     ranked = (
-        select(
-            Reading.site_id,
-            Reading.meter_id,
-            Reading.register_code,
-            Reading.index_value,
-            Reading.read_on,
-            Reading.source,
+        sa.select(
+            r.site_id,
+            r.meter_id,
+            r.register_code,
+            r.index_value,
+            r.read_on,
+            r.source,
             sa.func.row_number()
             .over(
-                partition_by=(col(Reading.site_id), col(Reading.register_code)),
-                order_by=(sa.desc(col(Reading.read_on)), sa.desc(col(Reading.id))),
+                partition_by=(r.site_id, r.register_code), order_by=(r.read_on.desc(), r.id.desc())
             )
             .label("rank"),
         )
-        .join(Meter, sa.and_(col(Meter.id) == Reading.meter_id, col(Meter.removed_on).is_(None)))
+        .join(METERS, sa.and_(METERS.c.id == r.meter_id, METERS.c.removed_on.is_(None)))
         .where(
-            col(Reading.site_id).in_(sorted(set(site_ids))),
-            col(Reading.source).in_(ACTUAL_SOURCES),
+            r.site_id.in_(sorted(set(site_ids))),
+            r.source.in_(ACTUAL_SOURCES),
             sa.or_(
-                col(Reading.self_reading_status).is_(None),
-                col(Reading.self_reading_status) != SelfReadingStatus.REJECTED,
+                r.self_reading_status.is_(None),
+                r.self_reading_status != SelfReadingStatus.REJECTED,
             ),
         )
         .subquery()
     )
-    rows = (
-        await session.exec(
-            # sa.select: rows of several columns (sqlmodel's would hand back scalars)
-            sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.site_id)
-        )
-    ).all()
+    rows = await core_rows(
+        session, sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.site_id)
+    )
     found: dict[int, list[RegisterIndexRow]] = defaultdict(list)
     for row in rows:
         found[row.site_id].append(

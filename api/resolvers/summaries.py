@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.portfolio import SiteCriteria, site_conditions
+from db.core import core_rows
 from db.models import Site
 from db.scoped import Perimeter
 from domain.consumption_classes import CAR_CLASSES, CarClass
@@ -46,9 +47,9 @@ async def portfolio_summary(
     """One GROUP BY over the matching sites: energy × segment × status × CAR class."""
     car_class = _class_of().label("car_class")
     query = (
-        select(Site.energy, Site.segment, Site.status, car_class, sa.func.count())
+        sa.select(col(Site.energy), col(Site.segment), col(Site.status), car_class, sa.func.count())
         .where(*site_conditions(perimeter, criteria))
-        .group_by(Site.energy, Site.segment, Site.status, car_class)
+        .group_by(col(Site.energy), col(Site.segment), col(Site.status), car_class)
     )
     summary = Summary(
         by_energy=dict.fromkeys(Energy, 0),
@@ -57,7 +58,7 @@ async def portfolio_summary(
     )
     per_class = [0] * len(CAR_CLASSES)
     async with sessions() as session:
-        rows = (await session.exec(query)).all()
+        rows = await core_rows(session, query)
     for energy, segment, status, class_index, count in rows:
         summary.sites += count
         summary.by_energy[Energy(energy)] += count
