@@ -391,8 +391,8 @@ async def export_consumption(
     perimeter: Perimeter,
     *,
     criteria: SiteCriteria,
-    from_month: str,
-    to_month: str,
+    from_month: date,
+    to_month: date,
     today: date,
 ) -> Table:
     """One row per matching site: its total and, for each month, the kWh and whether they
