@@ -36,8 +36,8 @@ async def chosen_deliveries(
             PREFERENCES.c.user_id.in_(ids)
         ),
     )
-    for user_id, kind, delivery in rows:
-        chosen[user_id][AlertKind(kind)] = AlertDelivery(delivery)
+    for row in rows:
+        chosen[row.user_id][AlertKind(row.kind)] = AlertDelivery(row.delivery)
     return chosen
 
 

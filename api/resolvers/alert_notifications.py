@@ -194,8 +194,8 @@ def _alerts_of(recipient: Recipient, kinds: Sequence[AlertKind]) -> Any:
             Site.city,
             Member.group_id,
         )
-        .join(Site, Site.id == Alert.site_id)  # type: ignore[arg-type]
-        .join(Member, Member.id == Site.member_id)  # type: ignore[arg-type]
+        .join(Site, Site.id == Alert.site_id)
+        .join(Member, Member.id == Site.member_id)
         .where(Alert.kind.in_(kinds))  # type: ignore[attr-defined]
     )
 
@@ -416,11 +416,11 @@ async def _digest_of(
     since = previous or now - FIRST_DIGEST_SPAN
     kinds = person.kinds(AlertDelivery.DAILY_DIGEST)
     statement = _alerts_of(person, kinds).where(
-        Alert.created_at > since,  # type: ignore[operator]
-        Alert.created_at <= now,  # type: ignore[operator]
+        Alert.created_at > since,
+        Alert.created_at <= now,
         Alert.status != AlertStatus.RESOLVED,
     )
-    rows = (await core(session, statement.order_by(Alert.created_at, Alert.id))).all()  # type: ignore[arg-type]
+    rows = (await core(session, statement.order_by(Alert.created_at, Alert.id))).all()
     report.alerts += len(rows)
     claimed = await _claim(
         session, person.user_id, [r.id for r in rows], AlertDelivery.DAILY_DIGEST, now=now
