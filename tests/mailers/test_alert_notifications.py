@@ -8,8 +8,10 @@ every person, so other tests' rows must not be in its way.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import urllib.parse
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -514,3 +516,30 @@ async def test_a_digest_link_names_every_kind_it_lists(setup: Setup) -> None:
     token = link.rsplit("/", 1)[1]
     assert token.startswith("7.REACTIVE_ENERGY,ZERO_CONSUMPTION.")
     assert re.fullmatch(r"[A-Za-z0-9_\-]+", token.rsplit(".", 1)[1])
+
+
+async def test_two_runs_at_once_queue_each_mail_once(setup: Setup, smtp_server: SmtpServer) -> None:
+    # given new alerts on every site of a tenant
+    world = await make_world(setup.sessions, "Concarneau")
+    for site in world.sites:
+        await _alert(setup.sessions, site.id, AlertKind.ZERO_CONSUMPTION)
+
+    # when two notification runs and two digest runs go at the same time
+    await asyncio.gather(
+        send_alert_notifications(setup.sessions, setup.settings, now=NOW),
+        send_alert_notifications(setup.sessions, setup.settings, now=NOW),
+        send_alert_digests(setup.sessions, setup.settings, now=NOW),
+        send_alert_digests(setup.sessions, setup.settings, now=NOW),
+    )
+    await _deliver(setup)
+
+    # then USER (2 sites), INFRA_USER (1 site) get one mail per alert, ADMIN and THIRD_PARTY
+    # one digest each, and no Message-ID arrives twice
+    counts = Counter(str(m["To"]) for m in smtp_server.messages)
+    assert counts == {
+        world.email("USER"): 2,
+        world.email("INFRA_USER"): 1,
+        world.email("ADMIN"): 1,
+        world.email("THIRD_PARTY"): 1,
+    }
+    assert len(set(smtp_server.collector.message_ids())) == len(smtp_server.messages)
