@@ -20,6 +20,7 @@ from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
 from api.schema.schema import build_schema
+from api.unsubscribe import unsubscribe
 from comptoir.scheduled import running_alert_detection
 from comptoir.settings import Settings, get_settings
 from db.engine import create_engine, create_session_factory
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/health", health, methods=["GET"]),
             Route("/files/{token}", download, methods=["GET"]),
+            Route("/alertes/desabonnement/{token}", unsubscribe, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

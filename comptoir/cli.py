@@ -273,6 +273,7 @@ def cmd_detect_alerts(args: argparse.Namespace) -> None:
     from sqlmodel import select
 
     from api.resolvers.alert_detection import detect_alerts
+    from api.resolvers.alert_notifications import send_alert_notifications
     from db.engine import create_session_factory
     from db.models import Group, Member
     from db.scoped import Perimeter
@@ -296,10 +297,31 @@ def cmd_detect_alerts(args: argparse.Namespace) -> None:
                 if len(member_ids) != len(set(args.member)):
                     raise CommandError("membre(s) introuvable(s) : vérifiez les numéros clients")
                 perimeter = Perimeter(member_ids=member_ids)  # type: ignore[arg-type]
-        return await detect_alerts(sessions, now=utcnow(), perimeter=perimeter)
+        now = utcnow()
+        report = await detect_alerts(sessions, now=now, perimeter=perimeter)
+        return report, await send_alert_notifications(sessions, settings, now=now)
+
+    report, notified = _run_with_database(settings, work)
+    print(f"Détection des alertes : {report.summary()}")
+    print(f"Notification des alertes : {notified.summary()}")
+
+
+def cmd_send_alert_digests(args: argparse.Namespace) -> None:
+    from api.resolvers.alert_notifications import send_alert_digests
+    from db.engine import create_session_factory
+    from db.types import utcnow
+
+    settings = _settings()
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        return await send_alert_digests(create_session_factory(engine), settings, now=utcnow())
 
     report = _run_with_database(settings, work)
-    print(f"Détection des alertes : {report.summary()}")
+    print(
+        f"Récapitulatifs d'alertes : {report.digests} personne(s) servie(s) aujourd'hui, "
+        f"{report.mails} mail(s) mis en file ({report.alerts} alerte(s))."
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -375,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scope.add_argument("--group", metavar="CODE", help="tous les sites du groupement")
     detect.set_defaults(handler=cmd_detect_alerts)
+
+    digests = commands.add_parser(
+        "send-alert-digests",
+        help="met en file le récapitulatif quotidien des alertes (une fois par personne et jour)",
+    )
+    digests.set_defaults(handler=cmd_send_alert_digests)
 
     export = commands.add_parser("export-schema", help="écrit le schéma GraphQL (SDL)")
     export.add_argument("--output", default=str(SCHEMA_FILE), help="fichier cible")

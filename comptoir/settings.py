@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     # Alert detection inside the API process every N minutes (`make run`); 0 = off, as in
     # production, where cron or an orchestrator calls `comptoir detect-alerts`.
     alert_detection_interval_minutes: Annotated[int, Field(ge=0, le=10080)] = 0
+    # A daily alert digest lists this many alerts at most, then counts the rest.
+    alert_digest_max_items: Annotated[int, Field(ge=1, le=1000)] = 100
 
     @field_validator("database_url")
     @classmethod

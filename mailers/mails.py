@@ -260,6 +260,10 @@ def build_message(
     message["Date"] = format_datetime(now or utcnow())
     message["Message-ID"] = message_id(idempotency_key)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to this
+    if unsubscribe_url := context.get("unsubscribe_url"):
+        # RFC 8058: mail clients show an "unsubscribe" button that POSTs to the link.
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
     for filename, (maintype, subtype), data in ATTACHMENTS.get(template, lambda _c: [])(context):
@@ -329,4 +333,100 @@ async def queue_self_reading_confirmation(
             "cutoff_day": confirmation.cutoff_day,
         },
         idempotency_key=f"self-reading:{confirmation.reading_key}",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    """One alert as a mail tells it: what, where, since when, and where to look."""
+
+    alert_id: int
+    kind_label: str
+    message: str
+    detected_on: date
+    point_number: str
+    site_label: str  # designation, internal code or address: how the customer names the site
+    address: str
+    url: str  # the alert in the customer space
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    """A one-click link turning off the mails of the kinds named."""
+
+    label: str
+    url: str
+
+
+def alert_mail_key(user_id: int, alert_id: int) -> str:
+    return f"alert:{user_id}:{alert_id}"
+
+
+def alert_digest_key(user_id: int, day: date) -> str:
+    return f"alert-digest:{user_id}:{day.isoformat()}"
+
+
+async def queue_alert(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    email: str,
+    full_name: str,
+    alert: AlertItem,
+    unsubscribe: Unsubscribe,
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE,
+    now: datetime | None = None,
+) -> bool:
+    """The mail of one new alert to one person (IMMEDIATE delivery)."""
+    return await enqueue_mail(
+        session,
+        template="alert",
+        recipients=[email],
+        context={
+            **_common(customer_service),
+            "full_name": full_name,
+            "alert": alert,
+            "unsubscribe": unsubscribe,
+            "unsubscribe_url": unsubscribe.url,
+        },
+        idempotency_key=alert_mail_key(user_id, alert.alert_id),
+        now=now,
+    )
+
+
+async def queue_alert_digest(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    email: str,
+    full_name: str,
+    day: date,
+    alerts: list[AlertItem],
+    total: int,
+    alerts_url: str,
+    unsubscribe: Unsubscribe,
+    unsubscribe_each: list[Unsubscribe],
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE,
+    now: datetime | None = None,
+) -> bool:
+    """One person's daily digest: the new alerts of their perimeter (the first `alerts` of
+    `total`), a link per kind to stop that kind, one link (the header's) to stop them all."""
+    return await enqueue_mail(
+        session,
+        template="alert_digest",
+        recipients=[email],
+        context={
+            **_common(customer_service),
+            "full_name": full_name,
+            "day": day,
+            "alerts": alerts,
+            "total": total,
+            "more": total - len(alerts),
+            "alerts_url": alerts_url,
+            "unsubscribe": unsubscribe,
+            "unsubscribe_each": unsubscribe_each,
+            "unsubscribe_url": unsubscribe.url,
+        },
+        idempotency_key=alert_digest_key(user_id, day),
+        now=now,
     )

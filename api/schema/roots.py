@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from api.schema.access import AccessMutations, AccessQueries
 from api.schema.accounts import AccountQueries
+from api.schema.alert_preferences import AlertPreferenceMutations, AlertPreferenceQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
@@ -30,6 +31,7 @@ QUERIES: tuple[type, ...] = (
     ReadingQueries,
     InvoiceQueries,
     ConsumptionQueries,
+    AlertPreferenceQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -42,6 +44,7 @@ MUTATIONS: tuple[type, ...] = (
     ReadingMutations,
     InvoiceMutations,
     ExportMutations,
+    AlertPreferenceMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.

@@ -12,6 +12,7 @@ from db.models.accounts import (
 from db.models.base import SQLModel
 from db.models.billing import Invoice, InvoiceLine, InvoiceSite
 from db.models.journal import AuditEntry, OutboxMail
+from db.models.notifications import AlertDigest, AlertNotification, AlertPreference
 from db.models.organisation import BillingAccount, Group, Member
 from db.models.portfolio import Meter, Site
 from db.models.readings import Reading
@@ -30,6 +31,9 @@ __all__ = [
     "AccessGrant",
     "ActionToken",
     "Alert",
+    "AlertDigest",
+    "AlertNotification",
+    "AlertPreference",
     "ApiKey",
     "AuditEntry",
     "BillingAccount",
