@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from api.schema.access import AccessMutations, AccessQueries
 from api.schema.accounts import AccountQueries
+from api.schema.alerts import ALERT_TYPES, AlertMutations, AlertQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
@@ -30,6 +31,7 @@ QUERIES: tuple[type, ...] = (
     ReadingQueries,
     InvoiceQueries,
     ConsumptionQueries,
+    AlertQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -42,7 +44,8 @@ MUTATIONS: tuple[type, ...] = (
     ReadingMutations,
     InvoiceMutations,
     ExportMutations,
+    AlertMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
-EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES, *INVOICE_TYPES)
+EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES, *INVOICE_TYPES, *ALERT_TYPES)
