@@ -9,7 +9,7 @@ message, like every other expected error.
 from __future__ import annotations
 
 from datetime import date
-from typing import NewType
+from typing import Any, NewType
 
 import strawberry
 from graphql import GraphQLError
@@ -33,7 +33,7 @@ def _parse(value: object) -> date:
 Month = NewType("Month", date)
 """A calendar month in resolvers' terms: the date of its first day."""
 
-JsonObject = NewType("JsonObject", dict)
+JsonObject = NewType("JsonObject", dict[str, Any])
 """A JSON object handed out as it is stored (an alert's evidence): its field describes it."""
 
 SCALARS: dict[object, ScalarDefinition] = {

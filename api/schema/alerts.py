@@ -22,7 +22,7 @@ from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.graphql.scalars import JsonObject
-from api.resolvers import alerts
+from api.resolvers import alerts as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import Energy
 from api.schema.portfolio import Site
@@ -58,11 +58,11 @@ AlertStatus = described_enum(
     description="État d'une alerte : ouverte → prise en compte → résolue.",
 )
 AlertOrder = described_enum(
-    alerts.AlertOrder,
+    cases.AlertOrder,
     {
-        alerts.AlertOrder.DETECTED_ON_DESC: "Les plus récemment détectées d'abord (par défaut).",
-        alerts.AlertOrder.DETECTED_ON_ASC: "Les plus anciennement détectées d'abord.",
-        alerts.AlertOrder.KIND: "Par nature d'alerte (ordre alphabétique du code), puis dans "
+        cases.AlertOrder.DETECTED_ON_DESC: "Les plus récemment détectées d'abord (par défaut).",
+        cases.AlertOrder.DETECTED_ON_ASC: "Les plus anciennement détectées d'abord.",
+        cases.AlertOrder.KIND: "Par nature d'alerte (ordre alphabétique du code), puis dans "
         "l'ordre de création.",
     },
     description="Ordre de la liste des alertes.",
@@ -154,7 +154,7 @@ class Alert(relay.Node):
                 opened_on=r.detected_on,
                 acknowledged_at=r.acknowledged_at,
                 acknowledged_by=r.acknowledged_by_name,
-                acknowledgement_comment=details.get(alerts.ACKNOWLEDGEMENT_COMMENT),
+                acknowledgement_comment=details.get(cases.ACKNOWLEDGEMENT_COMMENT),
                 resolved_at=r.resolved_at,
                 resolved_automatically=(
                     r.status == enums.AlertStatus.RESOLVED and r.resolved_by_user_id is None
@@ -170,7 +170,7 @@ class Alert(relay.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(i) if str(i).isdigit() else None for i in node_ids]
-        rows = await alerts.load_alerts(info.context.sessions, info.context.perimeter, ids)
+        rows = await cases.load_alerts(info.context.sessions, info.context.perimeter, ids)
         return [cls.from_row(r) if r is not None else None for r in rows]
 
 
@@ -179,7 +179,7 @@ async def unresolved_alerts_of_site(info: strawberry.Info, site_id: int) -> list
     ctx = info.context
 
     async def load(site_ids: Sequence[int]) -> list[list[Any]]:
-        return await alerts.unresolved_alerts_of_sites(ctx.sessions, ctx.perimeter, site_ids)
+        return await cases.unresolved_alerts_of_sites(ctx.sessions, ctx.perimeter, site_ids)
 
     rows = await request_loader(ctx, "UnresolvedAlertsBySiteLoader", load).load(site_id)
     return [Alert.from_row(r) for r in rows]
@@ -220,11 +220,11 @@ def _ids(global_ids: list[relay.GlobalID] | None, type_name: str, field: str) ->
     return tuple(pks_of(global_ids, type_name, field))
 
 
-def to_query(f: AlertFilter | None) -> alerts.AlertQuery:
+def to_query(f: AlertFilter | None) -> cases.AlertQuery:
     """The resolver's query; an ID of the wrong type is refused as not found."""
     if f is None:
-        return alerts.AlertQuery()
-    return alerts.AlertQuery(
+        return cases.AlertQuery()
+    return cases.AlertQuery(
         kinds=tuple(enums.AlertKind(k) for k in f.kinds or ()),
         statuses=tuple(enums.AlertStatus(s) for s in f.statuses or ()),
         site_id=pk_of(f.site_id, "Site", "siteId"),
@@ -284,18 +284,18 @@ class AlertQueries:
         filter: AlertFilterArgument = None,
         order_by: Annotated[
             AlertOrder, strawberry.argument(description="Ordre de la liste.")
-        ] = alerts.AlertOrder.DETECTED_ON_DESC,
+        ] = cases.AlertOrder.DETECTED_ON_DESC,
         first: First = None,
         after: After = None,
     ) -> Connection[Alert] | None:
         ctx = info.context
         size = page_size(first)
         cursor = decode_cursor(after)
-        page = await alerts.list_alerts(
+        page = await cases.list_alerts(
             ctx.sessions,
             ctx.perimeter,
             to_query(filter),
-            order=alerts.AlertOrder(order_by),
+            order=cases.AlertOrder(order_by),
             first=size,
             after=cursor,
             with_count=selects(info, "totalCount"),
@@ -331,7 +331,7 @@ class AlertQueries:
         self, info: strawberry.Info, filter: AlertFilterArgument = None
     ) -> AlertCounts | None:
         ctx = info.context
-        counts = await alerts.alert_counts(ctx.sessions, ctx.perimeter, to_query(filter))
+        counts = await cases.alert_counts(ctx.sessions, ctx.perimeter, to_query(filter))
 
         def total(status: enums.AlertStatus) -> int:
             return sum(n for (_, s), n in counts.items() if s is status)
@@ -342,7 +342,7 @@ class AlertQueries:
             resolved=total(enums.AlertStatus.RESOLVED),
             by_kind=[
                 AlertKindCounts(
-                    kind=kind,  # type: ignore[arg-type]
+                    kind=kind,
                     open=counts.get((kind, enums.AlertStatus.OPEN), 0),
                     acknowledged=counts.get((kind, enums.AlertStatus.ACKNOWLEDGED), 0),
                     resolved=counts.get((kind, enums.AlertStatus.RESOLVED), 0),
@@ -395,7 +395,7 @@ class AlertMutations:
         ctx = info.context
 
         async def work() -> Alert:
-            row = await alerts.acknowledge_alert(
+            row = await cases.acknowledge_alert(
                 ctx.sessions,
                 ctx.caller,
                 alert_id=pk_of(input.alert_id, "Alert", "alertId"),  # type: ignore[arg-type]
@@ -425,7 +425,7 @@ class AlertMutations:
         ctx = info.context
 
         async def work() -> Alert:
-            row = await alerts.resolve_alert(
+            row = await cases.resolve_alert(
                 ctx.sessions,
                 ctx.caller,
                 alert_id=pk_of(input.alert_id, "Alert", "alertId"),  # type: ignore[arg-type]
