@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import (
     AccessGrant,
+    Alert,
     BillingAccount,
     GrantBillingAccount,
     Group,
@@ -28,6 +29,8 @@ from db.models import (
 )
 from domain.enums import (
     GAS_SEGMENTS,
+    AlertKind,
+    AlertStatus,
     BillingFrequency,
     Distributor,
     EditionStatus,
@@ -443,3 +446,27 @@ async def make_invoice(
             values = {k: (sign * v if k in amounts else v) for k, v in row.items()}  # type: ignore[operator]
             session.add(InvoiceSite(invoice_id=invoice.id, **values))  # type: ignore[arg-type]
     return invoice
+
+
+async def make_alert(
+    sessions: async_sessionmaker[AsyncSession],
+    site: Site,
+    *,
+    detected_on: date,
+    kind: AlertKind = AlertKind.ZERO_CONSUMPTION,
+    status: AlertStatus = AlertStatus.OPEN,
+    **values: Any,
+) -> Alert:
+    """An alert on `site` (at most one unresolved per site and kind: the database says so);
+    `values` sets any other column (evidence, threshold, who handled it…)."""
+    async with sessions() as session, session.begin():
+        alert = Alert(
+            site_id=site.id,  # type: ignore[arg-type]
+            kind=kind,
+            status=status,
+            detected_on=detected_on,
+            message=f"Alerte {kind.value} du {detected_on:%d/%m/%Y}",
+            **values,
+        )
+        session.add(alert)
+    return alert

@@ -9,7 +9,7 @@ message, like every other expected error.
 from __future__ import annotations
 
 from datetime import date
-from typing import NewType
+from typing import Any, NewType
 
 import strawberry
 from graphql import GraphQLError
@@ -33,6 +33,9 @@ def _parse(value: object) -> date:
 Month = NewType("Month", date)
 """A calendar month in resolvers' terms: the date of its first day."""
 
+JsonObject = NewType("JsonObject", dict[str, Any])
+"""A JSON object handed out as it is stored (an alert's evidence): its field describes it."""
+
 SCALARS: dict[object, ScalarDefinition] = {
     Month: strawberry.scalar(
         name="Month",
@@ -40,6 +43,13 @@ SCALARS: dict[object, ScalarDefinition] = {
         "Une valeur mal formée est refusée avec le code INVALID.",
         serialize=format_month,
         parse_value=_parse,
-    )
+    ),
+    JsonObject: strawberry.scalar(
+        name="JSONObject",
+        description="Un objet JSON, tel qu'il est enregistré ; le champ qui le renvoie en "
+        "décrit les clés.",
+        serialize=lambda value: value,
+        parse_value=lambda value: value,
+    ),
 }
 """The schema's `scalar_map` (strawberry's way to declare a scalar for a Python type)."""

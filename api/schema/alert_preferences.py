@@ -10,26 +10,9 @@ from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import alert_notifications
-from domain.alert_notifications import ALERT_DELIVERY_LABELS, ALERT_KIND_LABELS, AlertDelivery
-from domain.enums import AlertKind
+from api.schema.alerts import AlertKind  # registered (and described) there
+from domain.alert_notifications import ALERT_DELIVERY_LABELS, AlertDelivery
 
-_KIND_MEANINGS = {
-    AlertKind.MISSING_DISTRIBUTOR_READING: "aucun relevé réel du distributeur depuis plus "
-    "longtemps que la périodicité du compteur ne le permet.",
-    AlertKind.ZERO_CONSUMPTION: "aucune consommation entre deux relevés réels alors que le "
-    "contrat est actif (gaz T1/T2, électricité C5).",
-    AlertKind.NEGATIVE_CONSUMPTION: "un index en baisse hors tour de compteur ou régularisation.",
-    AlertKind.EXCESSIVE_CONSUMPTION: "une consommation au-delà de la consommation annuelle de "
-    "référence ramenée à la période.",
-    AlertKind.REACTIVE_ENERGY: "de l'énergie réactive facturée (électricité C4 et au-delà).",
-    AlertKind.READ_NOT_BILLED: "des relevés réels sans la facture du cycle attendu.",
-}
-
-described_enum(
-    AlertKind,
-    {kind: f"{ALERT_KIND_LABELS[kind]} : {_KIND_MEANINGS[kind]}" for kind in AlertKind},
-    description="Type d'alerte détectée sur un site.",
-)
 described_enum(
     AlertDelivery,
     {delivery: f"{label}." for delivery, label in ALERT_DELIVERY_LABELS.items()},

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from typing import Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
@@ -34,6 +34,9 @@ from api.schema.enums import (
     Segment,
     SiteStatus,
 )
+
+if TYPE_CHECKING:
+    from api.schema.alerts import Alert
 
 _MISSING = object()
 
@@ -201,6 +204,17 @@ class Site(_ScopedNode, relay.Node):
     )
     async def can_edit_references(self, info: strawberry.Info) -> bool:
         return capabilities.may_edit_references(info.context.caller, await self._scope(info))
+
+    @strawberry.field(
+        description="Les alertes non résolues du site (ouvertes ou prises en compte), les plus "
+        "récemment détectées d'abord."
+    )
+    async def open_alerts(
+        self, info: strawberry.Info
+    ) -> list[Annotated[Alert, strawberry.lazy("api.schema.alerts")]]:
+        from api.schema.alerts import unresolved_alerts_of_site  # the alert schema imports Site
+
+        return await unresolved_alerts_of_site(info, self.id)
 
     async def _scope(self, info: strawberry.Info) -> capabilities.SiteScope:
         member = self.relations.member if self.relations else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from api.schema.access import AccessMutations, AccessQueries
 from api.schema.accounts import AccountQueries
 from api.schema.alert_preferences import AlertPreferenceMutations, AlertPreferenceQueries
+from api.schema.alerts import ALERT_TYPES, AlertMutations, AlertQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
@@ -32,6 +33,7 @@ QUERIES: tuple[type, ...] = (
     InvoiceQueries,
     ConsumptionQueries,
     AlertPreferenceQueries,
+    AlertQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -45,7 +47,8 @@ MUTATIONS: tuple[type, ...] = (
     InvoiceMutations,
     ExportMutations,
     AlertPreferenceMutations,
+    AlertMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
-EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES, *INVOICE_TYPES)
+EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES, *INVOICE_TYPES, *ALERT_TYPES)

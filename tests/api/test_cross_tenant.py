@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from db.models import ApiKey, OutboxMail, User
 from domain.enums import MailStatus
 from tests.clock import NOW, TODAY
-from tests.factories import World, make_invoice, make_person, make_world
+from tests.factories import World, make_alert, make_invoice, make_person, make_world
 from tests.ids import gid
 from tests.runner import Runner
 
@@ -44,6 +44,7 @@ class Target:
     invoice: str = gid("Invoice", MISSING)  # set by the fixture for tenant B
     invoice_number: str = "FA000000000000"
     mail: str = gid("OutboxMail", MISSING)  # set by the fixture: a dead mail to tenant B
+    alert: str = gid("Alert", MISSING)  # set by the fixture: an open alert of tenant B
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -175,6 +176,51 @@ INVOICE_CASES: list[Case] = [
         "mutation($id: ID!) { requeueMail(input: {mailId: $id}) { ok " + _ERRORS + " } }",
         lambda a, t: {"id": t.mail},
         tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+]
+
+_ALERT = "{ alert { id status } " + _ERRORS + " }"
+ALERT_CASES: list[Case] = [
+    _node("alert"),
+    Case(
+        "alert(id)",
+        "query($id: ID!) { alert(id: $id) { id message site { id } } }",
+        lambda a, t: {"id": t.alert},
+    ),
+    *(
+        Case(
+            f"alerts(filter.{name})",
+            f"query($x: {kind}) {{ alerts(filter: {{{name}: $x}}) "
+            "{ totalCount edges { node { id } } } }",
+            lambda a, t, attr=attr, many=kind.startswith("["): {
+                "x": [getattr(t, attr)] if many else getattr(t, attr)
+            },
+        )
+        for name, kind, attr in (
+            ("siteId", "ID!", "site"),
+            ("memberIds", "[ID!]!", "member"),
+            ("billingAccountIds", "[ID!]!", "billing_account"),
+        )
+    ),
+    Case(
+        "alertCounts(filter.siteId)",
+        "query($s: ID!) { alertCounts(filter: {siteId: $s}) { open acknowledged resolved } }",
+        lambda a, t: {"s": t.site},
+    ),
+    Case(
+        "alertCounts(filter.memberIds)",
+        "query($m: ID!) { alertCounts(filter: {memberIds: [$m]}) { open acknowledged resolved } }",
+        lambda a, t: {"m": t.member},
+    ),
+    Case(
+        "acknowledgeAlert",
+        "mutation($id: ID!) { acknowledgeAlert(input: {alertId: $id}) " + _ALERT + " }",
+        lambda a, t: {"id": t.alert},
+    ),
+    Case(
+        "resolveAlert",
+        'mutation($id: ID!) { resolveAlert(input: {alertId: $id, comment: "Vu."}) ' + _ALERT + " }",
+        lambda a, t: {"id": t.alert},
     ),
 ]
 
@@ -339,7 +385,12 @@ CASES: list[Case] = [
         lambda a, t: {"m": t.member},
     ),
     *INVOICE_CASES,
+    *ALERT_CASES,
 ]
+
+
+# Tenant A's open alert on sites[0] (accounts[0]: the read-only third party sees it), by group.
+ALERT_OF: dict[int, str] = {}
 
 
 @dataclass(frozen=True)
@@ -398,11 +449,15 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
             next_attempt_at=NOW,
         )
         session.add(mail)
+    theirs = await make_alert(session_factory, b.sites[0], detected_on=TODAY)
+    ours = await make_alert(session_factory, a.sites[0], detected_on=TODAY)
+    ALERT_OF[a.group.id] = gid("Alert", ours.id)
     target = dataclasses.replace(
         Target.of(b, key.id, meter.id),  # type: ignore[arg-type]
         invoice=gid("Invoice", invoice.id),  # type: ignore[arg-type]
         invoice_number=invoice.number,
         mail=gid("OutboxMail", mail.id),  # type: ignore[arg-type]
+        alert=gid("Alert", theirs.id),
     )
     return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
@@ -458,6 +513,7 @@ def _empty_list(value: dict[str, Any]) -> bool:
         value.get("totalCount") == 0
         or value.get("sites") == 0
         or (value.get("totals") or {}).get("invoiceCount") == 0
+        or value == {"open": 0, "acknowledged": 0, "resolved": 0}
     )
 
 
@@ -553,6 +609,16 @@ READ_ONLY_CASES: list[ReadOnlyCase] = [
         _BY_NAME["resendInvitation(personId)"].document,
         lambda a: {"id": gid("Person", a.people["INFRA_USER"].id)},
         ("ADMIN_KEY",),
+    ),
+    # A read-only grant or key reads the alert but neither acknowledges nor resolves it.
+    *(
+        ReadOnlyCase(
+            name,
+            _BY_NAME[name].document,
+            lambda a: {"id": ALERT_OF[a.group.id]},
+            ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY", "INFRA_USER_KEY"),
+        )
+        for name in ("acknowledgeAlert", "resolveAlert")
     ),
     ReadOnlyCase(
         "sendWelcomePacks",

@@ -1,0 +1,322 @@
+"""Alerts as people see and handle them: the list (keyset pages), one alert, the counts of the
+home page, a site's unresolved alerts, and the two things a person does to an alert
+(acknowledge it, resolve it with a comment).
+
+Every statement starts from `db.scoped.scoped_alerts`, so an alert outside the perimeter is
+exactly a missing one. An alert row comes with its site (prefixed `site__`) and the names of
+the people who acknowledged or resolved it, joined in the same statement: a page of any size
+is one statement, plus one for the count when it is asked for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resolvers.writable import object_to_change
+from auth.caller import Caller
+from db import audit
+from db.core import SITES, core, core_rows, table_of
+from db.engine import transaction
+from db.models import Alert, User
+from db.scoped import Perimeter, scoped_alerts
+from domain.alert_workflow import check_acknowledge, check_resolve, clean_comment
+from domain.enums import AlertKind, AlertStatus, Energy
+from domain.errors import ErrorCode, Refusal
+
+ALERTS = table_of(Alert)
+_ACKNOWLEDGER = table_of(User).alias("acknowledger")
+_RESOLVER = table_of(User).alias("resolver")
+
+# An alert row: the alert, its site's columns prefixed `site__`, and who handled it.
+ROW_COLUMNS = (
+    *ALERTS.c,
+    *(column.label(f"site__{column.key}") for column in SITES.c),
+    _ACKNOWLEDGER.c.full_name.label("acknowledged_by_name"),
+    _RESOLVER.c.full_name.label("resolved_by_name"),
+)
+
+UNRESOLVED = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
+# The acknowledgement's comment: `alerts.comment` holds the resolution's (see the history).
+ACKNOWLEDGEMENT_COMMENT = "acknowledgement_comment"
+READ_ONLY_ALERT = "Votre habilitation permet de consulter cette alerte, pas de la traiter."
+
+
+class AlertOrder(StrEnum):
+    DETECTED_ON_DESC = "DETECTED_ON_DESC"
+    DETECTED_ON_ASC = "DETECTED_ON_ASC"
+    KIND = "KIND"
+
+
+_ORDER_COLUMNS: dict[AlertOrder, tuple[Any, bool]] = {
+    AlertOrder.DETECTED_ON_DESC: (ALERTS.c.detected_on, True),
+    AlertOrder.DETECTED_ON_ASC: (ALERTS.c.detected_on, False),
+    AlertOrder.KIND: (ALERTS.c.kind, False),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    """The alert filter, as the list and the counts take it (None: no criterion)."""
+
+    kinds: tuple[AlertKind, ...] = ()
+    statuses: tuple[AlertStatus, ...] = ()
+    site_id: int | None = None
+    member_ids: tuple[int, ...] | None = None
+    billing_account_ids: tuple[int, ...] | None = None
+    energy: Energy | None = None
+    detected_from: date | None = None
+    detected_to: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPage:
+    rows: list[Any]
+    cursors: list[list[Any]]
+    total_count: int | None
+    has_next_page: bool
+
+
+def _scoped(
+    perimeter: Perimeter, query: AlertQuery, *columns: Any, with_people: bool = False
+) -> Any:
+    """The perimeter's alerts joined to their site, with the filter's criteria; `with_people`
+    adds the people who acknowledged and resolved (outer joins: often nobody)."""
+    joined = ALERTS.join(SITES, SITES.c.id == ALERTS.c.site_id)
+    if with_people:
+        joined = joined.outerjoin(
+            _ACKNOWLEDGER, _ACKNOWLEDGER.c.id == ALERTS.c.acknowledged_by_user_id
+        ).outerjoin(_RESOLVER, _RESOLVER.c.id == ALERTS.c.resolved_by_user_id)
+    statement = scoped_alerts(perimeter, *columns).select_from(joined)
+    if query.detected_from and query.detected_to and query.detected_to < query.detected_from:
+        raise Refusal(
+            ErrorCode.INVALID, "La fin de la période précède son début.", field="detectedTo"
+        )
+    where: list[Any] = []
+    if query.kinds:
+        where.append(ALERTS.c.kind.in_(sorted(k.value for k in query.kinds)))
+    if query.statuses:
+        where.append(ALERTS.c.status.in_(sorted(s.value for s in query.statuses)))
+    if query.site_id is not None:
+        where.append(ALERTS.c.site_id == query.site_id)
+    if query.member_ids is not None:
+        where.append(SITES.c.member_id.in_(sorted(set(query.member_ids))))
+    if query.billing_account_ids is not None:
+        where.append(SITES.c.billing_account_id.in_(sorted(set(query.billing_account_ids))))
+    if query.energy is not None:
+        where.append(SITES.c.energy == query.energy.value)
+    if query.detected_from is not None:
+        where.append(ALERTS.c.detected_on >= query.detected_from)
+    if query.detected_to is not None:
+        where.append(ALERTS.c.detected_on <= query.detected_to)
+    return statement.where(*where)
+
+
+def alert_rows(perimeter: Perimeter, query: AlertQuery = AlertQuery()) -> Any:
+    """`SELECT` of alert rows (ROW_COLUMNS) of the perimeter matching `query`."""
+    return _scoped(perimeter, query, *ROW_COLUMNS, with_people=True)
+
+
+def _cursor_value(order: AlertOrder, raw: Any) -> Any:
+    try:
+        if order is AlertOrder.KIND:
+            return AlertKind(raw).value
+        return date.fromisoformat(raw)
+    except (ValueError, TypeError):
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
+
+
+async def list_alerts(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    query: AlertQuery,
+    *,
+    order: AlertOrder,
+    first: int,
+    after: list[Any] | None,
+    with_count: bool,
+) -> AlertPage:
+    column, descending = _ORDER_COLUMNS[order]
+    statement = alert_rows(perimeter, query)
+    if after is not None:
+        if len(after) != 2 or not isinstance(after[1], int) or isinstance(after[1], bool):
+            raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+        value, last_id = _cursor_value(order, after[0]), after[1]
+        if descending:
+            statement = statement.where(
+                sa.or_(column < value, sa.and_(column == value, ALERTS.c.id < last_id))
+            )
+        else:
+            statement = statement.where(
+                sa.or_(column > value, sa.and_(column == value, ALERTS.c.id > last_id))
+            )
+    ordering = (column.desc(), ALERTS.c.id.desc()) if descending else (column, ALERTS.c.id)
+    statement = statement.order_by(*ordering).limit(first + 1)
+    if perimeter.is_empty:
+        return AlertPage([], [], 0, False)
+    async with sessions() as session:
+        rows = await core_rows(session, statement)
+        total = None
+        if with_count:
+            count = _scoped(perimeter, query, sa.func.count(ALERTS.c.id))
+            total = (await core(session, count)).scalar_one()
+    page = rows[:first]
+    key = column.key
+    cursors = [[_jsonable(getattr(r, key)), r.id] for r in page]
+    return AlertPage(page, cursors, total, len(rows) > first)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+async def load_alerts(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, ids: Sequence[int | None]
+) -> list[Any | None]:
+    """Alert rows in the order of `ids` (None: unknown or outside the perimeter)."""
+    wanted = sorted({i for i in ids if i is not None})
+    if not wanted or perimeter.is_empty:
+        return [None] * len(ids)
+    async with sessions() as session:
+        rows = await core_rows(session, alert_rows(perimeter).where(ALERTS.c.id.in_(wanted)))
+    found = {r.id: r for r in rows}
+    return [found.get(i) if i is not None else None for i in ids]
+
+
+async def unresolved_alerts_of_sites(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, site_ids: Sequence[int]
+) -> list[list[Any]]:
+    """Each site's OPEN and ACKNOWLEDGED alerts, most recently detected first: one statement
+    for every site asked."""
+    wanted = sorted(set(site_ids))
+    if not wanted or perimeter.is_empty:
+        return [[] for _ in site_ids]
+    statement = (
+        alert_rows(perimeter, AlertQuery(statuses=(AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)))
+        .where(ALERTS.c.site_id.in_(wanted))
+        .order_by(ALERTS.c.detected_on.desc(), ALERTS.c.id.desc())
+    )
+    by_site: dict[int, list[Any]] = defaultdict(list)
+    async with sessions() as session:
+        for row in await core_rows(session, statement):
+            by_site[row.site_id].append(row)
+    return [by_site.get(i, []) for i in site_ids]
+
+
+async def alert_counts(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, query: AlertQuery
+) -> dict[tuple[AlertKind, AlertStatus], int]:
+    """The number of alerts per kind and status (absent pairs: none)."""
+    if perimeter.is_empty:
+        return {}
+    statement = _scoped(
+        perimeter, query, ALERTS.c.kind, ALERTS.c.status, sa.func.count(ALERTS.c.id)
+    ).group_by(ALERTS.c.kind, ALERTS.c.status)
+    async with sessions() as session:
+        rows = await core_rows(session, statement)
+    return {(AlertKind(kind), AlertStatus(status)): n for kind, status, n in rows}
+
+
+# -- what a person does to an alert ------------------------------------------------------------
+
+
+async def _alert_to_handle(session: AsyncSession, caller: Caller, alert_id: int) -> Alert:
+    """The alert, locked, when the caller may handle it; FORBIDDEN when they only see it,
+    NOT_FOUND otherwise (api/resolvers/writable.py)."""
+    alert: Alert = await object_to_change(
+        session,
+        scoped_alerts,
+        Alert.id,
+        alert_id,
+        perimeter=caller.perimeter,
+        write_perimeter=caller.write_perimeter,
+        field="alertId",
+        forbidden=READ_ONLY_ALERT,
+    )
+    return alert
+
+
+async def _row_of(session: AsyncSession, caller: Caller, alert_id: int) -> Any:
+    return (await core(session, alert_rows(caller.perimeter).where(ALERTS.c.id == alert_id))).one()
+
+
+async def acknowledge_alert(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    *,
+    alert_id: int,
+    comment: str | None,
+    now: datetime,
+    client_address: str | None,
+) -> Any:
+    """OPEN → ACKNOWLEDGED, by the caller, with an optional comment. The alert's row."""
+    cleaned = clean_comment(comment, required=False)
+    async with transaction(sessions) as session:
+        alert = await _alert_to_handle(session, caller, alert_id)
+        check_acknowledge(AlertStatus(alert.status))
+        alert.status = AlertStatus.ACKNOWLEDGED
+        alert.acknowledged_by_user_id = caller.user_id
+        alert.acknowledged_at = now
+        if cleaned is not None:
+            alert.details = {**(alert.details or {}), ACKNOWLEDGEMENT_COMMENT: cleaned}
+        session.add(alert)
+        await session.flush()
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action="alert.acknowledged",
+            object_type="Alert",
+            object_id=alert_id,
+            now=now,
+            client_address=client_address,
+            details={"kind": alert.kind, "site_id": alert.site_id, "comment": cleaned},
+        )
+        return await _row_of(session, caller, alert_id)
+
+
+async def resolve_alert(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    *,
+    alert_id: int,
+    comment: str,
+    now: datetime,
+    client_address: str | None,
+) -> Any:
+    """OPEN or ACKNOWLEDGED → RESOLVED, by the caller, who says what was done."""
+    cleaned = clean_comment(comment, required=True)
+    async with transaction(sessions) as session:
+        alert = await _alert_to_handle(session, caller, alert_id)
+        before = AlertStatus(alert.status)
+        check_resolve(before)
+        alert.status = AlertStatus.RESOLVED
+        alert.resolved_at = now
+        alert.resolved_by_user_id = caller.user_id
+        alert.resolved_reason = None
+        alert.comment = cleaned
+        session.add(alert)
+        await session.flush()
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action="alert.resolved",
+            object_type="Alert",
+            object_id=alert_id,
+            now=now,
+            client_address=client_address,
+            details={
+                "kind": alert.kind,
+                "site_id": alert.site_id,
+                "before": before.value,
+                "comment": cleaned,
+            },
+        )
+        return await _row_of(session, caller, alert_id)
