@@ -29,7 +29,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from domain.billing import add_months
+from domain.billing import add_months_clamped
 from domain.enums import (
     AlertKind,
     Energy,
@@ -381,7 +381,7 @@ def missing_distributor_reading(
             f"{policy.monthly_read_max_days} jours sans relevé réel (compteur relevé chaque mois)",
         )
     else:
-        deadline = add_months(since, policy.six_monthly_read_max_months)
+        deadline = add_months_clamped(since, policy.six_monthly_read_max_months)
         threshold = Threshold(
             str(policy.six_monthly_read_max_months),
             "mois",
@@ -624,7 +624,7 @@ def read_not_billed(
     ]
     oldest = min((r.read_on for r in unbilled), default=None)
     deadline = (
-        add_months(oldest, site.billing_months) + timedelta(days=policy.billing_grace_days)
+        add_months_clamped(oldest, site.billing_months) + timedelta(days=policy.billing_grace_days)
         if oldest
         else None
     )

@@ -13,8 +13,8 @@ from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import access, account_lifecycle
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
-from api.schema.accounts import Grant, Person, Tier
-from domain import enums
+from api.schema.accounts import Grant, Person
+from api.schema.enums import Tier
 from domain.errors import ErrorCode, Refusal
 
 
@@ -183,7 +183,7 @@ class AccessMutations:
                 ctx.perimeter,
                 email=input.email,
                 full_name=input.full_name,
-                tier=enums.Tier(input.tier),
+                tier=input.tier,
                 member_id=pk_of(input.member_id, "Member", "memberId"),
                 group_id=pk_of(input.group_id, "Group", "groupId"),
                 billing_account_ids=pks_of(

@@ -15,10 +15,9 @@ from api.graphql.permissions import holds_tier
 from api.resolvers import outbox
 from api.resolvers.cursors import page_size
 from api.schema.access import DonePayload
-from domain import enums
+from api.schema.enums import MailStatus, Tier
 
-MailStatus = strawberry.enum(enums.MailStatus, description="État d'un mail dans la file d'envoi.")
-OperatorsOnly = holds_tier(enums.Tier.OPERATOR)
+OperatorsOnly = holds_tier(Tier.OPERATOR)
 
 
 @strawberry.type(description="Un mail de la file d'envoi.")
@@ -64,11 +63,11 @@ class OutboxQueries:
         info: strawberry.Info,
         status: Annotated[
             MailStatus, strawberry.argument(description="L'état des mails à lister.")
-        ] = enums.MailStatus.DEAD,
+        ] = MailStatus.DEAD,
         first: First = None,
     ) -> list[OutboxMail] | None:
         rows = await outbox.outbox_mails(
-            info.context.sessions, status=enums.MailStatus(status), first=page_size(first)
+            info.context.sessions, status=status, first=page_size(first)
         )
         return [
             OutboxMail(

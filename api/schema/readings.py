@@ -8,24 +8,28 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from api.graphql.enums import described_enum
 from api.graphql.errors import UserError
 from api.graphql.ids import pk_of
 from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import readings
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
-from api.schema.enums import ReadingSource, Register
-from domain import enums
+from api.schema.enums import ReadingSource, Register, SelfReadingStatus
 from domain import readings as reading_rules
 from domain.errors import ErrorCode, Refusal
+from domain.readings import ReadingKind
 
-ReadingKind = strawberry.enum(
-    reading_rules.ReadingKind,
+described_enum(
+    ReadingKind,
+    {
+        ReadingKind.ACTUAL: "Réel : relevé ou télérelevé par le distributeur.",
+        ReadingKind.ESTIMATED: "Estimé, par le distributeur ou par le fournisseur.",
+        ReadingKind.SELF_READING: "Auto-relève : transmis par le client.",
+        ReadingKind.SPECIAL: "Relève spéciale : à la demande ou lors d'un changement de compteur.",
+    },
     description="Famille d'origine d'un index : relevé réel du distributeur, estimation, "
     "auto-relève ou relève spéciale.",
-)
-SelfReadingStatus = strawberry.enum(
-    enums.SelfReadingStatus, description="Ce qu'est devenue une auto-relève."
 )
 
 
@@ -241,7 +245,7 @@ class ReadingMutations:
                 ctx.write_perimeter,
                 site_id=pk_of(input.site_id, "Site", "siteId"),  # type: ignore[arg-type]
                 read_on=input.read_on,
-                indexes=[(enums.Register(i.register), i.index) for i in input.indexes],
+                indexes=[(Register(i.register), i.index) for i in input.indexes],
                 confirmed=input.confirmed,
                 copy_to=input.copy_to_email,
                 now=ctx.now,

@@ -10,12 +10,14 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from api.graphql.enums import described_enum
 from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import invoices
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
+from api.resolvers.invoices import InvoiceOrder
 from api.schema.invoices.filters import InvoiceFilter, to_query
 from api.schema.invoices.summaries import (
     AccountBillingTotals,
@@ -31,7 +33,18 @@ from domain import billing
 from domain.calendar import paris_date
 from domain.errors import Refusal
 
-InvoiceOrder = strawberry.enum(invoices.InvoiceOrder, description="Tri de la liste des factures.")
+described_enum(
+    InvoiceOrder,
+    {
+        InvoiceOrder.ACCOUNTING_DATE_DESC: "Par date comptable, la plus récente d'abord.",
+        InvoiceOrder.ACCOUNTING_DATE_ASC: "Par date comptable, la plus ancienne d'abord.",
+        InvoiceOrder.TOTAL_INCL_TAX_DESC: "Par montant TTC, le plus élevé d'abord.",
+        InvoiceOrder.TOTAL_INCL_TAX_ASC: "Par montant TTC, le plus faible d'abord.",
+        InvoiceOrder.NUMBER_ASC: "Par numéro de facture, croissant.",
+        InvoiceOrder.NUMBER_DESC: "Par numéro de facture, décroissant.",
+    },
+    description="Tri de la liste des factures.",
+)
 
 
 @strawberry.type
@@ -53,7 +66,7 @@ class InvoiceQueries:
         ] = None,
         order_by: Annotated[
             InvoiceOrder, strawberry.argument(description="Ordre de la liste.")
-        ] = InvoiceOrder.ACCOUNTING_DATE_DESC,  # type: ignore[assignment]
+        ] = InvoiceOrder.ACCOUNTING_DATE_DESC,
     ) -> Connection[Invoice] | None:
         ctx = info.context
         size = page_size(first)
@@ -65,7 +78,7 @@ class InvoiceQueries:
             ctx.sessions,
             ctx.perimeter,
             query,
-            order=invoices.InvoiceOrder(order_by),
+            order=order_by,
             first=size,
             after=cursor,
             with_lines=selects(info, "edges", "node", "lines")

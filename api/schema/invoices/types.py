@@ -17,21 +17,16 @@ from api.graphql.downloads import signed_file_url
 from api.graphql.loaders import node_by_id_loader, request_loader
 from api.resolvers import invoice_pdfs, invoices
 from api.resolvers.invoices import InvoiceDetail
-from api.schema.enums import Energy, InvoiceDelivery
+from api.schema.enums import (
+    EditionStatus,
+    Energy,
+    IndexBasis,
+    InvoiceComponent,
+    InvoiceDelivery,
+    InvoiceKind,
+    PaymentStatus,
+)
 from api.schema.portfolio import BillingAccount, Site
-from domain import enums
-
-InvoiceKind = strawberry.enum(
-    enums.InvoiceKind, description="Nature d'une facture : facture, annulation ou avoir."
-)
-IndexBasis = strawberry.enum(
-    enums.IndexBasis, description="Facture établie sur index réels ou estimés."
-)
-EditionStatus = strawberry.enum(enums.EditionStatus, description="État d'édition d'une facture.")
-PaymentStatus = strawberry.enum(enums.PaymentStatus, description="État de paiement d'une facture.")
-InvoiceComponent = strawberry.enum(
-    enums.InvoiceComponent, description="Composante d'une ligne de facture."
-)
 
 
 @strawberry.type(description="Une ligne de facture : une composante, ou la TVA d'un taux.")
@@ -206,7 +201,7 @@ class Invoice(relay.Node):
         return [
             VatAmount(rate=r.vat_rate, base=r.vat_base, amount=r.amount)
             for r in self.line_rows or []
-            if r.component == enums.InvoiceComponent.VAT
+            if r.component == InvoiceComponent.VAT
         ]
 
     @strawberry.field(description="La part de chaque site (une seule sur une facture mono-site).")
