@@ -189,7 +189,7 @@ def french_number(value: Decimal | int | None, places: int | None = None) -> str
     number = Decimal(value)
     text = f"{abs(number):.{places}f}" if places is not None else f"{abs(number).normalize():f}"
     whole, _, decimals = text.partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -220,6 +220,16 @@ def _identifier(digits: str, *groups: int) -> str:
 
 
 _REPLACEMENTS = str.maketrans({"≤": "<=", "≥": ">=", "\u202f": NBSP, "→": ">", "…": "..."})
+
+
+def _text_height(pdf: FPDF, width: float, line_height: float, text: str) -> float:
+    """The height `text` takes wrapped in a cell `width` wide, measured without printing."""
+    height = pdf.multi_cell(
+        width, line_height, _safe(text), dry_run=True, output=MethodReturnValue.HEIGHT
+    )
+    # multi_cell's return type covers every `output` combination; HEIGHT alone gives a number.
+    assert isinstance(height, float | int)
+    return height
 
 
 def _safe(text: str | None) -> str:
@@ -382,10 +392,7 @@ def _header(pdf: _Document, d: InvoicePdfData) -> None:
     if d.chorus_commitment_number:
         client.append(f"N° d'engagement : {d.chorus_commitment_number}")
     pdf.set_font("helvetica", size=9)
-    height = sum(
-        pdf.multi_cell(84, 4.6, _safe(text), dry_run=True, output=MethodReturnValue.HEIGHT)
-        for text in client
-    )
+    height = sum(_text_height(pdf, 84, 4.6, text) for text in client)
     pdf.set_xy(110, top)
     pdf.set_fill_color(*GREY)
     pdf.rect(108, top - 1.5, 88, height + 3, style="F")
