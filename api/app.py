@@ -49,7 +49,7 @@ class GraphQLApp(GraphQL[Context, None]):
             now=now,
         )
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 
