@@ -16,6 +16,7 @@ from api.graphql.loaders import node_by_id_loader
 from api.resolvers import people
 from api.schema.enums import Energy, Tier, UserStatus
 from api.schema.portfolio import BillingAccount, Group, Member
+from auth.grants import GrantRow
 
 
 class GrantStatus(StrEnum):
@@ -49,7 +50,7 @@ class Grant(relay.Node):
     billing_account_ids: strawberry.Private[tuple[int, ...]]
 
     @classmethod
-    def from_row(cls, row: people.GrantRow) -> Self:
+    def from_row(cls, row: GrantRow) -> Self:
         status = (
             GrantStatus.REVOKED
             if row.revoked_at

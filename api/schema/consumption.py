@@ -81,7 +81,7 @@ class SiteConsumption:
             total_kwh=series.total_kwh,
             months=[
                 MonthlyConsumption(
-                    month=m.month,  # type: ignore[arg-type]
+                    month=Month(m.month),
                     kwh=m.kwh,
                     kind=m.kind,
                 )
@@ -120,7 +120,7 @@ class PerimeterConsumption:
             estimated_kwh=data.estimated_kwh,
             months=[
                 BilledMonth(
-                    month=m.month,  # type: ignore[arg-type]
+                    month=Month(m.month),
                     kwh=m.kwh,
                     estimated_kwh=m.estimated_kwh,
                 )

@@ -104,7 +104,7 @@ class OutboxMutations:
         async def work() -> bool:
             await outbox.requeue_mail(
                 ctx.sessions,
-                mail_id=pk_of(input.mail_id, "OutboxMail", "mailId"),  # type: ignore[arg-type]
+                mail_id=pk_of(input.mail_id, "OutboxMail", "mailId"),
                 actor_user_id=ctx.caller.user_id,
                 now=ctx.now,
                 client_address=ctx.client_address,

@@ -188,7 +188,7 @@ class ReadingQueries:
         page = await readings.list_readings(
             ctx.sessions,
             ctx.perimeter,
-            site_id=pk,  # type: ignore[arg-type]
+            site_id=pk,
             period_from=filter.read_from if filter else None,
             period_to=filter.read_to if filter else None,
             sources=reading_rules.sources_of(kinds) if kinds else None,
@@ -212,7 +212,9 @@ def _reading_cursor(values: list[object] | None) -> tuple[date, int] | None:
         return None
     try:
         day, pk = values
-        return date.fromisoformat(str(day)), int(pk)  # type: ignore[call-overload]
+        if not isinstance(pk, int | str | float):  # what int() takes; anything else is refused
+            raise TypeError(pk)
+        return date.fromisoformat(str(day)), int(pk)
     except (TypeError, ValueError):
         raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
 
@@ -243,7 +245,7 @@ class ReadingMutations:
                 ctx.settings,
                 ctx.caller,
                 ctx.write_perimeter,
-                site_id=pk_of(input.site_id, "Site", "siteId"),  # type: ignore[arg-type]
+                site_id=pk_of(input.site_id, "Site", "siteId"),
                 read_on=input.read_on,
                 indexes=[(Register(i.register), i.index) for i in input.indexes],
                 confirmed=input.confirmed,

@@ -212,7 +212,7 @@ class SiteMutations:
             row = await site_references.update_site_references(
                 ctx.sessions,
                 ctx.caller,
-                site_id=pk_of(input.site_id, "Site", "siteId"),  # type: ignore[arg-type]
+                site_id=pk_of(input.site_id, "Site", "siteId"),
                 changes=changes,
                 now=ctx.now,
                 client_address=ctx.client_address,

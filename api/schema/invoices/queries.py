@@ -15,6 +15,7 @@ from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
+from api.graphql.scalars import Month
 from api.resolvers import invoices
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.resolvers.invoices import InvoiceOrder
@@ -135,7 +136,7 @@ class InvoiceQueries:
             accounting_date_to=summary.accounting_to,
             totals=BillingTotals.of(summary.totals),
             by_month=[
-                MonthBillingTotals(month=m.month, totals=BillingTotals.of(m.totals))
+                MonthBillingTotals(month=Month(m.month), totals=BillingTotals.of(m.totals))
                 for m in summary.by_month
             ],
             by_billing_account=[
@@ -173,7 +174,7 @@ class InvoiceQueries:
         history = await invoices.site_history(
             ctx.sessions,
             ctx.perimeter,
-            site_id=pk,  # type: ignore[arg-type]
+            site_id=pk,
             accounting_from=accounting_date_from,
             accounting_to=accounting_date_to,
         )
@@ -184,7 +185,7 @@ class InvoiceQueries:
             entries=[
                 SiteBillingEntry(
                     invoice_number=e.number,
-                    kind=e.kind,  # type: ignore[arg-type]
+                    kind=e.kind,
                     accounting_date=e.accounting_date,
                     period_start=e.period_start,
                     period_end=e.period_end,
@@ -220,7 +221,8 @@ class InvoiceQueries:
         )
         return HomeBillingSummary(
             months=[
-                MonthBillingTotals(month=m.month, totals=BillingTotals.of(m.totals)) for m in months
+                MonthBillingTotals(month=Month(m.month), totals=BillingTotals.of(m.totals))
+                for m in months
             ],
             totals=BillingTotals.of(total),
         )
