@@ -72,8 +72,9 @@ async def issue_link(
     session.add(token)
     await session.flush()
     page = LINK_PAGES[purpose]
+    assert token.id is not None  # flushed: the key is set
     return IssuedLink(
-        token_id=token.id,  # type: ignore[arg-type]
+        token_id=token.id,
         url=f"{customer_space_url.rstrip('/')}/{page}#token={secret}",
         expires_at=token.expires_at,
     )
