@@ -50,7 +50,7 @@ class GraphQLApp(GraphQL[Context, None]):
             now=now,
         )
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 
@@ -55,7 +55,7 @@ async def authenticate(
         return Authentication(problem=ErrorCode.TOKEN_INVALID)
     if looks_like_api_key(credential):
         return await _by_api_key(sessions, credential, client_address(request), now=now)
-    secret = settings.secret_key.get_secret_value()  # type: ignore[union-attr]
+    secret = settings.signing_secret
     try:
         claims = read_access_token(secret, credential, now=now)
     except InvalidAccessToken as exc:
@@ -106,6 +106,6 @@ async def _by_api_key(
             row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION
         ):
             await session.exec(
-                sa.update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=now)  # type: ignore[arg-type]
+                sa.update(ApiKey).where(col(ApiKey.id) == row.id).values(last_used_at=now)
             )
     return Authentication(caller, None if caller else ErrorCode.TOKEN_INVALID)

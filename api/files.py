@@ -28,7 +28,7 @@ def _stored_path(settings: Settings, file_key: str) -> Path | None:
 
 async def download(request: Request) -> Response:
     settings: Settings = request.app.state.settings
-    secret = settings.secret_key.get_secret_value()  # type: ignore[union-attr]
+    secret = settings.signing_secret
     try:
         file_key = verify_file_token(secret, request.path_params["token"])
     except InvalidSignedToken:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.secrets import digest, new_secret
@@ -40,9 +41,9 @@ async def void_open_links(
     await session.exec(
         sa.update(ActionToken)
         .where(
-            ActionToken.user_id == user_id,  # type: ignore[arg-type]
-            ActionToken.purpose == purpose,  # type: ignore[arg-type]
-            ActionToken.used_at.is_(None),  # type: ignore[union-attr]
+            col(ActionToken.user_id) == user_id,
+            col(ActionToken.purpose) == purpose,
+            col(ActionToken.used_at).is_(None),
         )
         .values(used_at=now)
     )
@@ -71,8 +72,9 @@ async def issue_link(
     session.add(token)
     await session.flush()
     page = LINK_PAGES[purpose]
+    assert token.id is not None  # flushed: the key is set
     return IssuedLink(
-        token_id=token.id,  # type: ignore[arg-type]
+        token_id=token.id,
         url=f"{customer_space_url.rstrip('/')}/{page}#token={secret}",
         expires_at=token.expires_at,
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.grants import GrantRow, load_grants
@@ -86,11 +86,11 @@ def scope_of(row: GrantRow) -> GrantScope:
 async def session_is_live(session: AsyncSession, family_id: str, *, now: datetime) -> bool:
     """A login session lives while one of its refresh tokens is unrevoked and unexpired."""
     found = await session.exec(
-        sa.select(RefreshToken.id)  # type: ignore[call-overload]
+        select(RefreshToken.id)
         .where(
             RefreshToken.family_id == family_id,
-            RefreshToken.revoked_at.is_(None),  # type: ignore[union-attr]
-            RefreshToken.expires_at > now,  # type: ignore[operator]
+            col(RefreshToken.revoked_at).is_(None),
+            col(RefreshToken.expires_at) > now,
         )
         .limit(1)
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.models import AccessGrant, GrantBillingAccount
@@ -45,27 +45,26 @@ async def load_grants(
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    query = sa.select(AccessGrant).where(AccessGrant.user_id.in_(ids))  # type: ignore[attr-defined]
+    query = select(AccessGrant).where(col(AccessGrant.user_id).in_(ids))
     if not include_revoked:
-        query = query.where(AccessGrant.revoked_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(AccessGrant.revoked_at).is_(None))
     if not include_suspended:
-        query = query.where(AccessGrant.suspended_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(AccessGrant.suspended_at).is_(None))
     if only_grant_id is not None:
-        query = query.where(AccessGrant.id == only_grant_id)
-    grants = list((await session.exec(query.order_by(AccessGrant.id))).scalars())  # type: ignore[call-overload]
+        query = query.where(col(AccessGrant.id) == only_grant_id)
+    grants = list((await session.exec(query.order_by(col(AccessGrant.id)))).all())
     accounts: dict[int, list[int]] = defaultdict(list)
     if grants:
         pairs = await session.exec(
-            sa.select(  # type: ignore[call-overload]
-                GrantBillingAccount.grant_id, GrantBillingAccount.billing_account_id
-            )
-            .where(GrantBillingAccount.grant_id.in_([g.id for g in grants]))  # type: ignore[attr-defined]
-            .order_by(GrantBillingAccount.billing_account_id)
+            select(GrantBillingAccount.grant_id, GrantBillingAccount.billing_account_id)
+            .where(col(GrantBillingAccount.grant_id).in_([g.id for g in grants]))
+            .order_by(col(GrantBillingAccount.billing_account_id))
         )
         for grant_id, account_id in pairs:
             accounts[grant_id].append(account_id)
     by_user: dict[int, list[GrantRow]] = defaultdict(list)
     for g in grants:
+        assert g.id is not None  # a loaded row has its key
         by_user[g.user_id].append(
             GrantRow(
                 id=g.id,

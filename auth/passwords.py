@@ -46,7 +46,8 @@ PROBLEM_MESSAGES: dict[PasswordProblem, str] = {
 
 
 def hash_password(password: str) -> str:
-    return _context.hash(password)
+    hashed: str = _context.hash(password)  # passlib ships no types
+    return hashed
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
@@ -54,11 +55,13 @@ def verify_password(password: str, password_hash: str | None) -> bool:
     if password_hash is None:
         _context.verify(password, _DUMMY_HASH)
         return False
-    return _context.verify(password, password_hash)
+    matches: bool = _context.verify(password, password_hash)
+    return matches
 
 
 def needs_rehash(password_hash: str) -> bool:
-    return _context.needs_update(password_hash)
+    outdated: bool = _context.needs_update(password_hash)
+    return outdated
 
 
 def password_problem(password: str, *, email: str, full_name: str = "") -> PasswordProblem | None:

@@ -15,9 +15,11 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.secrets import digest
+from db.core import THROTTLE_COUNTERS
 from db.models import ThrottleCounter
 
 
@@ -34,8 +36,8 @@ class Policy:
             return None
         # The exponent is capped before multiplying: a timedelta overflows past ~2**41 × 30 s,
         # which a burst of concurrent failures on one address could reach.
-        doublings = min(over - 1, 32)
-        return min(self.first_block * 2**doublings, self.longest_block)
+        factor: int = 2 ** min(over - 1, 32)  # int ** int is typed Any
+        return min(self.first_block * factor, self.longest_block)
 
 
 ACCOUNT_POLICY = Policy(free_failures=5)
@@ -70,12 +72,12 @@ async def ensure_not_blocked(
     if not keys:
         return
     blocked = await session.exec(
-        sa.select(sa.func.max(ThrottleCounter.blocked_until)).where(  # type: ignore[call-overload]
-            ThrottleCounter.key.in_([k.key for k in keys]),  # type: ignore[attr-defined]
-            ThrottleCounter.blocked_until > now,  # type: ignore[operator]
+        select(sa.func.max(col(ThrottleCounter.blocked_until))).where(
+            col(ThrottleCounter.key).in_([k.key for k in keys]),
+            col(ThrottleCounter.blocked_until) > now,
         )
     )
-    until = blocked.scalar_one_or_none()
+    until = blocked.one()
     if until is not None:
         raise Throttled(max(1, math.ceil((until - now).total_seconds())))
 
@@ -83,13 +85,14 @@ async def ensure_not_blocked(
 async def record_failure(
     session: AsyncSession, keys: Sequence[ThrottleKey], *, now: datetime
 ) -> None:
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for throttle_key in keys:
         statement = insert(ThrottleCounter).values(
             key=throttle_key.key, failures=1, window_started_at=now, blocked_until=None
         )
         # Atomic upsert: concurrent failures on two workers both count.
-        table = ThrottleCounter.__table__  # type: ignore[attr-defined]
+        table = THROTTLE_COUNTERS
         expired = table.c.window_started_at < now - throttle_key.policy.window
         statement = statement.on_conflict_do_update(
             index_elements=["key"],
@@ -98,19 +101,17 @@ async def record_failure(
                 "window_started_at": sa.case((expired, now), else_=table.c.window_started_at),
             },
         )
-        await session.exec(statement)  # type: ignore[call-overload]
+        await session.exec(statement)
         failures = (
             await session.exec(
-                sa.select(ThrottleCounter.failures).where(  # type: ignore[call-overload]
-                    ThrottleCounter.key == throttle_key.key
-                )
+                select(ThrottleCounter.failures).where(ThrottleCounter.key == throttle_key.key)
             )
-        ).scalar_one()
+        ).one()
         block = throttle_key.policy.block_for(failures)
         if block is not None:
             await session.exec(
                 sa.update(ThrottleCounter)
-                .where(ThrottleCounter.key == throttle_key.key)  # type: ignore[arg-type]
+                .where(col(ThrottleCounter.key) == throttle_key.key)
                 .values(blocked_until=now + block)
             )
 
@@ -118,7 +119,5 @@ async def record_failure(
 async def clear(session: AsyncSession, keys: Sequence[ThrottleKey]) -> None:
     if keys:
         await session.exec(
-            sa.delete(ThrottleCounter).where(
-                ThrottleCounter.key.in_([k.key for k in keys])  # type: ignore[attr-defined]
-            )
+            sa.delete(ThrottleCounter).where(col(ThrottleCounter.key).in_([k.key for k in keys]))
         )

@@ -11,8 +11,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import jwt
+
+if TYPE_CHECKING:  # PyJWT's TypedDict of decode options; only annotations use it
+    from jwt.types import Options
 
 _ISSUER = "comptoir"
 _AUDIENCE = "comptoir-api"
@@ -54,7 +58,7 @@ def issue_access_token(
 def read_access_token(secret: str, token: str, *, now: datetime | None = None) -> AccessClaims:
     # Given `now` (the request's clock), expiry is judged against it alone, so that an injected
     # clock decides; without it PyJWT judges against the wall clock.
-    options = {
+    options: Options = {
         "require": ["exp", "sub", "fam", "iat"],
         "verify_exp": now is None,
         "verify_iat": now is None,
@@ -66,7 +70,7 @@ def read_access_token(secret: str, token: str, *, now: datetime | None = None) -
             algorithms=["HS256"],
             audience=_AUDIENCE,
             issuer=_ISSUER,
-            options=options,  # type: ignore[arg-type]
+            options=options,
             leeway=0,
         )
     except jwt.ExpiredSignatureError as exc:

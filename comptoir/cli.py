@@ -164,7 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_send_welcome_packs(args: argparse.Namespace) -> None:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from api.resolvers.welcome_packs import send_welcome_packs
     from db.engine import create_session_factory
@@ -183,8 +183,9 @@ def cmd_send_welcome_packs(args: argparse.Namespace) -> None:
                     raise CommandError(f"groupement inconnu : {args.group}")
                 query = select(Member.id).where(Member.group_id == group.id)
             else:
-                query = select(Member.id).where(Member.customer_number.in_(args.member))  # type: ignore[attr-defined]
-            member_ids = sorted((await session.exec(query)).all())
+                query = select(Member.id).where(col(Member.customer_number).in_(args.member))
+            # Keys of stored rows are never null; the model types them optional for inserts.
+            member_ids = sorted(pk for pk in (await session.exec(query)).all() if pk is not None)
         if not member_ids or (args.member and len(member_ids) != len(set(args.member))):
             raise CommandError("membre(s) introuvable(s) : vérifiez les numéros clients")
         return await send_welcome_packs(
@@ -270,7 +271,7 @@ def cmd_import_invoices(args: argparse.Namespace) -> None:
 
 
 def cmd_detect_alerts(args: argparse.Namespace) -> None:
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from api.resolvers.alert_detection import detect_alerts
     from api.resolvers.alert_notifications import send_alert_notifications
@@ -290,13 +291,16 @@ def cmd_detect_alerts(args: argparse.Namespace) -> None:
                 group = (await session.exec(select(Group).where(Group.code == args.group))).first()
                 if group is None:
                     raise CommandError(f"groupement inconnu : {args.group}")
-                perimeter = Perimeter(group_ids=frozenset({group.id}))  # type: ignore[arg-type]
+                assert group.id is not None  # a stored row has its key
+                perimeter = Perimeter(group_ids=frozenset({group.id}))
             elif args.member:
-                query = select(Member.id).where(Member.customer_number.in_(args.member))  # type: ignore[attr-defined]
-                member_ids = frozenset((await session.exec(query)).all())
+                query = select(Member.id).where(col(Member.customer_number).in_(args.member))
+                member_ids = frozenset(
+                    pk for pk in (await session.exec(query)).all() if pk is not None
+                )
                 if len(member_ids) != len(set(args.member)):
                     raise CommandError("membre(s) introuvable(s) : vérifiez les numéros clients")
-                perimeter = Perimeter(member_ids=member_ids)  # type: ignore[arg-type]
+                perimeter = Perimeter(member_ids=member_ids)
         now = utcnow()
         report = await detect_alerts(sessions, now=now, perimeter=perimeter)
         return report, await send_alert_notifications(sessions, settings, now=now)

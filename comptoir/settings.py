@@ -175,6 +175,13 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def signing_secret(self) -> str:
+        """The key that signs tokens and file links: always set once validated (the
+        development key outside production), though the field stays optional for input."""
+        assert self.secret_key is not None
+        return self.secret_key.get_secret_value()
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -39,6 +39,8 @@ class AlertBuilder:
                     )
                 )
         if site.oddity == "zero_credit":
+            # The parc gives every zero_credit site the month its zeros start from.
+            assert site.zero_from is not None
             detected = self.state.ends[site.zero_from + 6] + timedelta(days=5)
             found.append(
                 (

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from demo.tariffs import LABELS, REGISTER_WORDS, electricity_prices, gas_prices
 from domain.enums import InvoiceComponent as C
@@ -157,8 +158,9 @@ def site_charges(
 
 @dataclass(slots=True)
 class BuiltInvoice:
-    lines: list[dict[str, object]]  # without ids
-    sites: list[dict[str, object]]  # without ids
+    # Rows for Core `insert()`, without ids (shapes.Row; imported from there would be a cycle)
+    lines: list[dict[str, Any]]
+    sites: list[dict[str, Any]]
     total_excl_tax: Decimal
     vat_reduced: Decimal
     vat_standard: Decimal

@@ -16,7 +16,8 @@ _SERIAL = (6_700_417, 300_000_000_000, 12)
 
 def _scatter(index: int, spec: tuple[int, int, int]) -> int:
     multiplier, offset, digits = spec
-    return (multiplier * index + offset) % 10**digits
+    modulus: int = 10**digits  # int ** int is typed Any (a negative power is a float)
+    return (multiplier * index + offset) % modulus
 
 
 def prm(index: int) -> str:

@@ -26,6 +26,7 @@ from decimal import Decimal
 from fpdf import FPDF
 from fpdf.enums import MethodReturnValue, TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
+from fpdf.table import Table
 
 from domain.billing import FAMILY_OF
 from domain.enums import InvoiceComponent
@@ -189,7 +190,7 @@ def french_number(value: Decimal | int | None, places: int | None = None) -> str
     number = Decimal(value)
     text = f"{abs(number):.{places}f}" if places is not None else f"{abs(number).normalize():f}"
     whole, _, decimals = text.partition(".")
-    groups = []
+    groups: list[str] = []
     while whole:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -220,6 +221,16 @@ def _identifier(digits: str, *groups: int) -> str:
 
 
 _REPLACEMENTS = str.maketrans({"≤": "<=", "≥": ">=", "\u202f": NBSP, "→": ">", "…": "..."})
+
+
+def _text_height(pdf: FPDF, width: float, line_height: float, text: str) -> float:
+    """The height `text` takes wrapped in a cell `width` wide, measured without printing."""
+    height = pdf.multi_cell(
+        width, line_height, _safe(text), dry_run=True, output=MethodReturnValue.HEIGHT
+    )
+    # multi_cell's return type covers every `output` combination; HEIGHT alone gives a number.
+    assert isinstance(height, float | int)
+    return height
 
 
 def _safe(text: str | None) -> str:
@@ -382,10 +393,7 @@ def _header(pdf: _Document, d: InvoicePdfData) -> None:
     if d.chorus_commitment_number:
         client.append(f"N° d'engagement : {d.chorus_commitment_number}")
     pdf.set_font("helvetica", size=9)
-    height = sum(
-        pdf.multi_cell(84, 4.6, _safe(text), dry_run=True, output=MethodReturnValue.HEIGHT)
-        for text in client
-    )
+    height = sum(_text_height(pdf, 84, 4.6, text) for text in client)
     pdf.set_xy(110, top)
     pdf.set_fill_color(*GREY)
     pdf.rect(108, top - 1.5, 88, height + 3, style="F")
@@ -404,7 +412,7 @@ def _table(
     *,
     size: float = 8,
     headings: bool = True,
-) -> Iterator[object]:
+) -> Iterator[Table]:
     pdf.set_font("helvetica", size=size)
     with pdf.table(
         width=sum(widths),
@@ -422,8 +430,8 @@ def _table(
     pdf.ln(2)
 
 
-def _add(table: object, cells: Sequence[str], style: FontFace | None = None) -> None:
-    row = table.row(style=style)  # type: ignore[attr-defined]
+def _add(table: Table, cells: Sequence[str], style: FontFace | None = None) -> None:
+    row = table.row(style=style)
     for text in cells:
         row.cell(_safe(text))
 
@@ -448,7 +456,7 @@ def _lines(pdf: _Document, d: InvoicePdfData) -> None:
             section = [line for line in charges if _section_of(line) == key]
             if not section:
                 continue
-            row = table.row(style=SECTION_ROW)  # type: ignore[attr-defined]
+            row = table.row(style=SECTION_ROW)
             row.cell(_safe(title), colspan=6)
             for line in section:
                 _add(
@@ -463,7 +471,7 @@ def _lines(pdf: _Document, d: InvoicePdfData) -> None:
                     ],
                 )
             subtotal = sum((line.amount for line in section), Decimal(0))
-            row = table.row(style=BOLD)  # type: ignore[attr-defined]
+            row = table.row(style=BOLD)
             row.cell(_safe(f"Sous-total {title[0].lower()}{title[1:]}"), colspan=5)
             row.cell(_safe(euros(subtotal)))
 
@@ -520,7 +528,7 @@ def _site_summary(pdf: _Document, d: InvoicePdfData) -> None:
                     euros(site.total_incl_tax),
                 ],
             )
-        row = table.row(style=BOLD)  # type: ignore[attr-defined]
+        row = table.row(style=BOLD)
         row.cell(_safe("Total"), colspan=2)
         for value in (
             french_number(sum(s.consumption_kwh for s in d.sites)),
@@ -579,7 +587,7 @@ def _render_site(pdf: _Document, d: InvoicePdfData, site: PdfSite, position: int
     widths = (22.0, 66.0, 28.0, 66.0)
     with _table(pdf, widths, ("LEFT",) * 4, headings=False) as table:
         for facts in _site_facts(d, site):
-            row = table.row()  # type: ignore[attr-defined]
+            row = table.row()
             for k, text in enumerate(facts):
                 row.cell(_safe(text), style=BOLD if k % 2 == 0 else None)
     basis = "réels" if site.index_basis == "ACTUAL" else "estimés"
@@ -604,7 +612,7 @@ def _render_site(pdf: _Document, d: InvoicePdfData, site: PdfSite, position: int
                     french_number(register.consumption),
                 ],
             )
-        row = table.row(style=BOLD)  # type: ignore[attr-defined]
+        row = table.row(style=BOLD)
         row.cell(_safe("Consommation facturée"), colspan=3)
         row.cell(_safe(f"{french_number(site.consumption_kwh)} kWh"))
     amounts = [

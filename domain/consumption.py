@@ -73,8 +73,8 @@ CONSUMPTION_KIND_LABELS: dict[ConsumptionKind, str] = {
 # -- months --------------------------------------------------------------------------------
 
 
-def parse_month(text: str) -> date:
-    """ "2026-03" → date(2026, 3, 1); ValueError for anything else."""
+def parse_month(text: object) -> date:
+    """ "2026-03" → date(2026, 3, 1); ValueError for anything else (a number included)."""
     match = _MONTH.match(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise ValueError(f"not a YYYY-MM month: {text!r}")

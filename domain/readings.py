@@ -88,7 +88,8 @@ def meter_range(digits: int) -> int:
     """How many distinct figures a meter of `digits` digits shows (it wraps after 10**N - 1)."""
     if digits < 1:
         raise ValueError(f"a meter has at least one digit, not {digits}")
-    return 10**digits
+    figures: int = 10**digits  # int ** int is typed Any (a negative power is a float)
+    return figures
 
 
 def wrapped_consumption(previous: int, current: int, digits: int) -> int:

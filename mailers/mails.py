@@ -233,6 +233,12 @@ async def queue_welcome_pack(session: AsyncSession, *, pack: WelcomePack) -> boo
 
 # template → builder of (file name, (maintype, subtype), bytes) attached at send time
 Attachment = tuple[str, tuple[str, str], bytes]
+
+
+def _no_attachments(context: dict[str, Any]) -> list[Attachment]:
+    return []
+
+
 ATTACHMENTS: dict[str, Callable[[dict[str, Any]], list[Attachment]]] = {
     "welcome_pack": lambda context: [
         (SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx(context["sites"]))
@@ -266,7 +272,7 @@ def build_message(
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, subtype="plain", charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
-    for filename, (maintype, subtype), data in ATTACHMENTS.get(template, lambda _c: [])(context):
+    for filename, (maintype, subtype), data in ATTACHMENTS.get(template, _no_attachments)(context):
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
     return message
 

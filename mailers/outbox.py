@@ -16,9 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models.journal import OutboxMail
+from db.core import OUTBOX
 from db.types import utcnow
 from domain.enums import MailStatus
 from mailers.rendering import render_subject
@@ -81,7 +82,7 @@ async def enqueue_mail(
     moment = now or utcnow()
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table: sa.Table = OutboxMail.__table__  # type: ignore[attr-defined]
+    table = OUTBOX
     statement = (
         insert(table)
         .values(
@@ -98,16 +99,14 @@ async def enqueue_mail(
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(table.c.id)
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return result.first() is not None
 
 
 async def count_by_status(session: AsyncSession) -> dict[MailStatus, int]:
     """How many mails are in each state: DEAD ones need an operator's look."""
-    table: sa.Table = OutboxMail.__table__  # type: ignore[attr-defined]
-    rows = await session.exec(
-        sa.select(table.c.status, sa.func.count()).group_by(table.c.status)  # type: ignore[call-overload]
-    )
+    table = OUTBOX
+    rows = await session.exec(select(table.c.status, sa.func.count()).group_by(table.c.status))
     counts = dict.fromkeys(MailStatus, 0)
     counts.update({MailStatus(status): count for status, count in rows.all()})
     return counts
@@ -118,7 +117,7 @@ async def requeue_dead_mail(
 ) -> bool:
     """An operator's retry of a DEAD mail (e.g. after fixing an address): a fresh round of
     attempts. False when the mail is not DEAD."""
-    table: sa.Table = OutboxMail.__table__  # type: ignore[attr-defined]
+    table = OUTBOX
     result = await session.exec(
         sa.update(table)
         .where(table.c.id == mail_id, table.c.status == MailStatus.DEAD)

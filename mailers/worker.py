@@ -39,11 +39,12 @@ from typing import Any
 import aiosmtplib
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from comptoir.settings import Settings
+from db.core import OUTBOX
 from db.engine import transaction
-from db.models.journal import OutboxMail
 from db.types import utcnow
 from domain.enums import MailStatus
 from mailers.mails import build_message
@@ -52,7 +53,7 @@ from mailers.transport import ClosableTransport, MailTransport, build_transport
 
 logger = logging.getLogger("comptoir.mailers")
 
-TABLE: sa.Table = OutboxMail.__table__  # type: ignore[attr-defined]
+TABLE = OUTBOX
 MAX_ERROR_LENGTH = 300
 JITTER = 0.1
 
@@ -151,7 +152,7 @@ async def _claim(
 ) -> list[_Claimed]:
     due = _due(now, key_prefix)
     chosen = (
-        sa.select(TABLE.c.id)
+        select(TABLE.c.id)
         .where(*due)
         .order_by(TABLE.c.next_attempt_at, TABLE.c.id)
         .limit(size)
@@ -179,7 +180,7 @@ async def _claim(
             # LOCKED)`: PostgreSQL may run that sub-select once per outer row, each run
             # skipping the rows the statement itself just updated, and so claim far more
             # than n rows (measured: 30 claimed with a limit of 3).
-            ids = list((await session.exec(chosen)).scalars().all())  # type: ignore[call-overload]
+            ids = list((await session.exec(chosen)).all())
             if not ids:
                 return []
             statement = claim.where(TABLE.c.id.in_(ids))
@@ -187,7 +188,7 @@ async def _claim(
             # SQLite has no row locks but serialises writers: one UPDATE is atomic, where a
             # SELECT then an UPDATE in a deferred transaction would deadlock two workers.
             statement = claim.where(TABLE.c.id.in_(chosen.scalar_subquery()), *due)
-        rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+        rows = (await session.exec(statement)).all()
     claimed = [_Claimed(*row) for row in rows]
     claimed.sort(key=lambda mail: mail.id)
     return claimed
@@ -231,15 +232,13 @@ async def _mark_failed(
 ) -> MailStatus:
     attempts = mail.attempts + 1
     dead = permanent or attempts >= settings.mail_max_attempts
-    values: dict[str, Any] = {"attempts": attempts, "last_error": error}
-    if dead:
-        values["status"] = MailStatus.DEAD
-    else:
-        values["status"] = MailStatus.PENDING
+    status = MailStatus.DEAD if dead else MailStatus.PENDING
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error, "status": status}
+    if not dead:
         values["next_attempt_at"] = now + retry_delay(settings, attempts)
     async with transaction(sessions) as session:
         await session.exec(sa.update(TABLE).where(TABLE.c.id == mail.id).values(**values))
-    return values["status"]
+    return status
 
 
 async def _deliver_one(

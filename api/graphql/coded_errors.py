@@ -106,9 +106,9 @@ class CodedErrors(SchemaExtension):
             return
         original = error.original_error
         for cause in _chain(original):
-            if isinstance(cause, GraphQLError) and (cause.extensions or {}).get("code"):
+            if isinstance(cause, GraphQLError) and (code := (cause.extensions or {}).get("code")):
                 # e.g. a scalar's own coded refusal, wrapped by variable coercion
-                _recode(error, ErrorCode(cause.extensions["code"]), cause.message, detail=False)
+                _recode(error, ErrorCode(code), cause.message, detail=False)
                 return
             if isinstance(cause, Refusal):
                 _recode(error, cause.code, cause.message, detail=False, field=cause.field)
@@ -134,7 +134,7 @@ class CodedErrors(SchemaExtension):
         if isinstance(result, GraphQLExecutionResult | ExecutionResult) and result.errors:
             errors += result.errors
         seen: set[int] = set()
-        for error in errors:
-            if id(error) not in seen:
-                seen.add(id(error))
-                self.recode(error)
+        for problem in errors:
+            if id(problem) not in seen:
+                seen.add(id(problem))
+                self.recode(problem)

@@ -12,6 +12,6 @@ from comptoir.settings import Settings
 
 def signed_file_url(settings: Settings, file_key: str) -> str:
     """The absolute download URL for a stored file, valid `signed_url_ttl_seconds`."""
-    secret = settings.secret_key.get_secret_value()  # type: ignore[union-attr]
+    secret = settings.signing_secret
     token = sign_file_key(secret, file_key, settings.signed_url_ttl_seconds)
     return f"{settings.public_url.rstrip('/')}/files/{token}"

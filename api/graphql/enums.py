@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
+from strawberry.types.enum import StrawberryEnumDefinition, has_enum_definition
 
 E = TypeVar("E", bound=Enum)
 
@@ -28,6 +29,12 @@ def described_enum(
     if missing:
         raise ValueError(f"{values.__name__}: no description for {', '.join(missing)}")
     wrapped = strawberry.enum(values, name=name, description=description)
-    for value in wrapped.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    for value in _definition_of(wrapped).values:
         value.description = descriptions[values[value.name]]
     return wrapped
+
+
+def _definition_of(registered: object) -> StrawberryEnumDefinition:
+    """The definition strawberry attached to an enum class it registered."""
+    assert has_enum_definition(registered)
+    return registered.__strawberry_definition__

@@ -1,8 +1,8 @@
 """Error mapping: the `ErrorCode` enum clients see, `UserError` in mutation payloads, and the
 field error a query answers with.
 
-The enum is generated from `domain.errors.ErrorCode`, with each value's description, so the
-codes exist once.
+The enum is `domain.errors.ErrorCode` itself, registered here with each value's description, so
+the codes exist once.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ import strawberry
 from graphql import GraphQLError
 
 from api.graphql.enums import described_enum
-from domain import errors
-from domain.errors import Refusal, Refusals
+from domain.errors import ERROR_CODE_DESCRIPTIONS, ErrorCode, Refusal, Refusals
 
 T = TypeVar("T")
 
-ErrorCode = described_enum(
-    errors.ErrorCode,
-    errors.ERROR_CODE_DESCRIPTIONS,
+described_enum(
+    ErrorCode,
+    ERROR_CODE_DESCRIPTIONS,
     description="Code machine d'une erreur attendue : chaque erreur renvoyée par l'API, dans "
     "un payload (`errors`) ou dans `extensions.code`, porte l'un de ces codes.",
 )

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 from strawberry import relay
 
 from domain.errors import not_found
 
 
+@overload
+def pk_of(global_id: relay.GlobalID, type_name: str, field: str) -> int: ...
+@overload
+def pk_of(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None: ...
 def pk_of(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
     if global_id is None:
         return None

@@ -23,7 +23,7 @@ MONTH_FORMAT_MESSAGE = "Mois invalide : attendu AAAA-MM (ex. 2026-03)."
 
 def _parse(value: object) -> date:
     try:
-        return parse_month(value)  # type: ignore[arg-type]
+        return parse_month(value)
     except ValueError:
         raise GraphQLError(
             MONTH_FORMAT_MESSAGE, extensions={"code": ErrorCode.INVALID.value}

@@ -13,8 +13,8 @@ from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import access, account_lifecycle
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
-from api.schema.accounts import Grant, Person, Tier
-from domain import enums
+from api.schema.accounts import Grant, Person
+from api.schema.enums import Tier
 from domain.errors import ErrorCode, Refusal
 
 
@@ -183,7 +183,7 @@ class AccessMutations:
                 ctx.perimeter,
                 email=input.email,
                 full_name=input.full_name,
-                tier=enums.Tier(input.tier),
+                tier=input.tier,
                 member_id=pk_of(input.member_id, "Member", "memberId"),
                 group_id=pk_of(input.group_id, "Group", "groupId"),
                 billing_account_ids=pks_of(
@@ -218,7 +218,7 @@ class AccessMutations:
                 ctx.sessions,
                 ctx.settings,
                 ctx.caller,
-                user_id=pk_of(input.person_id, "Person", "personId"),  # type: ignore[arg-type]
+                user_id=pk_of(input.person_id, "Person", "personId"),
                 now=ctx.now,
                 client_address=ctx.client_address,
             )
@@ -249,7 +249,7 @@ class AccessMutations:
                 ctx.sessions,
                 ctx.caller,
                 ctx.perimeter,
-                grant_id=grant_id,  # type: ignore[arg-type]
+                grant_id=grant_id,
                 billing_account_ids=pks_of(
                     input.billing_account_ids, "BillingAccount", "billingAccountIds"
                 ),
@@ -384,7 +384,7 @@ async def _grant_action(info: strawberry.Info, input: GrantInput, action: str) -
         row = await access.set_grant_state(
             ctx.sessions,
             ctx.caller,
-            grant_id=pk_of(input.grant_id, "Grant", "grantId"),  # type: ignore[arg-type]
+            grant_id=pk_of(input.grant_id, "Grant", "grantId"),
             action=action,
             now=ctx.now,
             client_address=ctx.client_address,

@@ -11,21 +11,29 @@ from typing import Self
 import strawberry
 from strawberry import relay
 
+from api.graphql.enums import described_enum
 from api.graphql.loaders import node_by_id_loader
 from api.resolvers import people
-from api.schema.enums import Energy
+from api.schema.enums import Energy, Tier, UserStatus
 from api.schema.portfolio import BillingAccount, Group, Member
-from domain import enums
-
-Tier = strawberry.enum(enums.Tier, description="Niveau d'accès d'une habilitation.")
-UserStatus = strawberry.enum(enums.UserStatus, description="État d'un compte de connexion.")
+from auth.grants import GrantRow
 
 
-@strawberry.enum(description="État d'une habilitation.")
 class GrantStatus(StrEnum):
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
     REVOKED = "REVOKED"
+
+
+described_enum(
+    GrantStatus,
+    {
+        GrantStatus.ACTIVE: "Active : ouvre l'accès à son périmètre.",
+        GrantStatus.SUSPENDED: "Suspendue : l'accès est fermé jusqu'à sa réactivation.",
+        GrantStatus.REVOKED: "Révoquée : l'accès est fermé définitivement.",
+    },
+    description="État d'une habilitation.",
+)
 
 
 @strawberry.type(description="Une habilitation : un niveau d'accès et son périmètre.")
@@ -42,7 +50,7 @@ class Grant(relay.Node):
     billing_account_ids: strawberry.Private[tuple[int, ...]]
 
     @classmethod
-    def from_row(cls, row: people.GrantRow) -> Self:
+    def from_row(cls, row: GrantRow) -> Self:
         status = (
             GrantStatus.REVOKED
             if row.revoked_at
@@ -55,7 +63,7 @@ class Grant(relay.Node):
             tier=row.tier,
             may_submit=row.may_submit,
             created_at=row.created_at,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             group_id=row.group_id,
             member_id=row.member_id,
             billing_account_ids=row.billing_account_ids,

@@ -150,7 +150,7 @@ class ApiKeyMutations:
             return await api_keys.revoke_api_key(
                 ctx.sessions,
                 ctx.caller,
-                api_key_id=pk_of(input.api_key_id, "ApiKey", "apiKeyId"),  # type: ignore[arg-type]
+                api_key_id=pk_of(input.api_key_id, "ApiKey", "apiKeyId"),
                 now=ctx.now,
                 client_address=ctx.client_address,
             )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from api.schema.enums import Energy, Segment, SelfCareRequestKind, TechnicalRequestType
-from domain import enums
 from domain.labels import (
     SEGMENT_ENERGY,
     SEGMENT_LABELS,
@@ -45,7 +44,7 @@ class Catalogue:
             TechnicalRequestTypeEntry(
                 code=code,
                 label=label,
-                energies=sorted(energies, key=list(enums.Energy).index),
+                energies=sorted(energies, key=list(Energy).index),
                 targets_existing_site=existing,
             )
             for code, (label, energies, existing) in TECHNICAL_REQUEST_TYPES.items()

@@ -19,18 +19,30 @@ from api.graphql.scalars import Month
 from api.resolvers import consumption
 from api.resolvers.consumption import PerimeterConsumption as PerimeterConsumptionData
 from api.resolvers.consumption import SiteSeries
+from api.schema.enums import labelled
 from api.schema.portfolio import Site
 from api.schema.site_filter import SiteFilterArgument, criteria_of
 from domain import consumption as rules
 from domain.calendar import paris_date
+from domain.consumption import CONSUMPTION_KIND_LABELS, ConsumptionKind, MonthRule
 
-ConsumptionKind = strawberry.enum(
-    rules.ConsumptionKind,
+described_enum(
+    ConsumptionKind,
+    labelled(
+        CONSUMPTION_KIND_LABELS,
+        {
+            ConsumptionKind.ACTUAL: "consommation calculée sur des index relevés uniquement.",
+            ConsumptionKind.ESTIMATED: "un index estimé ou une estimation par la CAR et le "
+            "profil y contribue.",
+            ConsumptionKind.NO_SUPPLY: "le site n'était pas fourni ce mois-là (et rien n'a été "
+            "relevé).",
+        },
+    ),
     description="Nature d'une consommation mensuelle : réelle (index relevés), estimée (index "
     "estimé ou estimation par la CAR et le profil), ou hors période de fourniture.",
 )
-MonthRule = described_enum(
-    rules.MonthRule,
+described_enum(
+    MonthRule,
     rules.MONTH_RULE_DESCRIPTIONS,
     description="Règle d'affectation des kWh facturés aux mois : le mois de la facture (date "
     "comptable, par défaut partout) ou la répartition sur la période facturée au prorata des "
@@ -69,9 +81,9 @@ class SiteConsumption:
             total_kwh=series.total_kwh,
             months=[
                 MonthlyConsumption(
-                    month=m.month,  # type: ignore[arg-type]
+                    month=Month(m.month),
                     kwh=m.kwh,
-                    kind=ConsumptionKind(m.kind),
+                    kind=m.kind,
                 )
                 for m in series.months
             ],
@@ -108,7 +120,7 @@ class PerimeterConsumption:
             estimated_kwh=data.estimated_kwh,
             months=[
                 BilledMonth(
-                    month=m.month,  # type: ignore[arg-type]
+                    month=Month(m.month),
                     kwh=m.kwh,
                     estimated_kwh=m.estimated_kwh,
                 )
@@ -167,7 +179,7 @@ class ConsumptionQueries:
                 description="Règle d'affectation des kWh aux mois : mois de la facture par "
                 "défaut, ou prorata des jours de sa période."
             ),
-        ] = MonthRule.ACCOUNTING_MONTH,  # type: ignore[assignment,attr-defined]
+        ] = MonthRule.ACCOUNTING_MONTH,
     ) -> PerimeterConsumption | None:
         ctx = info.context
         data = await consumption.perimeter_consumption(
@@ -177,6 +189,6 @@ class ConsumptionQueries:
             from_month=from_month,
             to_month=to_month,
             today=paris_date(ctx.now),
-            rule=rules.MonthRule(rule),
+            rule=rule,
         )
         return PerimeterConsumption.of(data)

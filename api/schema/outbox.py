@@ -15,10 +15,9 @@ from api.graphql.permissions import holds_tier
 from api.resolvers import outbox
 from api.resolvers.cursors import page_size
 from api.schema.access import DonePayload
-from domain import enums
+from api.schema.enums import MailStatus, Tier
 
-MailStatus = strawberry.enum(enums.MailStatus, description="État d'un mail dans la file d'envoi.")
-OperatorsOnly = holds_tier(enums.Tier.OPERATOR)
+OperatorsOnly = holds_tier(Tier.OPERATOR)
 
 
 @strawberry.type(description="Un mail de la file d'envoi.")
@@ -64,11 +63,11 @@ class OutboxQueries:
         info: strawberry.Info,
         status: Annotated[
             MailStatus, strawberry.argument(description="L'état des mails à lister.")
-        ] = enums.MailStatus.DEAD,
+        ] = MailStatus.DEAD,
         first: First = None,
     ) -> list[OutboxMail] | None:
         rows = await outbox.outbox_mails(
-            info.context.sessions, status=enums.MailStatus(status), first=page_size(first)
+            info.context.sessions, status=status, first=page_size(first)
         )
         return [
             OutboxMail(
@@ -105,7 +104,7 @@ class OutboxMutations:
         async def work() -> bool:
             await outbox.requeue_mail(
                 ctx.sessions,
-                mail_id=pk_of(input.mail_id, "OutboxMail", "mailId"),  # type: ignore[arg-type]
+                mail_id=pk_of(input.mail_id, "OutboxMail", "mailId"),
                 actor_user_id=ctx.caller.user_id,
                 now=ctx.now,
                 client_address=ctx.client_address,

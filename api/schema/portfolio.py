@@ -7,11 +7,10 @@ ID outside the caller's perimeter resolves exactly like an unknown one (null).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from datetime import date
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Annotated, Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self, TypeAlias, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -41,16 +40,20 @@ if TYPE_CHECKING:
 _MISSING = object()
 
 
-@cache
+_INIT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _init_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls) if f.init)  # type: ignore[arg-type]
+    """The constructor's fields of a strawberry type (a dataclass), listed once per class."""
+    if cls not in _INIT_FIELDS:
+        _INIT_FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.init)
+    return _INIT_FIELDS[cls]
 
 
-class _ScopedNode:
+class _ScopedNode(relay.Node):
     """A node built from a database row, loaded by id inside the caller's perimeter.
 
-    Listed before `relay.Node` in the bases so its `resolve_nodes` is the one used; the
-    GraphQL type name (the class name) says which table to read.
+    The GraphQL type name (the class name) says which table to read.
     """
 
     @classmethod
@@ -65,7 +68,9 @@ class _ScopedNode:
         return cls(**values, **extra)
 
     @classmethod
-    async def resolve_nodes(
+    # strawberry types this method with one overload per `required`; an id outside the
+    # perimeter answers None whatever it says, as a missing one does.
+    async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(i) if str(i).isdigit() else None for i in node_ids]
@@ -75,8 +80,14 @@ class _ScopedNode:
         return [cls.from_row(row) if row is not None else None for row in rows]
 
 
+N = TypeVar("N", bound=_ScopedNode)
+T = TypeVar("T")
+# A relation field's answer: the prefetched value, or a loader's awaitable (graphql-core awaits it)
+PrefetchedOrLoaded: TypeAlias = T | Awaitable[T]
+
+
 @strawberry.type(description="Groupement de commandes (coordonnateur et ses membres).")
-class Group(_ScopedNode, relay.Node):
+class Group(_ScopedNode):
     id: relay.NodeID[int]
     code: str = strawberry.field(description="Code court du groupement.")
     name: str = strawberry.field(description="Nom du groupement.")
@@ -84,7 +95,7 @@ class Group(_ScopedNode, relay.Node):
 
 
 @strawberry.type(description="Membre du groupement (collectivité, établissement public…).")
-class Member(_ScopedNode, relay.Node):
+class Member(_ScopedNode):
     id: relay.NodeID[int]
     customer_number: str = strawberry.field(description="Numéro de client.")
     legal_name: str = strawberry.field(description="Raison sociale.")
@@ -96,7 +107,7 @@ class Member(_ScopedNode, relay.Node):
 
 
 @strawberry.type(description="Compte de contrat : l'unité de facturation d'un membre.")
-class BillingAccount(_ScopedNode, relay.Node):
+class BillingAccount(_ScopedNode):
     id: relay.NodeID[int]
     number: str = strawberry.field(description="Numéro du compte de contrat.")
     energy: Energy = strawberry.field(description="Énergie facturée sur ce compte.")
@@ -111,8 +122,33 @@ class BillingAccount(_ScopedNode, relay.Node):
     segment_typology: str = strawberry.field(description="Typologie de segment du compte.")
 
 
+@strawberry.type(description="Compteur installé (ou déposé) sur un site.")
+class Meter(_ScopedNode):
+    id: relay.NodeID[int]
+    serial: str = strawberry.field(description="Numéro de série.")
+    kind: MeterKind = strawberry.field(description="Type de compteur.")
+    is_communicating: bool = strawberry.field(description="Compteur communicant (télérelevé).")
+    digits: int = strawberry.field(description="Nombre de chiffres de l'index.")
+    registers: list[Register] = strawberry.field(description="Postes horaires relevés.")
+    installed_on: date = strawberry.field(description="Date de pose.")
+    removed_on: date | None = strawberry.field(description="Date de dépose.")
+    reading_coefficient: strawberry.Private[Decimal] = Decimal(1)
+
+
+@strawberry.type(description="Le dernier index réel relevé sur un poste du compteur.")
+class LastIndex:
+    register: Register = strawberry.field(description="Poste horaire.")
+    index: int = strawberry.field(description="Index relevé.")
+    read_on: date = strawberry.field(description="Date de la relève.")
+    source: ReadingSource = strawberry.field(description="Origine de l'index.")
+
+    @classmethod
+    def from_row(cls, row: portfolio.RegisterIndexRow) -> LastIndex:
+        return cls(register=row.register, index=row.index, read_on=row.read_on, source=row.source)
+
+
 @strawberry.type(description="Point de livraison : PDL/PRM (électricité) ou PCE (gaz).")
-class Site(_ScopedNode, relay.Node):
+class Site(_ScopedNode):
     id: relay.NodeID[int]
     energy: Energy = strawberry.field(description="Énergie livrée.")
     point_number: str = strawberry.field(description="Numéro de PDL/PRM ou de PCE (14 chiffres).")
@@ -149,20 +185,23 @@ class Site(_ScopedNode, relay.Node):
     # graphql-core an awaitable from a DataLoader otherwise: a sync resolver keeps ~20 µs per
     # object off list pages (STYLE.md), and graphql-core awaits whatever is awaitable.
 
-    @strawberry.field(description="Le membre titulaire du site.")
-    def member(self, info: strawberry.Info) -> Member | None:
+    @strawberry.field(description="Le membre titulaire du site.", graphql_type=Member | None)
+    def member(self, info: strawberry.Info) -> PrefetchedOrLoaded[Member | None]:
         if self.relations is not None:
             return self.relations.member
         return _load_one(info, "Member", Member, self.member_id)
 
-    @strawberry.field(description="Le compte de contrat qui facture le site.")
-    def billing_account(self, info: strawberry.Info) -> BillingAccount | None:
+    @strawberry.field(
+        description="Le compte de contrat qui facture le site.",
+        graphql_type=BillingAccount | None,
+    )
+    def billing_account(self, info: strawberry.Info) -> PrefetchedOrLoaded[BillingAccount | None]:
         if self.relations is not None:
             return self.relations.billing_account
         return _load_one(info, "BillingAccount", BillingAccount, self.billing_account_id)
 
-    @strawberry.field(description="Le compteur en place.")
-    def current_meter(self, info: strawberry.Info) -> Meter | None:
+    @strawberry.field(description="Le compteur en place.", graphql_type=Meter | None)
+    def current_meter(self, info: strawberry.Info) -> PrefetchedOrLoaded[Meter | None]:
         if self.relations is not None:
             return self.relations.current_meter
         return _current_meter(info, self.id)
@@ -176,9 +215,10 @@ class Site(_ScopedNode, relay.Node):
 
     @strawberry.field(
         description="Dernier index réel (distributeur, auto-relève, relève spéciale) de chaque "
-        "poste du compteur en place."
+        "poste du compteur en place.",
+        graphql_type=list[LastIndex],
     )
-    def last_actual_readings(self, info: strawberry.Info) -> list[LastIndex]:
+    def last_actual_readings(self, info: strawberry.Info) -> PrefetchedOrLoaded[list[LastIndex]]:
         if self.relations is not None and self.relations.last_readings is not None:
             return self.relations.last_readings
         return _last_readings(info, self.id)
@@ -227,31 +267,6 @@ class Site(_ScopedNode, relay.Node):
         )
 
 
-@strawberry.type(description="Compteur installé (ou déposé) sur un site.")
-class Meter(_ScopedNode, relay.Node):
-    id: relay.NodeID[int]
-    serial: str = strawberry.field(description="Numéro de série.")
-    kind: MeterKind = strawberry.field(description="Type de compteur.")
-    is_communicating: bool = strawberry.field(description="Compteur communicant (télérelevé).")
-    digits: int = strawberry.field(description="Nombre de chiffres de l'index.")
-    registers: list[Register] = strawberry.field(description="Postes horaires relevés.")
-    installed_on: date = strawberry.field(description="Date de pose.")
-    removed_on: date | None = strawberry.field(description="Date de dépose.")
-    reading_coefficient: strawberry.Private[Decimal] = Decimal(1)
-
-
-@strawberry.type(description="Le dernier index réel relevé sur un poste du compteur.")
-class LastIndex:
-    register: Register = strawberry.field(description="Poste horaire.")
-    index: int = strawberry.field(description="Index relevé.")
-    read_on: date = strawberry.field(description="Date de la relève.")
-    source: ReadingSource = strawberry.field(description="Origine de l'index.")
-
-    @classmethod
-    def from_row(cls, row: portfolio.RegisterIndexRow) -> LastIndex:
-        return cls(register=row.register, index=row.index, read_on=row.read_on, source=row.source)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class SiteRelations:
     member: Member | None
@@ -274,7 +289,7 @@ def site_from_page_row(row: Any, last_readings: list[LastIndex] | None) -> Site:
     )
 
 
-async def _load_one(info: strawberry.Info, kind: str, cls: Any, pk: int) -> Any:
+async def _load_one(info: strawberry.Info, kind: str, cls: type[N], pk: int) -> N | None:
     row = await node_by_id_loader(info.context, kind).load(pk)
     return cls.from_row(row) if row is not None else None
 

@@ -8,24 +8,28 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from api.graphql.enums import described_enum
 from api.graphql.errors import UserError
 from api.graphql.ids import pk_of
 from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import readings
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
-from api.schema.enums import ReadingSource, Register
-from domain import enums
+from api.schema.enums import ReadingSource, Register, SelfReadingStatus
 from domain import readings as reading_rules
 from domain.errors import ErrorCode, Refusal
+from domain.readings import ReadingKind
 
-ReadingKind = strawberry.enum(
-    reading_rules.ReadingKind,
+described_enum(
+    ReadingKind,
+    {
+        ReadingKind.ACTUAL: "Réel : relevé ou télérelevé par le distributeur.",
+        ReadingKind.ESTIMATED: "Estimé, par le distributeur ou par le fournisseur.",
+        ReadingKind.SELF_READING: "Auto-relève : transmis par le client.",
+        ReadingKind.SPECIAL: "Relève spéciale : à la demande ou lors d'un changement de compteur.",
+    },
     description="Famille d'origine d'un index : relevé réel du distributeur, estimation, "
     "auto-relève ou relève spéciale.",
-)
-SelfReadingStatus = strawberry.enum(
-    enums.SelfReadingStatus, description="Ce qu'est devenue une auto-relève."
 )
 
 
@@ -184,7 +188,7 @@ class ReadingQueries:
         page = await readings.list_readings(
             ctx.sessions,
             ctx.perimeter,
-            site_id=pk,  # type: ignore[arg-type]
+            site_id=pk,
             period_from=filter.read_from if filter else None,
             period_to=filter.read_to if filter else None,
             sources=reading_rules.sources_of(kinds) if kinds else None,
@@ -208,7 +212,9 @@ def _reading_cursor(values: list[object] | None) -> tuple[date, int] | None:
         return None
     try:
         day, pk = values
-        return date.fromisoformat(str(day)), int(pk)  # type: ignore[call-overload]
+        if not isinstance(pk, int | str | float):  # what int() takes; anything else is refused
+            raise TypeError(pk)
+        return date.fromisoformat(str(day)), int(pk)
     except (TypeError, ValueError):
         raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
 
@@ -239,9 +245,9 @@ class ReadingMutations:
                 ctx.settings,
                 ctx.caller,
                 ctx.write_perimeter,
-                site_id=pk_of(input.site_id, "Site", "siteId"),  # type: ignore[arg-type]
+                site_id=pk_of(input.site_id, "Site", "siteId"),
                 read_on=input.read_on,
-                indexes=[(enums.Register(i.register), i.index) for i in input.indexes],
+                indexes=[(Register(i.register), i.index) for i in input.indexes],
                 confirmed=input.confirmed,
                 copy_to=input.copy_to_email,
                 now=ctx.now,

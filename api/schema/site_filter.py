@@ -10,7 +10,6 @@ from strawberry import relay
 from api.graphql.ids import pks_of
 from api.resolvers.portfolio import SiteCriteria
 from api.schema.enums import Distributor, Energy, MeterKind, Segment, SiteStatus
-from domain import enums
 
 
 @strawberry.input(
@@ -46,13 +45,13 @@ class SiteFilter:
         """The resolver-level criteria; IDs of another type simply match nothing."""
         return SiteCriteria(
             text=self.text,
-            energies=tuple(enums.Energy(e) for e in self.energies or ()),
-            segments=tuple(enums.Segment(s) for s in self.segments or ()),
-            statuses=tuple(enums.SiteStatus(s) for s in self.statuses or ()),
+            energies=tuple(self.energies or ()),
+            segments=tuple(self.segments or ()),
+            statuses=tuple(self.statuses or ()),
             member_ids=_ids(self.member_ids, "Member"),
             billing_account_ids=_ids(self.billing_account_ids, "BillingAccount"),
-            distributors=tuple(enums.Distributor(d) for d in self.distributors or ()),
-            meter_kinds=tuple(enums.MeterKind(k) for k in self.meter_kinds or ()),
+            distributors=tuple(self.distributors or ()),
+            meter_kinds=tuple(self.meter_kinds or ()),
             communicating=self.communicating,
             with_open_alerts=self.with_open_alerts,
         )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import strawberry
 
+from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
@@ -13,12 +14,25 @@ from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
 from api.resolvers import portfolio, site_references, summaries
 from api.resolvers.cursors import decode_cursor, page_size
+from api.resolvers.portfolio import SiteOrder
 from api.schema.enums import Energy, Segment, SiteStatus
 from api.schema.portfolio import LastIndex, Site, site_from_page_row
 from api.schema.site_filter import SiteFilterArgument, criteria_of
-from domain import enums
 
-SiteOrder = strawberry.enum(portfolio.SiteOrder, description="Ordre de la liste des sites.")
+described_enum(
+    SiteOrder,
+    {
+        SiteOrder.POINT_NUMBER: "Par numéro PRM ou PCE, croissant.",
+        SiteOrder.LEGAL_NAME: "Par raison sociale de l'adhérent, de A à Z.",
+        SiteOrder.CITY: "Par commune, de A à Z.",
+        SiteOrder.POSTCODE: "Par code postal, croissant.",
+        SiteOrder.INTERNAL_CODE: "Par code interne du client, de A à Z (sites sans code d'abord).",
+        SiteOrder.SEGMENT: "Par segment d'acheminement.",
+        SiteOrder.CAR_DESC: "Par consommation annuelle de référence (CAR), la plus forte d'abord.",
+        SiteOrder.SUPPLY_START_DESC: "Par date de début de fourniture, la plus récente d'abord.",
+    },
+    description="Ordre de la liste des sites.",
+)
 
 
 @strawberry.type(description="Nombre de sites d'une énergie.")
@@ -94,7 +108,7 @@ class SiteQueries:
         filter: SiteFilterArgument = None,
         order_by: Annotated[
             SiteOrder, strawberry.argument(description="Ordre de la liste.")
-        ] = portfolio.SiteOrder.POINT_NUMBER,
+        ] = SiteOrder.POINT_NUMBER,
         first: First = None,
         after: After = None,
     ) -> Connection[Site] | None:
@@ -103,7 +117,7 @@ class SiteQueries:
             ctx.sessions,
             ctx.perimeter,
             criteria=criteria_of(filter),
-            order=portfolio.SiteOrder(order_by),
+            order=order_by,
             first=page_size(first),
             after=(cursor := decode_cursor(after)),
             with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
@@ -144,7 +158,7 @@ class SiteQueries:
             info.context.sessions,
             info.context.perimeter,
             point_number=point_number,
-            energy=enums.Energy(energy) if energy else None,
+            energy=energy,
         )
         return Site.from_row(row) if row is not None else None
 
@@ -198,7 +212,7 @@ class SiteMutations:
             row = await site_references.update_site_references(
                 ctx.sessions,
                 ctx.caller,
-                site_id=pk_of(input.site_id, "Site", "siteId"),  # type: ignore[arg-type]
+                site_id=pk_of(input.site_id, "Site", "siteId"),
                 changes=changes,
                 now=ctx.now,
                 client_address=ctx.client_address,

@@ -10,9 +10,15 @@ from strawberry import relay
 
 from api.graphql.ids import pk_of, pks_of
 from api.resolvers.invoices import InvoiceQuery
-from api.schema.enums import Energy, InvoiceDelivery
-from api.schema.invoices.types import EditionStatus, IndexBasis, InvoiceKind, PaymentStatus
-from domain import billing, enums
+from api.schema.enums import (
+    EditionStatus,
+    Energy,
+    IndexBasis,
+    InvoiceDelivery,
+    InvoiceKind,
+    PaymentStatus,
+)
+from domain import billing
 from domain.errors import ErrorCode, Refusal
 
 
@@ -96,12 +102,12 @@ def to_query(f: InvoiceFilter | None) -> InvoiceQuery:
             else None
         ),
         site_id=pk_of(f.site_id, "Site", "siteId"),
-        kinds=tuple(enums.InvoiceKind(k) for k in f.kinds or ()),
-        index_basis=f.index_basis,  # type: ignore[arg-type]
-        delivery_mode=f.delivery_mode,  # type: ignore[arg-type]
-        edition_status=f.edition_status,  # type: ignore[arg-type]
-        payment_status=f.payment_status,  # type: ignore[arg-type]
-        energy=f.energy,  # type: ignore[arg-type]
+        kinds=tuple(f.kinds or ()),
+        index_basis=f.index_basis,
+        delivery_mode=f.delivery_mode,
+        edition_status=f.edition_status,
+        payment_status=f.payment_status,
+        energy=f.energy,
         number=f.number,
         min_total_incl_tax=f.min_total_incl_tax,
         max_total_incl_tax=f.max_total_incl_tax,

@@ -10,12 +10,15 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
+from api.graphql.enums import described_enum
 from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated
+from api.graphql.scalars import Month
 from api.resolvers import invoices
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
+from api.resolvers.invoices import InvoiceOrder
 from api.schema.invoices.filters import InvoiceFilter, to_query
 from api.schema.invoices.summaries import (
     AccountBillingTotals,
@@ -31,7 +34,18 @@ from domain import billing
 from domain.calendar import paris_date
 from domain.errors import Refusal
 
-InvoiceOrder = strawberry.enum(invoices.InvoiceOrder, description="Tri de la liste des factures.")
+described_enum(
+    InvoiceOrder,
+    {
+        InvoiceOrder.ACCOUNTING_DATE_DESC: "Par date comptable, la plus récente d'abord.",
+        InvoiceOrder.ACCOUNTING_DATE_ASC: "Par date comptable, la plus ancienne d'abord.",
+        InvoiceOrder.TOTAL_INCL_TAX_DESC: "Par montant TTC, le plus élevé d'abord.",
+        InvoiceOrder.TOTAL_INCL_TAX_ASC: "Par montant TTC, le plus faible d'abord.",
+        InvoiceOrder.NUMBER_ASC: "Par numéro de facture, croissant.",
+        InvoiceOrder.NUMBER_DESC: "Par numéro de facture, décroissant.",
+    },
+    description="Tri de la liste des factures.",
+)
 
 
 @strawberry.type
@@ -53,7 +67,7 @@ class InvoiceQueries:
         ] = None,
         order_by: Annotated[
             InvoiceOrder, strawberry.argument(description="Ordre de la liste.")
-        ] = InvoiceOrder.ACCOUNTING_DATE_DESC,  # type: ignore[assignment]
+        ] = InvoiceOrder.ACCOUNTING_DATE_DESC,
     ) -> Connection[Invoice] | None:
         ctx = info.context
         size = page_size(first)
@@ -65,7 +79,7 @@ class InvoiceQueries:
             ctx.sessions,
             ctx.perimeter,
             query,
-            order=invoices.InvoiceOrder(order_by),
+            order=order_by,
             first=size,
             after=cursor,
             with_lines=selects(info, "edges", "node", "lines")
@@ -122,7 +136,7 @@ class InvoiceQueries:
             accounting_date_to=summary.accounting_to,
             totals=BillingTotals.of(summary.totals),
             by_month=[
-                MonthBillingTotals(month=m.month, totals=BillingTotals.of(m.totals))
+                MonthBillingTotals(month=Month(m.month), totals=BillingTotals.of(m.totals))
                 for m in summary.by_month
             ],
             by_billing_account=[
@@ -160,7 +174,7 @@ class InvoiceQueries:
         history = await invoices.site_history(
             ctx.sessions,
             ctx.perimeter,
-            site_id=pk,  # type: ignore[arg-type]
+            site_id=pk,
             accounting_from=accounting_date_from,
             accounting_to=accounting_date_to,
         )
@@ -171,7 +185,7 @@ class InvoiceQueries:
             entries=[
                 SiteBillingEntry(
                     invoice_number=e.number,
-                    kind=e.kind,  # type: ignore[arg-type]
+                    kind=e.kind,
                     accounting_date=e.accounting_date,
                     period_start=e.period_start,
                     period_end=e.period_end,
@@ -207,7 +221,8 @@ class InvoiceQueries:
         )
         return HomeBillingSummary(
             months=[
-                MonthBillingTotals(month=m.month, totals=BillingTotals.of(m.totals)) for m in months
+                MonthBillingTotals(month=Month(m.month), totals=BillingTotals.of(m.totals))
+                for m in months
             ],
             totals=BillingTotals.of(total),
         )

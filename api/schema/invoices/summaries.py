@@ -11,7 +11,7 @@ from strawberry import relay
 
 from api.graphql.scalars import Month
 from api.resolvers import invoices
-from api.schema.invoices.types import InvoiceKind
+from api.schema.enums import InvoiceKind
 
 
 @strawberry.type(

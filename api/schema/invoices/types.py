@@ -17,21 +17,16 @@ from api.graphql.downloads import signed_file_url
 from api.graphql.loaders import node_by_id_loader, request_loader
 from api.resolvers import invoice_pdfs, invoices
 from api.resolvers.invoices import InvoiceDetail
-from api.schema.enums import Energy, InvoiceDelivery
+from api.schema.enums import (
+    EditionStatus,
+    Energy,
+    IndexBasis,
+    InvoiceComponent,
+    InvoiceDelivery,
+    InvoiceKind,
+    PaymentStatus,
+)
 from api.schema.portfolio import BillingAccount, Site
-from domain import enums
-
-InvoiceKind = strawberry.enum(
-    enums.InvoiceKind, description="Nature d'une facture : facture, annulation ou avoir."
-)
-IndexBasis = strawberry.enum(
-    enums.IndexBasis, description="Facture établie sur index réels ou estimés."
-)
-EditionStatus = strawberry.enum(enums.EditionStatus, description="État d'édition d'une facture.")
-PaymentStatus = strawberry.enum(enums.PaymentStatus, description="État de paiement d'une facture.")
-InvoiceComponent = strawberry.enum(
-    enums.InvoiceComponent, description="Composante d'une ligne de facture."
-)
 
 
 @strawberry.type(description="Une ligne de facture : une composante, ou la TVA d'un taux.")
@@ -190,7 +185,9 @@ class Invoice(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    # strawberry types this method with one overload per `required`; an id outside the
+    # perimeter answers None whatever it says, as a missing one does.
+    async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(i) if str(i).isdigit() else None for i in node_ids]
@@ -206,7 +203,7 @@ class Invoice(relay.Node):
         return [
             VatAmount(rate=r.vat_rate, base=r.vat_base, amount=r.amount)
             for r in self.line_rows or []
-            if r.component == enums.InvoiceComponent.VAT
+            if r.component == InvoiceComponent.VAT
         ]
 
     @strawberry.field(description="La part de chaque site (une seule sur une facture mono-site).")
@@ -239,7 +236,7 @@ class Invoice(relay.Node):
         async def load(ids: Sequence[int]) -> list[Any]:
             return await invoices.load_invoices(ctx.sessions, ctx.perimeter, ids, by="cancels")
 
-        found = await request_loader(info.context, "InvoiceByCancelledIdLoader", load).load(self.id)  # type: ignore[arg-type]
+        found = await request_loader(info.context, "InvoiceByCancelledIdLoader", load).load(self.id)
         return Invoice.from_detail(found) if found is not None else None
 
     @strawberry.field(
@@ -253,5 +250,5 @@ class Invoice(relay.Node):
             keys = await invoice_pdfs.ensure_pdfs(ctx.sessions, ctx.settings, ctx.perimeter, ids)
             return [keys.get(i) for i in ids]
 
-        key = await request_loader(info.context, "InvoicePdfKeyByIdLoader", load).load(self.id)  # type: ignore[arg-type]
+        key = await request_loader(info.context, "InvoicePdfKeyByIdLoader", load).load(self.id)
         return signed_file_url(ctx.settings, key) if key else None
