@@ -29,7 +29,7 @@ from api.schema.portfolio import Site
 from domain import enums
 from domain.errors import ErrorCode, Refusal
 
-AlertKind = described_enum(
+described_enum(
     enums.AlertKind,
     {
         enums.AlertKind.MISSING_DISTRIBUTOR_READING: "Pas de relevé réel du distributeur depuis "
@@ -47,7 +47,7 @@ AlertKind = described_enum(
     },
     description="Nature d'une alerte.",
 )
-AlertStatus = described_enum(
+described_enum(
     enums.AlertStatus,
     {
         enums.AlertStatus.OPEN: "Ouverte : détectée, personne ne l'a encore prise en compte.",
@@ -57,7 +57,7 @@ AlertStatus = described_enum(
     },
     description="État d'une alerte : ouverte → prise en compte → résolue.",
 )
-AlertOrder = described_enum(
+described_enum(
     cases.AlertOrder,
     {
         cases.AlertOrder.DETECTED_ON_DESC: "Les plus récemment détectées d'abord (par défaut).",
@@ -67,6 +67,9 @@ AlertOrder = described_enum(
     },
     description="Ordre de la liste des alertes.",
 )
+AlertKind = enums.AlertKind
+AlertStatus = enums.AlertStatus
+AlertOrder = cases.AlertOrder
 
 
 @strawberry.type(description="Le seuil au regard duquel l'alerte a été levée.")
@@ -166,7 +169,7 @@ class Alert(relay.Node):
         )
 
     @classmethod
-    async def resolve_nodes(
+    async def resolve_nodes(  # type: ignore[override]  # None for an id outside the perimeter
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         ids = [int(i) if str(i).isdigit() else None for i in node_ids]
@@ -398,7 +401,7 @@ class AlertMutations:
             row = await cases.acknowledge_alert(
                 ctx.sessions,
                 ctx.caller,
-                alert_id=pk_of(input.alert_id, "Alert", "alertId"),  # type: ignore[arg-type]
+                alert_id=pk_of(input.alert_id, "Alert", "alertId"),
                 comment=input.comment,
                 now=ctx.now,
                 client_address=ctx.client_address,
@@ -428,7 +431,7 @@ class AlertMutations:
             row = await cases.resolve_alert(
                 ctx.sessions,
                 ctx.caller,
-                alert_id=pk_of(input.alert_id, "Alert", "alertId"),  # type: ignore[arg-type]
+                alert_id=pk_of(input.alert_id, "Alert", "alertId"),
                 comment=input.comment,
                 now=ctx.now,
                 client_address=ctx.client_address,
