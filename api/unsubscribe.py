@@ -22,7 +22,8 @@ from db.alert_preferences import set_deliveries
 from db.engine import transaction
 from db.models import User
 from db.types import utcnow
-from domain.alert_notifications import ALERT_KIND_LABELS, AlertDelivery
+from domain.alert_notifications import AlertDelivery
+from domain.labels import ALERT_KIND_LABELS
 
 _PAGE = """<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8">

@@ -25,14 +25,6 @@ ALERT_DELIVERY_LABELS: dict[AlertDelivery, str] = {
     AlertDelivery.OFF: "Aucun courriel",
 }
 
-ALERT_KIND_LABELS: dict[AlertKind, str] = {
-    AlertKind.MISSING_DISTRIBUTOR_READING: "Relevé du distributeur manquant",
-    AlertKind.ZERO_CONSUMPTION: "Consommation nulle",
-    AlertKind.NEGATIVE_CONSUMPTION: "Consommation négative",
-    AlertKind.EXCESSIVE_CONSUMPTION: "Consommation excessive",
-    AlertKind.REACTIVE_ENERGY: "Énergie réactive facturée",
-    AlertKind.READ_NOT_BILLED: "Site relevé mais non facturé",
-}
 
 # Tiers whose perimeter is wide: a group (ADMIN) or accounts across members (an adviser).
 _WIDE_TIERS = frozenset({Tier.ADMIN, Tier.THIRD_PARTY})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from domain.enums import (
+    AlertKind,
+    AlertStatus,
     BillingFrequency,
     CustomerCategory,
     EditionStatus,
@@ -205,4 +207,19 @@ CUSTOMER_CATEGORY_LABELS: dict[CustomerCategory, str] = {
     CustomerCategory.PUBLIC: "Client public",
     CustomerCategory.BUSINESS: "Professionnel",
     CustomerCategory.PRIVATE: "Particulier",
+}
+
+ALERT_KIND_LABELS: dict[AlertKind, str] = {
+    AlertKind.MISSING_DISTRIBUTOR_READING: "Relevé du distributeur manquant",
+    AlertKind.ZERO_CONSUMPTION: "Consommation nulle",
+    AlertKind.NEGATIVE_CONSUMPTION: "Consommation négative",
+    AlertKind.EXCESSIVE_CONSUMPTION: "Consommation excessive",
+    AlertKind.REACTIVE_ENERGY: "Énergie réactive facturée",
+    AlertKind.READ_NOT_BILLED: "Site relevé mais non facturé",
+}
+
+ALERT_STATUS_LABELS: dict[AlertStatus, str] = {
+    AlertStatus.OPEN: "Ouverte",
+    AlertStatus.ACKNOWLEDGED: "Prise en compte",
+    AlertStatus.RESOLVED: "Résolue",
 }

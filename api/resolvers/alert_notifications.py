@@ -45,7 +45,6 @@ from db.engine import transaction
 from db.models import AccessGrant, Alert, AlertDigest, AlertNotification, Member, Site, User
 from db.scoped import Perimeter, scoped_alerts
 from domain.alert_notifications import (
-    ALERT_KIND_LABELS,
     AlertDelivery,
     default_delivery,
     effective_deliveries,
@@ -53,6 +52,7 @@ from domain.alert_notifications import (
 from domain.calendar import paris_date
 from domain.enums import AlertKind, AlertStatus, Tier, UserStatus
 from domain.errors import ErrorCode, Refusal
+from domain.labels import ALERT_KIND_LABELS
 from mailers import contacts, mails
 
 ALERTS = table_of(Alert)

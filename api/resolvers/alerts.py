@@ -11,7 +11,7 @@ is one statement, plus one for the count when it is asked for.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -21,16 +21,20 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.filter_scope import check_filter_scope
+from api.resolvers.portfolio import SiteCriteria
 from api.resolvers.writable import object_to_change
 from auth.caller import Caller
 from db import audit
-from db.core import SITES, core, core_rows, table_of
+from db.core import MEMBERS, SITES, core, core_rows, table_of
 from db.engine import transaction
 from db.models import Alert, User
 from db.scoped import Perimeter, scoped_alerts
+from documents.tables import Column, ColumnKind, Table
 from domain.alert_workflow import check_acknowledge, check_resolve, clean_comment
 from domain.enums import AlertKind, AlertStatus, Energy
 from domain.errors import ErrorCode, Refusal
+from domain.labels import ALERT_KIND_LABELS, ALERT_STATUS_LABELS, ENERGY_LABELS
 
 ALERTS = table_of(Alert)
 _ACKNOWLEDGER = table_of(User).alias("acknowledger")
@@ -320,3 +324,93 @@ async def resolve_alert(
             },
         )
         return await _row_of(session, caller, alert_id)
+
+
+# -- the list as a file -----------------------------------------------------------------------
+
+EXPORT_ROWS_AT_A_TIME = 2_000
+
+
+def _export_columns() -> tuple[Column, ...]:
+    t, day, label, ident = ColumnKind.TEXT, ColumnKind.DATE, ColumnKind.LABEL, ColumnKind.IDENTIFIER
+    return (
+        Column("Détectée le", day),
+        Column("Type", label, 30, ALERT_KIND_LABELS),
+        Column("État", label, 16, ALERT_STATUS_LABELS),
+        Column("PRM / PCE", ident, 16),
+        Column("Énergie", label, 13, ENERGY_LABELS),
+        Column("Membre", t, 36),
+        Column("Code interne", t, 20),
+        Column("Désignation", t, 30),
+        Column("Commune", t, 24),
+        Column("Message", t, 60),
+        Column("Prise en compte le", day),
+        Column("Prise en compte par", t, 24),
+        Column("Résolue le", day),
+        Column("Résolue par", t, 24),
+        Column("Raison ou commentaire de résolution", t, 50),
+    )
+
+
+def _export_row(r: Any) -> tuple[Any, ...]:
+    resolver = r.resolved_by_name or ("Détection automatique" if r.resolved_at else None)
+    return (
+        r.detected_on,
+        AlertKind(r.kind),
+        AlertStatus(r.status),
+        r.site__point_number,
+        Energy(r.site__energy),
+        r.member_legal_name,
+        r.site__internal_code,
+        r.site__designation,
+        r.site__city,
+        r.message,
+        r.acknowledged_at.date() if r.acknowledged_at else None,
+        r.acknowledged_by_name,
+        r.resolved_at.date() if r.resolved_at else None,
+        resolver,
+        r.comment or r.resolved_reason,
+    )
+
+
+async def alerts_table(
+    sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, query: AlertQuery
+) -> Table:
+    """The filter's alerts as a table (newest first), for the one export writer: the same
+    scoped statement as the list, with the member's legal name, streamed in batches. Like every
+    export, a filter naming a site, member or billing account outside the perimeter is refused
+    as NOT_FOUND (a file is a durable document: no empty file for a foreign ID)."""
+    async with sessions() as session:
+        await check_filter_scope(
+            session,
+            perimeter,
+            SiteCriteria(
+                member_ids=query.member_ids or (),
+                billing_account_ids=query.billing_account_ids or (),
+            ),
+            site_id=query.site_id,
+        )
+    statement = (
+        _scoped(
+            perimeter,
+            query,
+            *ROW_COLUMNS,
+            MEMBERS.c.legal_name.label("member_legal_name"),
+            with_people=True,
+        )
+        .join(MEMBERS, MEMBERS.c.id == SITES.c.member_id)
+        .order_by(ALERTS.c.detected_on.desc(), ALERTS.c.id.desc())
+    )
+
+    async def chunks() -> AsyncIterator[list[tuple[Any, ...]]]:
+        if perimeter.is_empty:
+            return
+        async with sessions() as session:
+            connection = await session.connection()
+            result = await connection.stream(
+                statement.execution_options(yield_per=EXPORT_ROWS_AT_A_TIME)
+            )
+            async for partition in result.partitions(EXPORT_ROWS_AT_A_TIME):
+                yield [_export_row(r) for r in partition]
+
+    return Table("alertes", "Alertes", _export_columns(), chunks())

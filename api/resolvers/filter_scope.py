@@ -11,16 +11,22 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.portfolio import SiteCriteria
-from db.models import BillingAccount, Member
-from db.scoped import Perimeter, scoped_billing_accounts, scoped_members
+from db.models import BillingAccount, Member, Site
+from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
 from domain.errors import not_found
 
 
 async def check_filter_scope(
-    session: AsyncSession, perimeter: Perimeter, criteria: SiteCriteria
+    session: AsyncSession,
+    perimeter: Perimeter,
+    criteria: SiteCriteria,
+    *,
+    site_id: int | None = None,
 ) -> None:
-    """Every member and billing account the filter names is in the perimeter, or NOT_FOUND."""
+    """Every member, billing account (and site) the filter names is in the perimeter, or
+    NOT_FOUND."""
     for ids, scoped, model, field in (
+        ((site_id,) if site_id is not None else (), scoped_sites, Site, "filter.siteId"),
         (criteria.member_ids, scoped_members, Member, "filter.memberIds"),
         (
             criteria.billing_account_ids,

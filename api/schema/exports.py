@@ -17,8 +17,10 @@ from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
 from api.graphql.permissions import IsAuthenticated
 from api.graphql.scalars import Month
-from api.resolvers import exports
+from api.resolvers import alerts, exports
 from api.resolvers.export_files import WrittenExport, write_export
+from api.schema.alerts import AlertFilter
+from api.schema.alerts import to_query as alert_query
 from api.schema.site_filter import SiteFilter, criteria_of
 from documents.tables import FileFormat, Table
 from domain.calendar import paris_date
@@ -63,6 +65,15 @@ class ExportConsumptionInput:
     format: ExportFormat = strawberry.field(description="Format du fichier.")
     from_month: Month = strawberry.field(description="Premier mois.")
     to_month: Month = strawberry.field(description="Dernier mois (24 mois au plus).")
+
+
+@strawberry.input(description="Export de la liste des alertes d'un filtre.")
+class ExportAlertsInput:
+    filter: AlertFilter | None = strawberry.field(
+        default=None,
+        description="Filtre des alertes ; toutes celles de votre périmètre s'il est absent.",
+    )
+    format: ExportFormat = strawberry.field(description="Format du fichier.")
 
 
 @strawberry.type(description="Résultat d'un export : un lien de téléchargement temporaire.")
@@ -181,4 +192,24 @@ class ExportMutations:
                 to_month=input.to_month,
                 today=paris_date(ctx.now),
             ),
+        )
+
+    @strawberry.mutation(
+        description="Exporte les alertes du filtre (les plus récentes d'abord) : date, type, "
+        "état, site, membre, message, prise en compte et résolution.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def export_alerts(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportAlertsInput,
+            strawberry.argument(description="Export de la liste des alertes d'un filtre."),
+        ],
+    ) -> ExportPayload:
+        ctx = info.context
+        return await _export(
+            info,
+            input.format,
+            lambda: alerts.alerts_table(ctx.sessions, ctx.perimeter, alert_query(input.filter)),
         )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -606,3 +606,93 @@ async def test_a_third_party_reads_alerts_and_handles_them_only_if_its_grant_all
     data = await runner.run(ACKNOWLEDGE, {"i": {"alertId": alert_id}}, as_user=adviser)
     assert data["acknowledgeAlert"]["errors"] == []
     assert data["acknowledgeAlert"]["alert"]["status"] == "ACKNOWLEDGED"
+
+
+EXPORT_ALERTS = """
+mutation($i: ExportAlertsInput!) {
+  exportAlerts(input: $i) { url rowCount errors { field code message } }
+}
+"""
+
+
+def _exported_path(runner: Runner, url: str) -> Any:
+    from urllib.parse import urlsplit
+
+    from auth.signed_urls import verify_file_token
+
+    token = urlsplit(url).path.rsplit("/", 1)[1]
+    key = verify_file_token(runner.settings.signing_secret, token)
+    return runner.settings.files_dir / key
+
+
+async def test_the_alert_list_exports_through_the_one_writer(
+    runner: Runner, alerted: Fixture
+) -> None:
+    import csv
+
+    import openpyxl
+
+    # given: the USER's alerts, counted apart with plain SQL
+    user = alerted.world.people["USER"]
+    async with runner.sessions() as session:
+        expected = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT count(*) FROM alerts a JOIN sites s ON s.id = a.site_id "
+                    "WHERE s.member_id = :m AND a.status = 'OPEN'"
+                ),
+                {"m": alerted.world.member.id},
+            )
+        ).scalar_one()
+    # when
+    answers = {}
+    for file_format in ("CSV", "XLSX"):
+        data = await runner.run(
+            EXPORT_ALERTS,
+            {"i": {"format": file_format, "filter": {"statuses": ["OPEN"]}}},
+            as_user=user,
+        )
+        answers[file_format] = data["exportAlerts"]
+    # then: as many rows as SQL counts, French labels, no code left
+    assert expected > 0
+    for answer in answers.values():
+        assert answer["errors"] == [] and answer["rowCount"] == expected
+    path = _exported_path(runner, answers["CSV"]["url"])
+    assert path.name == f"alertes-{TODAY:%Y%m%d}.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    assert rows[0][:3] == ["Détectée le", "Type", "État"]
+    assert len(rows) == expected + 1
+    assert {row[2] for row in rows[1:]} == {"Ouverte"}
+    assert not any(kind.value in row[1] for row in rows[1:] for kind in AlertKind)
+    book = openpyxl.load_workbook(_exported_path(runner, answers["XLSX"]["url"]), read_only=True)
+    try:
+        sheet = book.worksheets[0]
+        values = list(sheet.iter_rows(values_only=True))
+        assert len(values) == expected + 1
+        assert isinstance(values[1][0], datetime)  # a date, not text
+    finally:
+        book.close()
+
+
+async def test_an_alert_export_holds_nothing_of_another_tenant(
+    runner: Runner, alerted: Fixture, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # given: another tenant with alerts of its own
+    other = await make_world(session_factory, "AlertesB")
+    await make_alert(session_factory, other.sites[0], detected_on=TODAY)
+    # when: the other tenant's member named in the filter
+    data = await runner.run(
+        EXPORT_ALERTS,
+        {"i": {"format": "CSV", "filter": {"memberIds": [gid("Member", other.member.id)]}}},
+        as_user=alerted.world.people["ADMIN"],
+    )
+    # then: refused, exactly as for a member that does not exist (no file at all)
+    missing = await runner.run(
+        EXPORT_ALERTS,
+        {"i": {"format": "CSV", "filter": {"memberIds": [gid("Member", 10**9)]}}},
+        as_user=alerted.world.people["ADMIN"],
+    )
+    assert data == missing
+    assert data["exportAlerts"]["rowCount"] is None
+    assert [e["code"] for e in data["exportAlerts"]["errors"]] == ["NOT_FOUND"]

@@ -365,6 +365,21 @@ CASES: list[Case] = [
         'toMonth: "2026-03") { totalKwh } }',
         lambda a, t: {"m": t.member},
     ),
+    *(
+        Case(
+            f"exportAlerts(filter.{name})",
+            f"mutation($x: {kind}) {{ exportAlerts(input: {{format: CSV, filter: {{{name}: $x}}}}) "
+            "{ rowCount " + _ERRORS + " } }",
+            lambda a, t, attr=attr, many=kind.startswith("["): {
+                "x": [getattr(t, attr)] if many else getattr(t, attr)
+            },
+        )
+        for name, kind, attr in (
+            ("siteId", "ID!", "site"),
+            ("memberIds", "[ID!]!", "member"),
+            ("billingAccountIds", "[ID!]!", "billing_account"),
+        )
+    ),
     Case(
         "exportSites(filter.memberIds)",
         "mutation($m: ID!) { exportSites(input: {format: CSV, filter: {memberIds: [$m]}}) "
