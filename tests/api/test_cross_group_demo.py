@@ -85,6 +85,14 @@ async def first_group(demo_runner: Runner) -> Target:
                 " WHERE m.group_id = 1"
             ),
         ),
+        alert=gid(
+            "Alert",
+            await one(
+                "SELECT min(a.id) FROM alerts a JOIN sites s ON s.id = a.site_id"
+                " JOIN members m ON m.id = s.member_id WHERE m.group_id = 1"
+                " AND a.status = 'OPEN'"
+            ),
+        ),
         invoice_number=await one(
             "SELECT min(i.number) FROM invoices i JOIN billing_accounts b"
             " ON b.id = i.billing_account_id JOIN members m ON m.id = b.member_id"
