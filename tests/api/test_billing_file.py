@@ -3,7 +3,6 @@ parsed with csv; counts and amounts checked against SQL written here, not the co
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import re
@@ -23,6 +22,7 @@ from auth.signed_urls import verify_file_token
 from db.models import Site
 from tests.clock import TODAY
 from tests.factories import World, make_invoice, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 EXPORT_FILE = """
@@ -51,10 +51,6 @@ ENGLISH_CODES = {
     "ACTUAL",
     "ESTIMATED",
 }
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ here with SQL written apart from the code."""
 
 from __future__ import annotations
 
-import base64
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -24,13 +23,10 @@ from domain.enums import ReadingSource, Register
 from mailers.contacts import contact_lines, customer_service_of
 from mailers.mails import build_message
 from tests.factories import World, make_invoice, make_metered_site, make_person, make_world
+from tests.ids import gid
 from tests.runner import Runner
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
-
-
-def gid(type_name: str, pk: int) -> str:
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
 
 
 async def run_at(runner: Runner, document: str, variables: dict[str, Any], *, as_user: User) -> Any:
