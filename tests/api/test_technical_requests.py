@@ -476,3 +476,26 @@ async def test_one_request_by_reference_and_node(
             )
         ).one()
     assert events[0] > 0
+
+
+# -- the README's tour, on the demo ----------------------------------------------------------
+
+TOUR = """
+query { technicalRequests(first: 5, filter: {statuses: [SCHEDULED]}) { totalCount edges {
+  node { reference typeLabel statusLabel submittedAt memberLegalName pointNumber appointmentAt
+         authorName events { status occurredAt actorName note } } } } }"""
+
+
+async def test_the_readme_tour_lists_the_demo_groups_requests(demo_runner: Runner) -> None:
+    from sqlmodel import select
+
+    from demo.logins import ADMIN_ID
+
+    async with demo_runner.sessions() as session:
+        user = (await session.exec(select(User).where(User.id == ADMIN_ID))).one()
+    data = await demo_runner.run(TOUR, as_user=user)
+    page = data["technicalRequests"]
+    assert page["totalCount"] > 0
+    node = page["edges"][0]["node"]
+    assert node["statusLabel"] == "Rendez-vous planifié" and node["appointmentAt"]
+    assert [e["status"] for e in node["events"]] == ["SUBMITTED", "FORWARDED", "SCHEDULED"]
