@@ -58,7 +58,7 @@ TECHNICAL_REQUEST_TYPES: dict[TechnicalRequestType, tuple[str, frozenset[Energy]
         frozenset(Energy),
         True,
     ),
-    TechnicalRequestType.TEMPORARY_CONNECTION: ("Raccordement provisoire", frozenset(Energy), True),
+    TechnicalRequestType.TEMPORARY_CONNECTION: ("Branchement provisoire", frozenset(Energy), True),
     TechnicalRequestType.BREAKER_CHANGE: (
         "Changement de disjoncteur",
         frozenset({Energy.ELECTRICITY}),
@@ -66,7 +66,7 @@ TECHNICAL_REQUEST_TYPES: dict[TechnicalRequestType, tuple[str, frozenset[Energy]
     ),
     TechnicalRequestType.SUPPLIER_CHANGE: ("Changement de fournisseur", frozenset(Energy), True),
     TechnicalRequestType.POWER_CHANGE: (
-        "Modification de puissance",
+        "Changement de puissance",
         frozenset({Energy.ELECTRICITY}),
         True,
     ),

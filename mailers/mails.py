@@ -436,3 +436,44 @@ async def queue_alert_digest(
         idempotency_key=alert_digest_key(user_id, day),
         now=now,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TechnicalRequestMail:
+    """A technical request as its author's mail tells it: the confirmation with its summary at
+    submission, then one mail per step of the workflow (`event_id` keys each one)."""
+
+    request_id: int
+    event_id: int
+    reference: str
+    full_name: str
+    email: str
+    status_label: str
+    type_label: str
+    submitted: bool  # the first event: the confirmation with the whole summary
+    note: str | None
+    # (label, value) lines of the summary, in the form's order
+    summary: list[tuple[str, str]]
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_technical_request_mail(
+    session: AsyncSession, *, mail: TechnicalRequestMail, now: datetime | None = None
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="technical_request",
+        recipients=[mail.email],
+        context={
+            **_common(mail.customer_service),
+            "full_name": mail.full_name,
+            "reference": mail.reference,
+            "status_label": mail.status_label,
+            "type_label": mail.type_label,
+            "submitted": mail.submitted,
+            "note": mail.note,
+            "summary": [{"label": label, "value": value} for label, value in mail.summary],
+        },
+        idempotency_key=f"technical-request:{mail.request_id}:{mail.event_id}",
+        now=now,
+    )

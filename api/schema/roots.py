@@ -20,6 +20,11 @@ from api.schema.portfolio import NODE_TYPES
 from api.schema.readings import ReadingMutations, ReadingQueries
 from api.schema.sessions import SessionMutations
 from api.schema.sites import SiteMutations, SiteQueries
+from api.schema.technical_requests import (
+    TECHNICAL_REQUEST_TYPES,
+    TechnicalRequestMutations,
+    TechnicalRequestQueries,
+)
 from api.schema.welcome_packs import WelcomePackMutations
 
 QUERIES: tuple[type, ...] = (
@@ -34,6 +39,7 @@ QUERIES: tuple[type, ...] = (
     ConsumptionQueries,
     AlertPreferenceQueries,
     AlertQueries,
+    TechnicalRequestQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -48,7 +54,13 @@ MUTATIONS: tuple[type, ...] = (
     ExportMutations,
     AlertPreferenceMutations,
     AlertMutations,
+    TechnicalRequestMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
-EXTRA_TYPES: tuple[type, ...] = (*NODE_TYPES, *INVOICE_TYPES, *ALERT_TYPES)
+EXTRA_TYPES: tuple[type, ...] = (
+    *NODE_TYPES,
+    *INVOICE_TYPES,
+    *ALERT_TYPES,
+    *TECHNICAL_REQUEST_TYPES,
+)

@@ -224,6 +224,42 @@ ALERT_CASES: list[Case] = [
     ),
 ]
 
+_REQUEST_CONTACT = '{name: "A", phone: "0612345678", email: "a@b.test"}'
+TECHNICAL_REQUEST_CASES: list[Case] = [
+    Case(
+        "submitTechnicalRequest(site.siteId)",
+        "mutation($s: ID!) { submitTechnicalRequest(input: {requestType: MISCELLANEOUS, "
+        f"site: {{siteId: $s}}, contact: {_REQUEST_CONTACT}, "
+        'characteristics: {description: "x"}}) '
+        "{ technicalRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {"s": t.site},
+    ),
+    Case(
+        "submitTechnicalRequest(site.pointNumber)",
+        "mutation($p: String!) { submitTechnicalRequest(input: {requestType: MISCELLANEOUS, "
+        f"site: {{pointNumber: $p}}, contact: {_REQUEST_CONTACT}, "
+        'characteristics: {description: "x"}}) '
+        "{ technicalRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {"p": t.point_number},
+    ),
+    Case(
+        "submitTechnicalRequest(newSite.billingAccountId)",
+        "mutation($b: ID!) { submitTechnicalRequest(input: {requestType: ADD_SITE_SUPPLIER_CHANGE, "
+        'newSite: {pointNumber: "01234567890123", street: "1 rue", postcode: "29000", '
+        'city: "Q", energy: ELECTRICITY, segment: C5, billingAccountId: $b}, '
+        f'contact: {_REQUEST_CONTACT}, characteristics: {{wishedDates: ["2026-12-01"]}}}}) '
+        "{ technicalRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {"b": t.billing_account},
+    ),
+    Case(
+        "technicalRequests(filter.siteId, memberIds)",
+        "query($s: ID!, $m: ID!) { technicalRequests(filter: {siteId: $s, memberIds: [$m]}) "
+        "{ totalCount edges { node { id } } } }",
+        lambda a, t: {"s": t.site, "m": t.member},
+    ),
+]
+
+
 CASES: list[Case] = [
     _node("group"),
     _node("member"),
@@ -401,6 +437,7 @@ CASES: list[Case] = [
     ),
     *INVOICE_CASES,
     *ALERT_CASES,
+    *TECHNICAL_REQUEST_CASES,
 ]
 
 

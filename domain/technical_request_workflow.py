@@ -1,0 +1,157 @@
+"""How a technical request moves: the table of allowed transitions and what each step needs.
+
+SUBMITTED → FORWARDED (the distributor's case number: OMEGA for GRDF, SGE for Enedis)
+→ SCHEDULED (an appointment; rescheduling keeps it SCHEDULED) → DONE; ABANDONED and REJECTED
+(with a reason) end it from any open status. No going back, no skipping: a refused move names
+the statuses allowed next. The back office moves requests; the customer may only abandon its
+own request while it is still SUBMITTED (not yet forwarded).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.enums import Distributor, TechnicalRequestStatus
+from domain.errors import ErrorCode, Refusal
+
+S = TechnicalRequestStatus
+
+TRANSITIONS: dict[TechnicalRequestStatus, frozenset[TechnicalRequestStatus]] = {
+    S.SUBMITTED: frozenset({S.FORWARDED, S.ABANDONED, S.REJECTED}),
+    S.FORWARDED: frozenset({S.SCHEDULED, S.ABANDONED, S.REJECTED}),
+    S.SCHEDULED: frozenset({S.SCHEDULED, S.DONE, S.ABANDONED, S.REJECTED}),
+    S.DONE: frozenset(),
+    S.ABANDONED: frozenset(),
+    S.REJECTED: frozenset(),
+}
+# What the customer may do by itself: cancel before the distributor has the request.
+CUSTOMER_TRANSITIONS: dict[TechnicalRequestStatus, frozenset[TechnicalRequestStatus]] = {
+    S.SUBMITTED: frozenset({S.ABANDONED}),
+}
+
+STATUS_LABELS: dict[TechnicalRequestStatus, str] = {
+    S.SUBMITTED: "Soumise",
+    S.FORWARDED: "Transmise au distributeur",
+    S.SCHEDULED: "Rendez-vous planifié",
+    S.DONE: "Réalisée",
+    S.ABANDONED: "Abandonnée",
+    S.REJECTED: "Refusée",
+}
+
+# Case numbers as the distributors issue them (OMEGA at GRDF, SGE at Enedis).
+CASE_NUMBER_PATTERNS: dict[Distributor, re.Pattern[str]] = {
+    Distributor.GRDF: re.compile(r"OMEGA\d{6,12}"),
+    Distributor.ENEDIS: re.compile(r"SGE\d{6,12}"),
+    Distributor.LOCAL: re.compile(r"[A-Z0-9-]{4,30}"),
+}
+CASE_NUMBER_EXAMPLES: dict[Distributor, str] = {
+    Distributor.GRDF: "OMEGA123456789",
+    Distributor.ENEDIS: "SGE1234567890",
+    Distributor.LOCAL: "ELD-2026-0042",
+}
+NOTE_LIMIT = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One move asked by the back office, with what that move carries."""
+
+    to: TechnicalRequestStatus
+    note: str | None = None
+    case_number: str | None = None
+    appointment_at: datetime | None = None
+    effective_at: datetime | None = None
+
+
+def allowed_next(
+    status: TechnicalRequestStatus, *, by_customer: bool = False
+) -> list[TechnicalRequestStatus]:
+    table = CUSTOMER_TRANSITIONS if by_customer else TRANSITIONS
+    return sorted(table.get(status, frozenset()), key=list(S).index)
+
+
+def check_transition(
+    status: TechnicalRequestStatus, to: TechnicalRequestStatus, *, by_customer: bool = False
+) -> None:
+    """Refuses a move outside the table, naming the statuses allowed next."""
+    allowed = allowed_next(status, by_customer=by_customer)
+    if to in allowed:
+        return
+    if allowed:
+        names = ", ".join(f"{STATUS_LABELS[s]} ({s.value})" for s in allowed)
+        message = (
+            f"Une demande « {STATUS_LABELS[status]} » ne peut passer à « {STATUS_LABELS[to]} » : "
+            f"seuls sont permis {names}."
+        )
+    elif by_customer:
+        message = (
+            "Cette demande a déjà été transmise au distributeur ou est close : elle ne peut "
+            "plus être annulée depuis l'espace client."
+        )
+    else:
+        message = f"Une demande « {STATUS_LABELS[status]} » est close : elle n'évolue plus."
+    raise Refusal(ErrorCode.INVALID_STATE, message, field="status")
+
+
+def clean_note(value: str | None, *, required: bool, field: str = "note") -> str | None:
+    cleaned = (value or "").strip()
+    if not cleaned:
+        if required:
+            raise Refusal(ErrorCode.REQUIRED, "Un motif est obligatoire.", field=field)
+        return None
+    if _CONTROL.search(cleaned):
+        raise Refusal(
+            ErrorCode.INVALID,
+            "Caractères de contrôle interdits (les retours à la ligne sont permis).",
+            field=field,
+        )
+    if len(cleaned) > NOTE_LIMIT:
+        raise Refusal(ErrorCode.TOO_LONG, f"{NOTE_LIMIT} caractères au plus.", field=field)
+    return cleaned
+
+
+def check_step(step: Step, distributor: Distributor) -> list[Refusal]:
+    """What the target status needs: a case number to forward, an appointment to schedule, a
+    reason to abandon or reject. One refusal per field at fault."""
+    refusals: list[Refusal] = []
+    if step.to is S.FORWARDED:
+        number = (step.case_number or "").strip().upper()
+        if not number:
+            refusals.append(
+                Refusal(
+                    ErrorCode.REQUIRED,
+                    "Le numéro d'affaire du distributeur est obligatoire pour transmettre.",
+                    field="caseNumber",
+                )
+            )
+        elif not CASE_NUMBER_PATTERNS[distributor].fullmatch(number):
+            refusals.append(
+                Refusal(
+                    ErrorCode.INVALID,
+                    f"Numéro d'affaire invalide pour {distributor.value} "
+                    f"(ex. {CASE_NUMBER_EXAMPLES[distributor]}).",
+                    field="caseNumber",
+                )
+            )
+    if step.to is S.SCHEDULED and step.appointment_at is None:
+        refusals.append(
+            Refusal(
+                ErrorCode.REQUIRED,
+                "La date du rendez-vous est obligatoire pour planifier.",
+                field="appointmentAt",
+            )
+        )
+    if step.to in (S.ABANDONED, S.REJECTED):
+        try:
+            clean_note(step.note, required=True)
+        except Refusal as refusal:
+            refusals.append(refusal)
+    elif step.note is not None:
+        try:
+            clean_note(step.note, required=False)
+        except Refusal as refusal:
+            refusals.append(refusal)
+    return refusals

@@ -1,0 +1,501 @@
+"""Technical requests: filing one (valid, each invalid field, read-only, outside the
+perimeter), the workflow (operator steps, customer cancellation, illegal moves), the tracking
+list against SQL written here, and the mails each step leaves in the outbox."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from db.models import TechnicalRequest, TechnicalRequestEvent, User
+from domain.enums import Tier
+from tests.factories import World, make_person, make_world
+from tests.ids import gid
+from tests.runner import Runner
+from tests.sql_counter import SqlCounter
+
+SUBMIT = """
+mutation($i: SubmitTechnicalRequestInput!) {
+  submitTechnicalRequest(input: $i) {
+    technicalRequest {
+      id reference status requestType typeLabel pointNumber expectedOn dueOn overdue
+      characteristics newSite site { id } memberLegalName authorName
+      events { status actorName note }
+    }
+    errors { field code message }
+  }
+}"""
+
+ADVANCE = """
+mutation($i: AdvanceTechnicalRequestInput!) {
+  advanceTechnicalRequest(input: $i) {
+    technicalRequest { status distributorCaseNumber appointmentAt feeExclVat events { status } }
+    errors { field code message }
+  }
+}"""
+
+ABANDON = """
+mutation($i: AbandonTechnicalRequestInput!) {
+  abandonTechnicalRequest(input: $i) {
+    technicalRequest { status events { status note } }
+    errors { field code message }
+  }
+}"""
+
+LIST = """
+query($filter: TechnicalRequestFilter, $first: Int, $after: String) {
+  technicalRequests(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id reference } }
+  }
+}"""
+
+FULL_PAGE = """
+query($first: Int) {
+  technicalRequests(first: $first) {
+    totalCount
+    edges { node {
+      id reference typeLabel statusLabel memberLegalName authorName pointNumber appointmentAt
+      site { pointNumber member { legalName } }
+      events { status occurredAt actorName note }
+      attachments { filename }
+    } }
+  }
+}"""
+
+ONE = """
+query($ref: String!, $id: ID!) {
+  technicalRequest(reference: $ref) { reference events { status } }
+  node(id: $id) { id ... on TechnicalRequest { reference } }
+}"""
+
+CONTACT = {"name": "Anne Martin", "phone": "06 12 34 56 78", "email": "anne.martin@example.test"}
+# NOW is Monday 16 November 2026: a power change (10 working days) is possible from the 30th.
+FIRST_POSSIBLE = "2026-11-30"
+
+
+def power_change(site: Any, **extra: Any) -> dict[str, Any]:
+    return {
+        "requestType": "POWER_CHANGE",
+        "site": {"siteId": gid("Site", site.id)},
+        "contact": CONTACT,
+        "characteristics": {"desiredPowerKva": "12", "wishedDates": [FIRST_POSSIBLE]},
+        **extra,
+    }
+
+
+@pytest.fixture(scope="module")
+async def world(session_factory: async_sessionmaker[AsyncSession]) -> World:
+    return await make_world(session_factory, "Demandes")
+
+
+@pytest.fixture(scope="module")
+async def operator(session_factory: async_sessionmaker[AsyncSession]) -> User:
+    user, _ = await make_person(session_factory, "guichet-demandes@c.test", tier=Tier.OPERATOR)
+    return user
+
+
+@pytest.fixture(scope="module")
+async def other(session_factory: async_sessionmaker[AsyncSession]) -> World:
+    return await make_world(session_factory, "Voisins")
+
+
+async def submit(runner: Runner, world: World, tier: str, data: dict[str, Any]) -> Any:
+    out = await runner.run(SUBMIT, {"i": data}, as_user=world.people[tier])
+    return out["submitTechnicalRequest"]
+
+
+def _pk(global_id: str) -> int:
+    return int(base64.b64decode(global_id).decode().split(":")[1])
+
+
+# -- filing --------------------------------------------------------------------------------
+
+
+async def test_a_valid_request_is_stored_with_its_event_and_mail(
+    runner: Runner, session_factory: async_sessionmaker[AsyncSession], world: World
+) -> None:
+    # when the member's user files a power change on its site
+    answer = await submit(runner, world, "USER", power_change(world.sites[0]))
+    # then the request is SUBMITTED with a reference, the first event and its expected date
+    assert answer["errors"] == []
+    request = answer["technicalRequest"]
+    assert request["status"] == "SUBMITTED"
+    assert request["reference"] == f"DT-2026-{_pk(request['id']):06d}"
+    assert request["typeLabel"] == "Changement de puissance"
+    assert request["pointNumber"] == world.sites[0].point_number
+    assert request["expectedOn"] == FIRST_POSSIBLE
+    assert request["dueOn"] == "2026-11-18" and request["overdue"] is False
+    assert request["characteristics"] == {
+        "desired_power_kva": "12.0",
+        "wished_dates": [FIRST_POSSIBLE],
+    }
+    assert request["events"] == [
+        {
+            "status": "SUBMITTED",
+            "actorName": world.people["USER"].full_name,
+            "note": "Demande enregistrée, récapitulatif envoyé par courriel",
+        }
+    ]
+    async with session_factory() as session:
+        stored = await session.get(TechnicalRequest, _pk(request["id"]))
+        assert stored is not None and stored.site_id == world.sites[0].id
+        assert stored.member_id == world.member.id
+    # and the author receives the summary
+    [mail] = await runner.mails_to(world.email("USER"), "technical_request")
+    assert request["reference"] in mail.subject
+    assert mail.context["submitted"] is True
+    assert {"label": "Puissance souhaitée", "value": "12,0 kVA"} in mail.context["summary"]
+
+
+async def test_the_site_is_named_by_point_number_too(runner: Runner, world: World) -> None:
+    data = power_change(world.sites[1])
+    data["site"] = {"pointNumber": world.sites[1].point_number}
+    answer = await submit(runner, world, "ADMIN", data)
+    assert answer["errors"] == []
+    assert answer["technicalRequest"]["site"]["id"] == gid("Site", world.sites[1].id)
+
+
+async def test_every_invalid_field_is_named_and_nothing_is_written(
+    runner: Runner, world: World
+) -> None:
+    before = await runner.count(TechnicalRequest)
+    answer = await submit(
+        runner,
+        world,
+        "USER",
+        {
+            "requestType": "POWER_CHANGE",
+            "site": {"siteId": gid("Site", world.sites[0].id)},
+            "contact": {"name": " ", "phone": "abc", "email": "pas-une-adresse"},
+            "references": {"internalCode": "x" * 36},
+            "characteristics": {
+                "desiredPowerKva": "douze",
+                "wishedDates": ["2026-11-21"],  # a Saturday
+                "description": "sans objet ici",
+            },
+            "comment": "a\x00b",
+        },
+    )
+    assert answer["technicalRequest"] is None
+    assert {(e["field"], e["code"]) for e in answer["errors"]} == {
+        ("contact.name", "REQUIRED"),
+        ("contact.phone", "INVALID"),
+        ("contact.email", "INVALID"),
+        ("references.internalCode", "TOO_LONG"),
+        ("comment", "INVALID"),
+        ("characteristics.desiredPowerKva", "INVALID"),
+        ("characteristics.wishedDates", "INVALID"),
+        ("characteristics.description", "INVALID"),
+    }
+    assert await runner.count(TechnicalRequest) == before
+
+
+async def test_missing_characteristics_and_too_early_dates(runner: Runner, world: World) -> None:
+    data = power_change(world.sites[0])
+    data["characteristics"] = {"wishedDates": ["2026-11-27"]}
+    answer = await submit(runner, world, "USER", data)
+    assert {(e["field"], e["code"]) for e in answer["errors"]} == {
+        ("characteristics.desiredPowerKva", "REQUIRED"),
+        ("characteristics.wishedDates", "INVALID"),
+    }
+    assert "30/11/2026" in answer["errors"][-1]["message"] + answer["errors"][0]["message"]
+
+
+async def test_read_only_third_party_is_forbidden_outside_is_not_found(
+    runner: Runner, world: World, other: World
+) -> None:
+    before = await runner.count(TechnicalRequest)
+    # a site the read-only third party sees
+    answer = await submit(runner, world, "THIRD_PARTY", power_change(world.sites[0]))
+    assert [(e["field"], e["code"]) for e in answer["errors"]] == [("site", "FORBIDDEN")]
+    # another tenant's site, by ID or by point number
+    answer = await submit(runner, world, "USER", power_change(other.sites[0]))
+    assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
+    data = power_change(other.sites[0])
+    data["site"] = {"pointNumber": other.sites[0].point_number}
+    answer = await submit(runner, world, "USER", data)
+    assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
+    assert await runner.count(TechnicalRequest) == before
+
+
+def add_site(world: World, account: Any, **new_site: Any) -> dict[str, Any]:
+    return {
+        "requestType": "ADD_SITE_SUPPLIER_CHANGE",
+        "contact": CONTACT,
+        "newSite": {
+            "pointNumber": "09876543210123",
+            "street": "1 place de la Mairie",
+            "postcode": "29000",
+            "city": "Quimper",
+            "energy": "ELECTRICITY",
+            "segment": "C5",
+            "billingAccountId": gid("BillingAccount", account.id),
+            "greenSharePct": 50,
+            **new_site,
+        },
+        "characteristics": {"wishedDates": ["2026-11-24"]},
+    }
+
+
+async def test_a_new_site_joins_a_billing_account(
+    runner: Runner, world: World, other: World
+) -> None:
+    answer = await submit(runner, world, "USER", add_site(world, world.accounts[1]))
+    assert answer["errors"] == []
+    request = answer["technicalRequest"]
+    assert request["site"] is None and request["pointNumber"] == "09876543210123"
+    assert request["newSite"]["green_share_pct"] == 50
+    # a gas segment for electricity, a point already in the portfolio, a bad share
+    answer = await submit(
+        runner,
+        world,
+        "USER",
+        add_site(
+            world,
+            world.accounts[1],
+            segment="T2",
+            pointNumber=world.sites[0].point_number,
+            greenSharePct=120,
+        ),
+    )
+    assert {(e["field"], e["code"]) for e in answer["errors"]} == {
+        ("newSite.segment", "INVALID"),
+        ("newSite.pointNumber", "ALREADY_EXISTS"),
+        ("newSite.greenSharePct", "INVALID"),
+    }
+    # another tenant's account
+    answer = await submit(runner, world, "USER", add_site(world, other.accounts[0]))
+    assert [(e["field"], e["code"]) for e in answer["errors"]] == [
+        ("newSite.billingAccountId", "NOT_FOUND")
+    ]
+
+
+# -- the workflow --------------------------------------------------------------------------
+
+
+async def advance(runner: Runner, operator: User, request_id: str, **step: Any) -> Any:
+    out = await runner.run(ADVANCE, {"i": {"requestId": request_id, **step}}, as_user=operator)
+    return out["advanceTechnicalRequest"]
+
+
+async def test_the_back_office_moves_a_request_to_done(
+    runner: Runner, world: World, operator: User
+) -> None:
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    rid = request["id"]
+    # skipping a step is refused, naming what is allowed
+    refused = await advance(runner, operator, rid, status="DONE")
+    assert refused["errors"][0]["code"] == "INVALID_STATE"
+    assert "FORWARDED" in refused["errors"][0]["message"]
+    # forwarding needs the distributor's case number, in its format
+    refused = await advance(runner, operator, rid, status="FORWARDED", caseNumber="OMEGA123456789")
+    assert [(e["field"], e["code"]) for e in refused["errors"]] == [("caseNumber", "INVALID")]
+    moved = await advance(runner, operator, rid, status="FORWARDED", caseNumber="SGE1234567890")
+    assert moved["errors"] == []
+    assert moved["technicalRequest"]["distributorCaseNumber"] == "SGE1234567890"
+    moved = await advance(
+        runner, operator, rid, status="SCHEDULED", appointmentAt="2026-11-30T08:00:00+00:00"
+    )
+    assert moved["technicalRequest"]["status"] == "SCHEDULED"
+    moved = await advance(runner, operator, rid, status="DONE", note="Puissance relevée.")
+    assert moved["technicalRequest"]["status"] == "DONE"
+    assert moved["technicalRequest"]["feeExclVat"] == "20.00"
+    assert [e["status"] for e in moved["technicalRequest"]["events"]] == [
+        "SUBMITTED",
+        "FORWARDED",
+        "SCHEDULED",
+        "DONE",
+    ]
+    # no going back
+    refused = await advance(runner, operator, rid, status="SCHEDULED")
+    assert refused["errors"][0]["code"] == "INVALID_STATE"
+    # the author got the confirmation and one mail per step
+    mails = [
+        m
+        for m in await runner.mails_to(world.email("USER"), "technical_request")
+        if request["reference"] in m.subject
+    ]
+    assert len(mails) == 4
+
+
+async def test_only_the_back_office_advances(runner: Runner, world: World) -> None:
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    result = await runner.raw(
+        ADVANCE,
+        {"i": {"requestId": request["id"], "status": "FORWARDED", "caseNumber": "SGE1234567890"}},
+        as_user=world.people["ADMIN"],
+    )
+    assert result.errors and result.errors[0].extensions["code"] == "FORBIDDEN"
+
+
+async def test_the_customer_cancels_before_forwarding_only(
+    runner: Runner, world: World, other: World, operator: User
+) -> None:
+    first = (await submit(runner, world, "USER", power_change(world.sites[0])))["technicalRequest"]
+    # another tenant cannot see it; the read-only third party may not cancel it
+    out = await runner.run(
+        ABANDON, {"i": {"requestId": first["id"], "reason": "x"}}, as_user=other.people["USER"]
+    )
+    assert [e["code"] for e in out["abandonTechnicalRequest"]["errors"]] == ["NOT_FOUND"]
+    out = await runner.run(
+        ABANDON,
+        {"i": {"requestId": first["id"], "reason": "x"}},
+        as_user=world.people["THIRD_PARTY"],
+    )
+    assert [e["code"] for e in out["abandonTechnicalRequest"]["errors"]] == ["FORBIDDEN"]
+    out = await runner.run(
+        ABANDON,
+        {"i": {"requestId": first["id"], "reason": "Travaux reportés"}},
+        as_user=world.people["USER"],
+    )
+    answer = out["abandonTechnicalRequest"]
+    assert answer["errors"] == []
+    assert answer["technicalRequest"]["events"][-1] == {
+        "status": "ABANDONED",
+        "note": "Travaux reportés",
+    }
+    second = (await submit(runner, world, "USER", power_change(world.sites[0])))["technicalRequest"]
+    await advance(runner, operator, second["id"], status="FORWARDED", caseNumber="SGE1234567890")
+    out = await runner.run(
+        ABANDON,
+        {"i": {"requestId": second["id"], "reason": "Trop tard"}},
+        as_user=world.people["USER"],
+    )
+    assert [e["code"] for e in out["abandonTechnicalRequest"]["errors"]] == ["INVALID_STATE"]
+
+
+# -- the tracking list ---------------------------------------------------------------------
+
+
+async def expected_ids(
+    sessions: async_sessionmaker[AsyncSession], world: World, tier: str, where: str = ""
+) -> list[int]:
+    scope = {
+        "ADMIN": "r.member_id IN (SELECT id FROM members WHERE group_id = :group)",
+        "USER": "r.member_id = :member",
+        "INFRA_USER": "r.billing_account_id = :a0",
+        "THIRD_PARTY": "r.billing_account_id IN (:a0, :a2)",
+    }[tier]
+    sql = (
+        f"SELECT r.id FROM technical_requests r WHERE {scope} {where} "
+        "ORDER BY r.submitted_at DESC, r.id DESC"
+    )
+    params = {
+        "group": world.group.id,
+        "member": world.member.id,
+        "a0": world.accounts[0].id,
+        "a2": world.accounts[2].id,
+    }
+    async with sessions() as session:
+        used = {k: v for k, v in params.items() if f":{k}" in sql}
+        rows = (await session.exec(sa.text(sql).bindparams(**used))).all()  # type: ignore[call-overload]
+    return [r[0] for r in rows]
+
+
+@pytest.mark.parametrize("tier", ["ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"])
+@pytest.mark.parametrize(
+    ("filter", "where"),
+    [
+        (None, ""),
+        ({"statuses": ["SUBMITTED"]}, "AND r.status = 'SUBMITTED'"),
+        (
+            {"types": ["ADD_SITE_SUPPLIER_CHANGE"]},
+            "AND r.request_type = 'ADD_SITE_SUPPLIER_CHANGE'",
+        ),
+    ],
+)
+async def test_the_list_is_the_perimeter_in_sql_order(
+    runner: Runner,
+    session_factory: async_sessionmaker[AsyncSession],
+    world: World,
+    tier: str,
+    filter: Any,
+    where: str,
+) -> None:
+    for _ in range(3):
+        await submit(runner, world, "ADMIN", power_change(world.sites[2]))
+    seen: list[int] = []
+    after = None
+    while True:
+        data = await runner.run(
+            LIST, {"filter": filter, "first": 2, "after": after}, as_user=world.people[tier]
+        )
+        page = data["technicalRequests"]
+        seen += [_pk(e["node"]["id"]) for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    expected = await expected_ids(session_factory, world, tier, where)
+    assert seen == expected
+    assert page["totalCount"] == len(expected)
+
+
+async def test_a_page_costs_the_same_statements_whatever_its_size(
+    runner: Runner, count_sql: SqlCounter, world: World
+) -> None:
+    for _ in range(6):
+        await submit(runner, world, "USER", power_change(world.sites[0]))
+    admin = world.people["ADMIN"]
+    counts = {}
+    for first in (2, 6):
+        with count_sql() as statements:
+            data = await runner.run(FULL_PAGE, {"first": first}, as_user=admin)
+        assert len(data["technicalRequests"]["edges"]) == first
+        counts[first] = len(statements)
+    assert counts[2] == counts[6], counts
+
+
+async def test_one_request_by_reference_and_node(
+    runner: Runner, world: World, other: World
+) -> None:
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    variables = {"ref": request["reference"], "id": request["id"]}
+    data = await runner.run(ONE, variables, as_user=world.people["USER"])
+    assert data["technicalRequest"]["events"] == [{"status": "SUBMITTED"}]
+    assert data["node"]["reference"] == request["reference"]
+    # another tenant: exactly not found
+    data = await runner.run(ONE, variables, as_user=other.people["ADMIN"])
+    assert data == {"technicalRequest": None, "node": None}
+    async with runner.sessions() as session:
+        events = (
+            await session.exec(
+                sa.select(sa.func.count()).select_from(TechnicalRequestEvent)  # type: ignore[call-overload]
+            )
+        ).one()
+    assert events[0] > 0
+
+
+# -- the README's tour, on the demo ----------------------------------------------------------
+
+TOUR = """
+query { technicalRequests(first: 5, filter: {statuses: [SCHEDULED]}) { totalCount edges {
+  node { reference typeLabel statusLabel submittedAt memberLegalName pointNumber appointmentAt
+         authorName events { status occurredAt actorName note } } } } }"""
+
+
+async def test_the_readme_tour_lists_the_demo_groups_requests(demo_runner: Runner) -> None:
+    from sqlmodel import select
+
+    from demo.logins import ADMIN_ID
+
+    async with demo_runner.sessions() as session:
+        user = (await session.exec(select(User).where(User.id == ADMIN_ID))).one()
+    data = await demo_runner.run(TOUR, as_user=user)
+    page = data["technicalRequests"]
+    assert page["totalCount"] > 0
+    node = page["edges"][0]["node"]
+    assert node["statusLabel"] == "Rendez-vous planifié" and node["appointmentAt"]
+    assert [e["status"] for e in node["events"]] == ["SUBMITTED", "FORWARDED", "SCHEDULED"]
