@@ -20,7 +20,7 @@ from api.graphql.ids import pk_of, pks_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated, WritesData
 from api.graphql.scalars import JsonObject
 from api.resolvers import alerts as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
@@ -386,6 +386,7 @@ class AlertMutations:
         description="Prend en compte une alerte ouverte (INVALID_STATE si elle est déjà prise "
         "en compte ou résolue ; FORBIDDEN si votre habilitation ne permet que la consultation).",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def acknowledge_alert(
         self,
@@ -416,6 +417,7 @@ class AlertMutations:
         "(INVALID_STATE si elle est déjà résolue ; FORBIDDEN si votre habilitation ne permet "
         "que la consultation).",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def resolve_alert(
         self,
