@@ -90,7 +90,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql = GraphQLApp(
-        build_schema(introspection=bool(settings.introspection)),
+        build_schema(
+            introspection=bool(settings.introspection), suggestions=settings.suggests_fields
+        ),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
     )

@@ -7,6 +7,7 @@ nothing it should not.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from api.graphql.permissions import WritesData
 from api.schema.schema import build_schema
 from auth.caller import load_caller
 from comptoir.settings import Settings
-from db.models import ApiKey
+from db.models import ApiKey, Site
 from domain.enums import Tier
 from tests.clock import NOW
 from tests.factories import World, make_person, make_world
@@ -259,3 +260,140 @@ async def test_a_read_only_person_cannot_mint_a_key_that_writes(
     # a read key is still theirs to make
     made = await runner.run(CREATE_KEY, {"input": {"name": "Lecture"}}, as_user=third_party)
     assert made["createApiKey"]["errors"] == [] and made["createApiKey"]["secret"]
+
+
+NODE = "query($id: ID!) { node(id: $id) { id } }"
+UPDATE_REFERENCES = """
+mutation($input: UpdateSiteReferencesInput!) {
+  updateSiteReferences(input: $input) { site { id } errors { field code } }
+}
+"""
+SITES = "query($filter: SiteFilter) { sites(filter: $filter) { totalCount } }"
+NINES = "9" * 30
+
+
+def codes(result: Any) -> list[str]:
+    return [error.extensions["code"] for error in result.errors or []]
+
+
+@pytest.mark.parametrize(
+    "global_id",
+    [
+        gid("Site", 2**31),  # beyond PostgreSQL's integer
+        "U2l0ZTo" + "5" * 40,  # base64 of "Site:" and nines, as a client forms it
+        "Site:" + NINES,  # not even base64
+        gid("Nope", 1),  # unknown type name
+        gid("Site", 0) + "=",
+        gid("Site", 2**31 - 1),  # in range, missing
+        base64.b64encode("Site:²".encode()).decode(),  # a digit to str.isdigit, not to int()
+    ],
+)
+async def test_node_answers_null_or_invalid_for_any_id(
+    runner: Runner, world: World, global_id: str
+) -> None:
+    result = await runner.raw(NODE, {"id": global_id}, as_user=world.people["ADMIN"])
+    assert codes(result) in ([], ["INVALID"]), result.errors
+    if not result.errors:
+        assert result.data == {"node": None}
+
+
+async def test_a_key_beyond_the_column_range_is_not_found(runner: Runner, world: World) -> None:
+    admin = world.people["ADMIN"]
+    huge = base64.b64encode(f"Site:{NINES}".encode()).decode()
+    changed = await runner.run(
+        UPDATE_REFERENCES, {"input": {"siteId": huge, "designation": "X"}}, as_user=admin
+    )
+    assert changed["updateSiteReferences"]["errors"] == [{"field": "siteId", "code": "NOT_FOUND"}]
+    member = base64.b64encode(f"Member:{NINES}".encode()).decode()
+    listed = await runner.raw(SITES, {"filter": {"memberIds": [member]}}, as_user=admin)
+    assert "INTERNAL_ERROR" not in codes(listed)
+    assert codes(listed) in ([], ["NOT_FOUND"])
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f", "\x85"])
+async def test_control_characters_are_refused_in_every_text(
+    runner: Runner, world: World, character: str
+) -> None:
+    admin = world.people["ADMIN"]
+    site_id = gid("Site", world.sites[0].id)
+    before = await runner.count(Site, Site.id == world.sites[0].id, Site.designation == "Mairie")
+    result = await runner.raw(
+        UPDATE_REFERENCES,
+        {"input": {"siteId": site_id, "designation": f"Mai{character}rie"}},
+        as_user=admin,
+    )
+    assert codes(result) == ["INVALID"]
+    assert result.errors[0].extensions["field"] == "designation"
+    assert result.data is None
+    assert (
+        await runner.count(Site, Site.id == world.sites[0].id, Site.designation == "Mairie")
+        == before
+    )
+    # a literal in the document is checked as well as a variable
+    literal = await runner.raw(
+        'query { sites(filter: {text: "a%sb"}) { totalCount } }'
+        % character.replace("\x00", "\\u0000"),
+        as_user=admin,
+    )
+    assert codes(literal) in (["INVALID"], ["SYNTAX_ERROR"])
+
+
+async def test_line_breaks_and_tabs_are_text(runner: Runner, world: World) -> None:
+    result = await runner.raw(
+        SITES, {"filter": {"text": "a\tb\nc\r"}}, as_user=world.people["ADMIN"]
+    )
+    assert result.errors is None
+
+
+@pytest.mark.parametrize("length", [4000, 4001, 10_000, 60_000])
+async def test_a_long_search_text_is_too_long_not_a_crash(
+    runner: Runner, world: World, length: int
+) -> None:
+    result = await runner.raw(
+        SITES, {"filter": {"text": ("%_" * length)[:length]}}, as_user=world.people["ADMIN"]
+    )
+    if length <= 4000:  # the default `max_input_text_length`
+        assert result.errors is None
+    else:
+        assert codes(result) == ["TOO_LONG"] and result.data is None
+
+
+@pytest.mark.parametrize("count", [100, 101])
+async def test_lists_are_capped_at_100_items(runner: Runner, world: World, count: int) -> None:
+    ids = [gid("Member", world.member.id)] * count
+    by_variable = await runner.raw(
+        SITES, {"filter": {"memberIds": ids}}, as_user=world.people["ADMIN"]
+    )
+    listed = ", ".join(f'"{i}"' for i in ids)
+    by_literal = await runner.raw(
+        "query { sites(filter: {memberIds: [%s]}) { totalCount } }" % listed,
+        as_user=world.people["ADMIN"],
+    )
+    for result in (by_variable, by_literal):
+        if count <= 100:
+            assert result.errors is None
+        else:
+            assert codes(result) == ["TOO_MANY_ITEMS"] and result.data is None
+
+
+@pytest.mark.parametrize("suggestions", [True, False])
+async def test_field_suggestions_follow_the_setting_whatever_introspection_says(
+    runner: Runner, world: World, suggestions: bool
+) -> None:
+    context = await runner.context(world.people["ADMIN"])
+    for document in (
+        "query { sitez { totalCount } }",
+        "query { sites(orderBy: POINT_NUMBR) { totalCount } }",
+    ):
+        result = await build_schema(introspection=True, suggestions=suggestions).execute(
+            document, context_value=context
+        )
+        [error] = result.errors or []
+        assert error.extensions is not None
+        assert ("Did you mean" in str(error.extensions["detail"])) is suggestions
+
+
+def test_production_never_suggests() -> None:
+    production = Settings(env="production", secret_key="s" * 40, field_suggestions=True)
+    assert production.suggests_fields is False
+    assert Settings(env="development").suggests_fields is True
