@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from graphql import (
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.app import create_app
 from api.authentication import Authentication
 from api.context import Context
 from api.graphql.permissions import WritesData
@@ -397,3 +399,30 @@ def test_production_never_suggests() -> None:
     production = Settings(env="production", secret_key="s" * 40, field_suggestions=True)
     assert production.suggests_fields is False
     assert Settings(env="development").suggests_fields is True
+
+
+@pytest.mark.parametrize("body", [b"null", b'"query"', b"42", b"[1]", b"{not json"])
+async def test_a_json_body_that_is_not_an_object_is_a_400(
+    test_settings: Settings, body: bytes
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(test_settings)), base_url="http://t"
+    ) as client:
+        answer = await client.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["extensions"]["code"] == "INVALID"
+
+
+async def test_request_bodies_are_capped(test_settings: Settings) -> None:
+    settings = test_settings.model_copy(update={"max_request_bytes": 2000})
+    query = {"query": "{ __typename }", "variables": {"x": "a" * 1900}}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://t"
+    ) as client:
+        big = await client.post("/graphql", json=query | {"variables": {"x": "a" * 3000}})
+        # under the cap, the body goes on (here to the JSON check, which needs no database)
+        small = await client.post("/graphql", json=["a" * 1900])
+    assert big.status_code == 413 and big.json()["errors"][0]["extensions"]["code"] == "TOO_LONG"
+    assert small.status_code == 400
