@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from strawberry.asgi import GraphQL
 from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
+from api.http import RequestBodyGuard
 from api.schema.schema import build_schema
 from api.unsubscribe import unsubscribe
 from comptoir.scheduled import running_alert_detection
@@ -90,7 +92,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql = GraphQLApp(
-        build_schema(introspection=bool(settings.introspection)),
+        build_schema(
+            introspection=bool(settings.introspection), suggestions=settings.suggests_fields
+        ),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
     )
@@ -102,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/alertes/desabonnement/{token}", unsubscribe, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)],
     )
     app.state.settings = settings
     return app

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -181,6 +181,31 @@ class Settings(BaseSettings):
         development key outside production), though the field stays optional for input."""
         assert self.secret_key is not None
         return self.secret_key.get_secret_value()
+
+    # Hardening (README "Security"). Every text of a GraphQL request (literal or variable) is
+    # refused beyond this length or with a control character; every list beyond this count.
+    max_input_text_length: Annotated[int, Field(ge=100, le=100_000)] = 4000
+    max_input_list_items: Annotated[int, Field(ge=1, le=10_000)] = 100
+    # Request bodies beyond this size answer 413 before they are read in full.
+    max_request_bytes: Annotated[int, Field(ge=1024)] = 1_000_000
+    # "Did you mean …?" in validation errors: development only (never in production).
+    field_suggestions: bool = True
+    # Front ends on other origins (comma-separated, e.g. `https://espace.example.fr`); none
+    # by default. Credentials (cookies) are never allowed: the API takes bearer tokens.
+    cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Strict-Transport-Security's max-age, sent on answers served over HTTPS; 0 = not sent.
+    hsts_max_age_seconds: Annotated[int, Field(ge=0)] = 31_536_000
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+        return value
+
+    @property
+    def suggests_fields(self) -> bool:
+        return self.field_suggestions and self.env is not Environment.PRODUCTION
 
 
 @lru_cache(maxsize=1)

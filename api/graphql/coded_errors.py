@@ -14,6 +14,7 @@ extension rewrites each error of an answer, whatever the channel:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -29,8 +30,18 @@ log = logging.getLogger("comptoir.api")
 INTERNAL_MESSAGE = "Erreur interne : elle a été journalisée. Réessayez plus tard."
 
 
+# graphql-core's "Did you mean …?" hints spell out the schema's names: off in production.
+SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
 def _recode(
-    error: GraphQLError, code: ErrorCode, message: str, *, detail: bool, field: str | None = None
+    error: GraphQLError,
+    code: ErrorCode,
+    message: str,
+    *,
+    detail: bool,
+    field: str | None = None,
+    suggestions: bool = True,
 ) -> None:
     """Rewrites the error in place: strawberry hands the same error objects to the answer
     through several lists (pre-execution errors, the result), so replacing is not enough."""
@@ -38,7 +49,7 @@ def _recode(
     if field is not None:
         extensions["field"] = field
     if detail:
-        extensions["detail"] = error.message
+        extensions["detail"] = error.message if suggestions else SUGGESTION.sub("", error.message)
     error.message = message
     error.extensions = extensions
 
@@ -98,8 +109,11 @@ def log_unexpected(errors: list[GraphQLError]) -> None:
 class CodedErrors(SchemaExtension):
     """Gives every error of the answer a code and a French message (see the module doc)."""
 
-    def __init__(self, *, max_depth: int, max_aliases: int, max_tokens: int) -> None:
+    def __init__(
+        self, *, max_depth: int, max_aliases: int, max_tokens: int, suggestions: bool = True
+    ) -> None:
         self.limits = (max_depth, max_aliases, max_tokens)
+        self.suggestions = suggestions
 
     def recode(self, error: GraphQLError) -> None:
         if (error.extensions or {}).get("code"):
@@ -114,11 +128,17 @@ class CodedErrors(SchemaExtension):
                 _recode(error, cause.code, cause.message, detail=False, field=cause.field)
                 return
             if isinstance(cause, GlobalIDValueError):
-                _recode(error, ErrorCode.INVALID, "Identifiant global mal formé.", detail=True)
+                _recode(
+                    error,
+                    ErrorCode.INVALID,
+                    "Identifiant global mal formé.",
+                    detail=True,
+                    suggestions=self.suggestions,
+                )
                 return
         if original is None or isinstance(original, GraphQLError):
             code, message = _query_problem(error, *self.limits)
-            _recode(error, code, message, detail=True)
+            _recode(error, code, message, detail=True, suggestions=self.suggestions)
             return
         _recode(error, ErrorCode.INTERNAL_ERROR, INTERNAL_MESSAGE, detail=False)
 

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from typing import overload
 
 from strawberry import relay
 
 from domain.errors import not_found
 
+# Keys are PostgreSQL `integer` columns: a larger number would overflow in the driver.
+MAX_KEY = 2**31 - 1
+_DIGITS = re.compile(r"[0-9]{1,10}")
+
+
+def key_of(node_id: object) -> int | None:
+    """The integer key a global ID's node part names, or None when it names none (not ASCII
+    digits, or beyond the column's range: such an object cannot exist)."""
+    text = str(node_id)
+    if not _DIGITS.fullmatch(text) or (key := int(text)) > MAX_KEY:
+        return None
+    return key
+
 
 @overload
 def pk_of(global_id: relay.GlobalID, type_name: str, field: str) -> int: ...
+
+
 @overload
 def pk_of(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None: ...
 def pk_of(global_id: relay.GlobalID | None, type_name: str, field: str) -> int | None:
     if global_id is None:
         return None
-    if global_id.type_name != type_name or not str(global_id.node_id).isdigit():
+    key = key_of(global_id.node_id) if global_id.type_name == type_name else None
+    if key is None:
         raise not_found(field)
-    return int(global_id.node_id)
+    return key
 
 
 def pks_of(global_ids: list[relay.GlobalID] | None, type_name: str, field: str) -> list[int]:

@@ -141,6 +141,17 @@ async def create_api_key(
         )
     if caller.api_key_id is not None:
         raise Refusal(ErrorCode.FORBIDDEN, "Une clé d'API ne crée pas d'autre clé.", field="name")
+    if (
+        WRITE_SCOPE in scopes
+        and grant_id is None
+        and not any(grant.allows_writes for grant in caller.grants)
+    ):
+        # a read-only person (a third party without submissions) mints no key that writes
+        raise Refusal(
+            ErrorCode.EXCEEDS_OWN_SCOPE,
+            "Votre accès est en lecture seule : la clé ne peut pas écrire.",
+            field="scopes",
+        )
     async with transaction(sessions) as session:
         owner_id = caller.user_id
         if grant_id is not None:

@@ -10,7 +10,7 @@ from strawberry import relay
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of, pks_of
 from api.graphql.pagination import After, Connection, First, connection
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated, WritesData
 from api.resolvers import access, account_lifecycle
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.accounts import Grant, Person
@@ -162,6 +162,7 @@ class AccessMutations:
         "(lien valable 24 heures). Un ADMIN invite dans son groupement, un USER crée des "
         "infra-utilisateurs sur des comptes de son membre.",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def invite_user(
         self,
@@ -203,6 +204,7 @@ class AccessMutations:
         "un nouveau lien d'activation (valable 24 heures) part par mail et l'ancien ne sert "
         "plus. Pour qui peut inviter cette personne, et pour le back-office (OPERATOR).",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def resend_invitation(
         self,
@@ -230,6 +232,7 @@ class AccessMutations:
     @strawberry.mutation(
         description="Redéfinit les comptes de contrat d'une habilitation INFRA_USER ou tiers.",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def change_grant_scope(
         self,
@@ -263,7 +266,9 @@ class AccessMutations:
         return GrantPayload(grant=grant, errors=errors)
 
     @strawberry.mutation(
-        description="Suspend une habilitation (réversible).", permission_classes=[IsAuthenticated]
+        description="Suspend une habilitation (réversible).",
+        permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def suspend_grant(
         self,
@@ -276,7 +281,9 @@ class AccessMutations:
         return await _grant_action(info, input, "suspend")
 
     @strawberry.mutation(
-        description="Réactive une habilitation suspendue.", permission_classes=[IsAuthenticated]
+        description="Réactive une habilitation suspendue.",
+        permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def resume_grant(
         self,
@@ -291,6 +298,7 @@ class AccessMutations:
     @strawberry.mutation(
         description="Révoque définitivement une habilitation.",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def revoke_grant(
         self,

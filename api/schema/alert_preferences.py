@@ -8,7 +8,7 @@ import strawberry
 
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated, WritesData
 from api.resolvers import alert_notifications
 from api.schema.alerts import AlertKind  # registered (and described) there
 from domain.alert_notifications import ALERT_DELIVERY_LABELS, AlertDelivery
@@ -78,6 +78,7 @@ class AlertPreferenceMutations:
         "récapitulatif quotidien ou aucun), tout ou rien. Refusé à une clé d'API en lecture "
         "seule.",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def update_alert_preferences(
         self,

@@ -16,11 +16,11 @@ from strawberry import relay
 
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.ids import pk_of, pks_of
+from api.graphql.ids import key_of, pk_of, pks_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated, WritesData
 from api.graphql.scalars import JsonObject
 from api.resolvers import alerts as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
@@ -172,7 +172,7 @@ class Alert(relay.Node):
     async def resolve_nodes(  # type: ignore[override]  # None for an id outside the perimeter
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+        ids = [key_of(i) for i in node_ids]
         rows = await cases.load_alerts(info.context.sessions, info.context.perimeter, ids)
         return [cls.from_row(r) if r is not None else None for r in rows]
 
@@ -386,6 +386,7 @@ class AlertMutations:
         description="Prend en compte une alerte ouverte (INVALID_STATE si elle est déjà prise "
         "en compte ou résolue ; FORBIDDEN si votre habilitation ne permet que la consultation).",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def acknowledge_alert(
         self,
@@ -416,6 +417,7 @@ class AlertMutations:
         "(INVALID_STATE si elle est déjà résolue ; FORBIDDEN si votre habilitation ne permet "
         "que la consultation).",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def resolve_alert(
         self,

@@ -10,7 +10,7 @@ from strawberry import relay
 
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated, WritesData
 from api.resolvers import api_keys
 
 
@@ -109,6 +109,7 @@ class ApiKeyMutations:
     @strawberry.mutation(
         description="Crée une clé d'API ; son secret n'est montré qu'une fois.",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def create_api_key(
         self,
@@ -136,7 +137,11 @@ class ApiKeyMutations:
         row, secret = created
         return CreateApiKeyPayload(api_key=ApiKey.from_row(row), secret=secret, errors=[])
 
-    @strawberry.mutation(description="Révoque une clé d'API.", permission_classes=[IsAuthenticated])
+    @strawberry.mutation(
+        description="Révoque une clé d'API.",
+        permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
+    )
     async def revoke_api_key(
         self,
         info: strawberry.Info,

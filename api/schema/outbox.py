@@ -11,7 +11,7 @@ from strawberry import relay
 from api.graphql.errors import attempt
 from api.graphql.ids import pk_of
 from api.graphql.pagination import First
-from api.graphql.permissions import holds_tier
+from api.graphql.permissions import WritesData, holds_tier
 from api.resolvers import outbox
 from api.resolvers.cursors import page_size
 from api.schema.access import DonePayload
@@ -91,6 +91,7 @@ class OutboxMutations:
     @strawberry.mutation(
         description="Relance un mail abandonné (DEAD) pour une nouvelle série de tentatives.",
         permission_classes=[OperatorsOnly],
+        extensions=[WritesData()],
     )
     async def requeue_mail(
         self,

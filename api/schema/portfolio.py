@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Self, TypeAlias, TypeVar
 import strawberry
 from strawberry import relay
 
+from api.graphql.ids import key_of
 from api.graphql.loaders import (
     last_readings_by_site_loader,
     meters_by_site_loader,
@@ -73,7 +74,7 @@ class _ScopedNode(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+        ids = [key_of(i) for i in node_ids]
         rows = await nodes.load_nodes(
             info.context.sessions, info.context.perimeter, cls.__name__, ids
         )

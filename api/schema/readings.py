@@ -12,7 +12,7 @@ from api.graphql.enums import described_enum
 from api.graphql.errors import UserError
 from api.graphql.ids import pk_of
 from api.graphql.pagination import After, Connection, First, connection
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated, WritesData
 from api.resolvers import readings
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import ReadingSource, Register, SelfReadingStatus
@@ -227,6 +227,7 @@ class ReadingMutations:
         "confirmation des chiffres. Un mail de confirmation part vers vous et l'adresse en "
         "copie. Une auto-relève par site et par jour.",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def submit_self_reading(
         self,

@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from api.graphql.coded_errors import CodedErrors, log_unexpected
+from api.graphql.input_limits import InputLimits
 from api.graphql.scalars import SCALARS
 from api.schema.node import node_queries
 from api.schema.roots import EXTRA_TYPES, MUTATIONS, QUERIES
@@ -29,10 +30,11 @@ MAX_ALIASES = 30
 MAX_TOKENS = 4000
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+def build_schema(*, introspection: bool = True, suggestions: bool = True) -> strawberry.Schema:
     """The schema for a configuration; built once, since strawberry binds field extensions
-    (the relay `node` field's) to the shared field objects."""
-    return _build_schema(introspection)
+    (the relay `node` field's) to the shared field objects. `suggestions` off drops
+    graphql-core's "Did you mean …?" hints (production), whatever `introspection` says."""
+    return _build_schema(introspection, suggestions)
 
 
 class Schema(strawberry.Schema):
@@ -46,7 +48,7 @@ class Schema(strawberry.Schema):
 
 
 @cache
-def _build_schema(introspection: bool) -> strawberry.Schema:
+def _build_schema(introspection: bool, suggestions: bool) -> strawberry.Schema:
     # Factories, not instances: strawberry builds fresh extensions per request (the parser and
     # validation caches live at module level, so they survive that).
     extensions: list[Any] = [
@@ -55,8 +57,15 @@ def _build_schema(introspection: bool) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),
+        # Control characters, over-long texts and lists: refused before any resolver runs.
+        InputLimits,
         # Every error gets a code and a French message; bugs are masked (and logged).
-        lambda: CodedErrors(max_depth=MAX_DEPTH, max_aliases=MAX_ALIASES, max_tokens=MAX_TOKENS),
+        lambda: CodedErrors(
+            max_depth=MAX_DEPTH,
+            max_aliases=MAX_ALIASES,
+            max_tokens=MAX_TOKENS,
+            suggestions=suggestions,
+        ),
     ]
     if not introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

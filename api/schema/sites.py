@@ -11,7 +11,7 @@ from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
-from api.graphql.permissions import IsAuthenticated
+from api.graphql.permissions import IsAuthenticated, WritesData
 from api.resolvers import portfolio, site_references, summaries
 from api.resolvers.cursors import decode_cursor, page_size
 from api.resolvers.portfolio import SiteOrder
@@ -190,6 +190,7 @@ class SiteMutations:
     @strawberry.mutation(
         description="Modifie les références client d'un site (ADMIN, USER, INFRA_USER).",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def update_site_references(
         self,

@@ -9,7 +9,7 @@ from strawberry import relay
 
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of, pks_of
-from api.graphql.permissions import holds_tier
+from api.graphql.permissions import WritesData, holds_tier
 from api.resolvers import welcome_packs
 from domain.enums import Tier
 
@@ -43,6 +43,7 @@ class WelcomePackMutations:
         description="Envoie le Welcome Pack aux utilisateurs des membres choisis (ADMIN : son "
         "groupement ; OPERATOR : tout membre). Un second envoi n'envoie rien deux fois.",
         permission_classes=[holds_tier(Tier.ADMIN, Tier.OPERATOR)],
+        extensions=[WritesData()],
     )
     async def send_welcome_packs(
         self,

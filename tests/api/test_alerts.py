@@ -541,7 +541,6 @@ async def test_an_open_alert_may_be_resolved_without_acknowledgement(
         (AlertStatus.RESOLVED, RESOLVE, "encore", "INVALID_STATE"),
         (AlertStatus.OPEN, RESOLVE, "   ", "REQUIRED"),
         (AlertStatus.OPEN, RESOLVE, "x" * 2001, "TOO_LONG"),
-        (AlertStatus.OPEN, ACKNOWLEDGE, "bip\x07", "INVALID"),
     ],
 )
 async def test_an_illegal_step_is_refused_in_french_and_writes_nothing(

@@ -14,6 +14,7 @@ import strawberry
 from strawberry import relay
 
 from api.graphql.downloads import signed_file_url
+from api.graphql.ids import key_of
 from api.graphql.loaders import node_by_id_loader, request_loader
 from api.resolvers import invoice_pdfs, invoices
 from api.resolvers.invoices import InvoiceDetail
@@ -190,7 +191,7 @@ class Invoice(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+        ids = [key_of(i) for i in node_ids]
         found = await invoices.load_invoices(info.context.sessions, info.context.perimeter, ids)
         return [cls.from_detail(d) if d is not None else None for d in found]
 
