@@ -15,7 +15,7 @@ import strawberry
 from api.graphql.downloads import signed_file_url
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.permissions import IsAuthenticated, WritesData
+from api.graphql.permissions import IsAuthenticated
 from api.graphql.scalars import Month
 from api.resolvers import alerts, exports
 from api.resolvers.export_files import WrittenExport, write_export
@@ -117,7 +117,6 @@ class ExportMutations:
         "techniques, références, état, membre, compte de contrat, compteur en place et dernier "
         "index réel par poste.",
         permission_classes=[IsAuthenticated],
-        extensions=[WritesData()],
     )
     async def export_sites(
         self,
@@ -142,7 +141,6 @@ class ExportMutations:
         description="Exporte les relèves des sites du filtre entre deux dates, avec la "
         "consommation depuis la relève précédente (tours de compteur compris).",
         permission_classes=[IsAuthenticated],
-        extensions=[WritesData()],
     )
     async def export_readings(
         self,
@@ -171,7 +169,6 @@ class ExportMutations:
         description="Exporte la consommation mensuelle (réelle ou estimée) de chaque site du "
         "filtre sur 24 mois au plus.",
         permission_classes=[IsAuthenticated],
-        extensions=[WritesData()],
     )
     async def export_consumption(
         self,

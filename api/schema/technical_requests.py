@@ -22,7 +22,7 @@ from api.graphql.ids import pk_of, pks_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
-from api.graphql.permissions import IsAuthenticated, holds_tier
+from api.graphql.permissions import IsAuthenticated, WritesData, holds_tier
 from api.graphql.scalars import JsonObject
 from api.resolvers import technical_requests as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
@@ -505,6 +505,7 @@ class TechnicalRequestMutations:
         "site à ajouter ; un récapitulatif part par email (FORBIDDEN si votre habilitation ne "
         "permet que la consultation ; NOT_FOUND hors périmètre).",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def submit_technical_request(
         self,
@@ -533,6 +534,7 @@ class TechnicalRequestMutations:
         description="Annule une demande pas encore transmise au distributeur (INVALID_STATE "
         "sinon), avec un motif.",
         permission_classes=[IsAuthenticated],
+        extensions=[WritesData()],
     )
     async def abandon_technical_request(
         self,
@@ -564,6 +566,7 @@ class TechnicalRequestMutations:
         "un motif) ; INVALID_STATE hors de la table des transitions, le message nomme les "
         "états permis.",
         permission_classes=[holds_tier(enums.Tier.OPERATOR)],
+        extensions=[WritesData()],
     )
     async def advance_technical_request(
         self,

@@ -17,7 +17,8 @@ from domain.enums import Tier
 @strawberry.input(description="Les membres à qui envoyer le Welcome Pack.")
 class SendWelcomePacksInput:
     member_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Des membres précis (1 000 au plus)."
+        default=None,
+        description="Des membres précis (100 au plus ; pour tout un groupement, `groupId`).",
     )
     group_id: relay.GlobalID | None = strawberry.field(
         default=None, description="Tous les membres d'un groupement."

@@ -180,7 +180,6 @@ async def test_every_invalid_field_is_named_and_nothing_is_written(
                 "wishedDates": ["2026-11-21"],  # a Saturday
                 "description": "sans objet ici",
             },
-            "comment": "a\x00b",
         },
     )
     assert answer["technicalRequest"] is None
@@ -189,7 +188,6 @@ async def test_every_invalid_field_is_named_and_nothing_is_written(
         ("contact.phone", "INVALID"),
         ("contact.email", "INVALID"),
         ("references.internalCode", "TOO_LONG"),
-        ("comment", "INVALID"),
         ("characteristics.desiredPowerKva", "INVALID"),
         ("characteristics.wishedDates", "INVALID"),
         ("characteristics.description", "INVALID"),

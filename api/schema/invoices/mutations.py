@@ -10,7 +10,7 @@ import strawberry
 
 from api.graphql.downloads import signed_file_url
 from api.graphql.errors import UserError, attempt
-from api.graphql.permissions import IsAuthenticated, WritesData
+from api.graphql.permissions import IsAuthenticated
 from api.resolvers import billing_file, invoice_pdfs
 from api.schema.exports import ExportFormat
 from api.schema.invoices.filters import InvoiceFilter, to_query
@@ -65,7 +65,6 @@ class InvoiceMutations:
         description="Archive zip des PDF des factures du filtre (500 au plus : TOO_MANY_ITEMS "
         "au-delà), en lien signé.",
         permission_classes=[IsAuthenticated],
-        extensions=[WritesData()],
     )
     async def export_invoice_pdfs(
         self,
@@ -95,7 +94,6 @@ class InvoiceMutations:
         description="Fichier de facturation (« Direct View ») : une ligne par facture et par "
         "site avec chaque composante, en CSV ou XLSX, en lien signé.",
         permission_classes=[IsAuthenticated],
-        extensions=[WritesData()],
     )
     async def export_billing_file(
         self,
