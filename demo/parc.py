@@ -150,9 +150,9 @@ class ParcBuilder:
 
     def c4_site(self, info: MemberInfo, switched_on: date, index: int) -> SiteDraft:
         """A site over 36 kVA (school group, pool, treatment plant…): electronic meter read
-        every month on four time-of-use registers, TURPE C4. Most of them draw reactive
-        energy beyond the free allowance (tan φ above 0.4), billed on their invoices; one in
-        five of those fitted capacitors during the window, so its last invoices bill none."""
+        every month on four time-of-use registers, TURPE C4. Three in five draw reactive
+        energy beyond the free allowance (tan φ above 0.4), billed on their invoices; a third
+        of those fitted capacitors during the window, so their last invoices bill none."""
         rng = self.rng
         counter = self.point_counter["ELECTRICITY"]
         self.point_counter["ELECTRICITY"] = counter + 1
