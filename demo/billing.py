@@ -42,6 +42,9 @@ FAMILY = {
     C.LOCAL_TAX: "taxes",
 }
 
+# Reactive energy up to this tan φ (reactive / active energy) is not billed.
+REACTIVE_ALLOWANCE = Decimal("0.4")
+
 # (component, label, unit, unit price, VAT rate): what identifies an invoice line.
 LineKey = tuple[C, str, str, Decimal, Decimal]
 
@@ -64,9 +67,13 @@ class SitePeriod:
 class SiteTariff:
     energy: str
     segment: str
-    tariff: str  # CU4 / MU4 for C5
+    tariff: str  # CU4 / MU4 for C5, BTSUPCU4 / BTSUPLU4 for C4
     kva: Decimal | None
     reduced_vat: bool
+    # C4: the site's ratio of reactive to active energy in full hours, and from when
+    # capacitors keep it within the allowance (no reactive energy billed from then on).
+    tan_phi: Decimal | None = None
+    compensated_from: date | None = None
 
 
 def site_charges(
@@ -86,7 +93,10 @@ def site_charges(
     n = Decimal(months)
     total_energy = Decimal(sum(energy_kwh.values()))
     if tariff.energy == "ELECTRICITY":
-        p = electricity_prices(period_start)
+        p = electricity_prices(period_start, tariff.segment)
+        if tariff.segment == "C4":
+            # Only the season's two registers move: no line for the other two.
+            energy_kwh = {register: kwh for register, kwh in energy_kwh.items() if kwh}
         add(C.SUBSCRIPTION, LABELS["subscription"], "mois", p.subscription_month, n)
         for register, kwh in energy_kwh.items():
             add(
@@ -133,6 +143,9 @@ def site_charges(
                 p.variable[tariff.tariff][register],
                 Decimal(kwh),
             )
+        reactive = reactive_kvarh(tariff, period_start, energy_kwh)
+        if reactive:
+            add(C.TRANSPORT, LABELS["reactive"], "kVArh", p.reactive_kvarh, Decimal(reactive))
         add(C.CTA, LABELS["cta"], "€", p.cta_rate, management + fixed)
         add(C.EXCISE, LABELS["excise_elec"], "kWh", p.excise, total_energy)
     else:
@@ -154,6 +167,17 @@ def site_charges(
         add(C.CTA, LABELS["cta"], "€", g.cta_rate, g.atrd_fixed_month * n)
         add(C.EXCISE, LABELS["excise_gas"], "kWh", g.excise, total_energy)
     return charges
+
+
+def reactive_kvarh(tariff: SiteTariff, period_start: date, energy_kwh: dict[str, int]) -> int:
+    """The reactive energy billed (kVArh): what the site drew in full hours beyond the free
+    allowance of tan φ = 0.4 times its active energy there, none once compensated."""
+    if tariff.tan_phi is None or tariff.tan_phi <= REACTIVE_ALLOWANCE:
+        return 0
+    if tariff.compensated_from is not None and period_start >= tariff.compensated_from:
+        return 0
+    full_hours = sum(kwh for register, kwh in energy_kwh.items() if register in ("HPH", "HPE"))
+    return int((tariff.tan_phi - REACTIVE_ALLOWANCE) * full_hours)
 
 
 @dataclass(slots=True)

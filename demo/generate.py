@@ -1,7 +1,7 @@
 """The demo data set, builder after builder: group and users, then member by member its
 accounts, sites, meters, readings, alerts and invoices, then grants and requests; then a
 second, smaller group built the same way (after everything of the first, whose ids and rows
-therefore do not depend on it).
+therefore do not depend on it); last, the main group's electricity C4 sites (same reason).
 
 Rows are plain dicts ready for SQLAlchemy Core `insert()`; they are yielded member by member
 so the full scale never sits in memory at once. The builders share one `BuildState` (the
@@ -27,12 +27,13 @@ from demo.people import (
     second_group_grants,
     user_rows,
 )
-from demo.plan import SECOND_GROUP_PLANS, MemberLayout, Scale, member_layouts
+from demo.plan import SECOND_GROUP_PLANS, MemberLayout, Scale, c4_holders, member_layouts
 from demo.readings import ReadingBuilder
 from demo.self_care import SelfCareBuilder
-from demo.shapes import Batch, MemberInfo, Row, SiteInfo
+from demo.shapes import Batch, MemberInfo, Row, SiteDraft, SiteInfo
 from demo.state import BuildState
 from demo.technical_requests import TechnicalRequestBuilder
+from domain.enums import COMMUNICATING_METER_KINDS
 
 
 class DemoGenerator:
@@ -67,6 +68,7 @@ class DemoGenerator:
         ).batches()
         yield from SelfCareBuilder(self.state, self.members).batches()
         yield from self._second_group()
+        yield from self._c4_sites()
 
     def _second_group(self) -> Iterator[Batch]:
         yield from second_group_batches(self.state)
@@ -103,25 +105,7 @@ class DemoGenerator:
         site_rows = []
         for site in sites:
             account = accounts[site.account_slot]
-            row = site.row
-            row["billing_account_id"] = account["id"]
-            site_rows.append(row)
-            info.sites.append(
-                SiteInfo(
-                    row["id"],
-                    info.id,
-                    account["id"],
-                    row["energy"],
-                    site.segment,
-                    row["point_number"],
-                    site.kinds[-1] in ("GAZPAR", "LINKY"),
-                    row["street"],
-                    row["postcode"],
-                    row["city"],
-                    row["subscribed_power_kva"],
-                    row["tariff_option"],
-                )
-            )
+            site_rows.append(self._place(site, info, account))
             self.readings.simulate(site, info, out)
             self.alerts.alerts(site, info, out, admin_id)
         yield "members", [member_row]
@@ -136,3 +120,54 @@ class DemoGenerator:
         yield "invoice_lines", out["invoice_lines"]
         yield "invoice_sites", out["invoice_sites"]
         yield "alerts", out["alerts"]
+
+    def _place(self, site: SiteDraft, info: MemberInfo, account: Row) -> Row:
+        """The site's row, in `account`, and what later steps need to know of it."""
+        row = site.row
+        row["billing_account_id"] = account["id"]
+        info.sites.append(
+            SiteInfo(
+                row["id"],
+                info.id,
+                account["id"],
+                row["energy"],
+                site.segment,
+                row["point_number"],
+                site.kinds[-1] in COMMUNICATING_METER_KINDS,
+                row["street"],
+                row["postcode"],
+                row["city"],
+                row["subscribed_power_kva"],
+                row["tariff_option"],
+            )
+        )
+        return row
+
+    def _c4_sites(self) -> Iterator[Batch]:
+        """Electricity C4 sites on the main group's largest electricity members, after all
+        else, so no id or row built before them depends on them: each site with its own
+        account billed monthly (one invoice per C4 site), its meter, readings and invoices."""
+        electricity = [m for m in self.members if m.energy == "ELECTRICITY"]
+        shares = c4_holders(self.state.plan, [len(m.sites) for m in electricity])
+        index = 0
+        for info, count in zip(electricity, shares, strict=True):
+            if not count:
+                continue
+            assert info.switched_on is not None
+            sites = []
+            for _ in range(count):
+                sites.append(self.parc.c4_site(info, info.switched_on, index))
+                index += 1
+            accounts = [self.member_builder.c4_account(info, site) for site in sites]
+            out: dict[str, list[Row]] = {
+                k: [] for k in ("meters", "readings", "invoices", "invoice_lines", "invoice_sites")
+            }
+            site_rows = []
+            for site, account in zip(sites, accounts, strict=True):
+                site_rows.append(self._place(site, info, account))
+                self.readings.simulate(site, info, out)
+            for site, account in zip(sites, accounts, strict=True):
+                self.invoices.invoices(account, [site], out)
+            yield "billing_accounts", accounts
+            yield "sites", site_rows
+            yield from out.items()

@@ -36,6 +36,8 @@ def meter_serial(kind: str, index: int) -> str:
         return f"{value:012d}"
     if kind == "ELECTROMECHANICAL":
         return f"CBE{value % 10**9:09d}"
+    if kind == "ELECTRONIC":  # C4 and above: a remotely read electronic meter
+        return f"PME{value % 10**9:09d}"
     if kind == "GAZPAR":
         return f"GZ{value % 10**10:010d}"
     return f"AC{value % 10**8:08d}G4"

@@ -48,13 +48,14 @@ class InvoiceBuilder:
     def invoices(self, account: Row, sites: list[SiteDraft], out: dict[str, list[Row]]) -> None:
         monthly = account["billing_frequency"] == "MONTHLY"
         step = 1 if monthly else 2
-        t3 = any(s.segment == "T3" for s in sites)
+        # T3 and C4 are billed on the 10th, on the distributor's month-end actual readings.
+        tenth = any(s.segment in ("T3", "C4") for s in sites)
         billed = {s.row["id"]: BilledIndexes() for s in sites}
         cancel = any(s.oddity == "cancellation" for s in sites)
         built_invoices: list[tuple[Row, BuiltInvoice]] = []
         for m0 in range(0, WINDOW_MONTHS, step):
             m1 = m0 + step - 1
-            run = self.state.starts[m1 + 1] + timedelta(days=9 if t3 else 0)
+            run = self.state.starts[m1 + 1] + timedelta(days=9 if tenth else 0)
             if run > self.state.as_of:
                 break
             periods = []
@@ -110,7 +111,7 @@ class InvoiceBuilder:
             actual = k1 in meter.actual_ks
             basis = "ACTUAL" if actual else "ESTIMATED"
             for r in meter.registers:
-                part = 1.0 if r == "BASE" else (site.hc_share if r == "HC" else 1 - site.hc_share)
+                part = site.register_part(r, self.state.starts[k0].month)  # BASE, HP or HC
                 # Estimated in the meter's unit, so the estimated index moves by what is billed.
                 native = round(estimate * part / float(meter.coefficient))
                 energy[r] = to_kwh(native, meter.coefficient)

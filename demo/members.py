@@ -45,6 +45,7 @@ class MemberBuilder:
             "created_at": instant(switched_on - timedelta(days=20), 10),
         }
         info = MemberInfo(member_id, layout.energy, legal_name, commune, postcode, street, domain)
+        info.siren, info.switched_on = siren, switched_on
         return row, info, siren, kind, switched_on
 
     def _legal_name(
@@ -117,6 +118,13 @@ class MemberBuilder:
         for slot, (label, frequency, members_sites) in enumerate(groups):
             rows.append(self._account(layout, info, siren, slot, label, frequency, members_sites))
         return rows
+
+    def c4_account(self, info: MemberInfo, site: SiteDraft) -> Row:
+        """A C4 site's own account: one invoice per site, monthly, as C4 sites are billed."""
+        layout = MemberLayout("ELECTRICITY", {"C4": 1})
+        slot = len(info.account_ids)
+        label = site.row["designation"] or f"Site {site.row['point_number'][-6:]}"
+        return self._account(layout, info, info.siren, slot, label, "MONTHLY", [site])
 
     def _account(
         self,

@@ -77,7 +77,13 @@ def to_kwh(native: int, coefficient: Decimal) -> int:
 
 
 def digits_for(kind: str, two_years: int) -> int:
-    base = {"LINKY": 6, "ELECTROMECHANICAL": 5, "GAZPAR": 5, "GAS_CONVENTIONAL": 5}[kind]
+    base = {
+        "LINKY": 6,
+        "ELECTROMECHANICAL": 5,
+        "ELECTRONIC": 7,
+        "GAZPAR": 5,
+        "GAS_CONVENTIONAL": 5,
+    }[kind]
     needed = len(str(max(1, two_years * 3)))
     return min(9, max(base, needed))
 

@@ -391,6 +391,20 @@ LIGHTING_DESIGNATIONS = (
     "Feux tricolores carrefour {n}",
     "Éclairage parking mairie",
 )
+C4_DESIGNATIONS = (
+    "Groupe scolaire {notable}",
+    "Piscine municipale",
+    "Hôtel de ville",
+    "Centre aquatique",
+    "Station d'épuration",
+    "Salle omnisports",
+    "Cuisine centrale",
+    "Centre technique municipal",
+    "Collège - bâtiment principal",
+    "EHPAD - bâtiment principal",
+    "Usine de production d'eau",
+    "Patinoire",
+)
 GAS_DESIGNATIONS = (
     "Chaufferie mairie",
     "Chaufferie école {notable}",

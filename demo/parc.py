@@ -1,4 +1,5 @@
-"""The parc: each member's sites (gas T1–T3, electricity C5) and the oddities planted on them."""
+"""The parc: each member's sites (gas T1–T3, electricity C5 and C4) and the oddities planted
+on them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from demo.plan import MemberLayout
 from demo.shapes import WINDOW_MONTHS, MemberInfo, Row, SiteDraft, instant
 from demo.state import BuildState
 from domain.billing import add_months_clamped
+
+# Electricity C4: subscribed powers (kVA), the supply option and the four registers (hours
+# full and off-peak, winter and summer).
+C4_KVA = (42, 48, 54, 60, 72, 84, 96, 108, 120, 144, 180, 216, 240)
+C4_OPTION = "HPH/HCH/HPE/HCE"
+C4_REGISTERS = ("HPH", "HCH", "HPE", "HCE")
 
 # Planted on a few sites each, so every screen and alert has something to show.
 ODDITIES = (
@@ -120,6 +127,95 @@ class ParcBuilder:
                 distributor, distributor_name = "LOCAL", "Régie d'électricité de Mer"
             else:
                 distributor, distributor_name = "ENEDIS", "Enedis"
+        row = self._row(
+            segment,
+            info,
+            switched_on,
+            (energy, point, distributor, distributor_name),
+            (option, transport, connection, kva, car, profile),
+            designation,
+            "EP" if lighting else "BAT",
+        )
+        site = SiteDraft(
+            row=row,
+            segment=segment,
+            oddity=None,
+            registers=registers,
+            hc_share=rng.uniform(0.3, 0.42),
+            kinds=kinds,
+        )
+        site.tariff = SiteTariff(energy, segment, transport, kva, reduced_vat=segment != "T3")
+        site.phase = rng.choice((1, 3, 5))
+        return site
+
+    def c4_site(self, info: MemberInfo, switched_on: date, index: int) -> SiteDraft:
+        """A site over 36 kVA (school group, pool, treatment plant…): electronic meter read
+        every month on four time-of-use registers, TURPE C4. Three in five draw reactive
+        energy beyond the free allowance (tan φ above 0.4), billed on their invoices; a third
+        of those fitted capacitors during the window, so their last invoices bill none."""
+        rng = self.rng
+        counter = self.point_counter["ELECTRICITY"]
+        self.point_counter["ELECTRICITY"] = counter + 1
+        kva = Decimal(rng.choice(C4_KVA))
+        hours = rng.uniform(700, 2_600)
+        long_use = hours > 1_800
+        car = int(float(kva) * hours)
+        local = info.id % 97 == 50  # the member's own distributor, as for its C5 sites
+        distributor = ("LOCAL", "Régie d'électricité de Mer") if local else ("ENEDIS", "Enedis")
+        row = self._row(
+            "C4",
+            info,
+            switched_on,
+            ("ELECTRICITY", ids.prm(counter), *distributor),
+            (
+                C4_OPTION,
+                "BTSUPLU4" if long_use else "BTSUPCU4",
+                "BT > 36 kVA",
+                kva,
+                car,
+                "ENT2" if long_use else "ENT1",
+            ),
+            rng.choice(names.C4_DESIGNATIONS),
+            "BAT",
+        )
+        self.sites_by_segment["C4"] = self.sites_by_segment.get("C4", 0) + 1
+        site = SiteDraft(
+            row=row,
+            segment="C4",
+            oddity=None,
+            registers=list(C4_REGISTERS),
+            hc_share=rng.uniform(0.22, 0.35),
+            kinds=["ELECTRONIC"],
+        )
+        draws_reactive = index % 5 in (0, 2, 3)
+        tan_phi = Decimal(rng.randint(44, 72) if draws_reactive else rng.randint(12, 36)) / 100
+        compensated = (
+            self.state.starts[WINDOW_MONTHS - rng.randint(5, 9)] if index % 5 == 3 else None
+        )
+        site.tariff = SiteTariff(
+            "ELECTRICITY",
+            "C4",
+            row["transport_tariff"],
+            kva,
+            reduced_vat=False,
+            tan_phi=tan_phi,
+            compensated_from=compensated,
+        )
+        return site
+
+    def _row(
+        self,
+        segment: str,
+        info: MemberInfo,
+        switched_on: date,
+        point: tuple[str, str, str, str],  # energy, point number, distributor and its name
+        supply: tuple[str, str, str, Decimal | None, int, str],  # option…kVA, CAR, profile
+        designation: str,
+        code_prefix: str,
+    ) -> Row:
+        rng = self.rng
+        energy, point_number, distributor, distributor_name = point
+        option, transport, connection, kva, car, profile = supply
         designation = designation.format(
             notable=rng.choice(names.NOTABLES),
             n=rng.randint(1, 40),
@@ -134,7 +230,7 @@ class ParcBuilder:
             "member_id": info.id,
             "billing_account_id": None,
             "energy": energy,
-            "point_number": point,
+            "point_number": point_number,
             "distributor": distributor,
             "distributor_name": distributor_name,
             "segment": segment,
@@ -151,9 +247,7 @@ class ParcBuilder:
             "status": "ACTIVE",
             "supply_start": supply_start,
             "supply_end": None,
-            "internal_code": (
-                f"{'EP' if lighting else 'BAT'}-{rng.randint(1, 999):03d}" if referenced else None
-            ),
+            "internal_code": (f"{code_prefix}-{rng.randint(1, 999):03d}" if referenced else None),
             "designation": designation if referenced or rng.random() < 0.5 else None,
             "other_reference": (
                 rng.choice(
@@ -170,17 +264,7 @@ class ParcBuilder:
             "created_at": instant(supply_start - timedelta(days=10), 10),
             "updated_at": None,
         }
-        site = SiteDraft(
-            row=row,
-            segment=segment,
-            oddity=None,
-            registers=registers,
-            hc_share=rng.uniform(0.3, 0.42),
-            kinds=kinds,
-        )
-        site.tariff = SiteTariff(energy, segment, transport, kva, reduced_vat=segment != "T3")
-        site.phase = rng.choice((1, 3, 5))
-        return site
+        return row
 
     def _apply_oddity(self, site: SiteDraft, oddity: str) -> None:
         rng = self.rng

@@ -18,7 +18,9 @@ Scale = Literal["small", "full"]
 class Plan:
     gas_members: int
     electricity_members: int
-    sites: dict[str, int]  # per segment
+    # Per segment. C4 sites (> 36 kVA) are added to the largest electricity members after
+    # everything else is built, so the rows built before them do not depend on them.
+    sites: dict[str, int]
     technical_requests: int
     # How many of each planted oddity (rollovers, replacements, anomalies…) per kind.
     oddities: int
@@ -28,14 +30,14 @@ PLANS: dict[str, Plan] = {
     "full": Plan(
         gas_members=249,
         electricity_members=330,
-        sites={"T3": 115, "T2": 1477, "T1": 155, "C5": 11220},
+        sites={"T3": 115, "T2": 1477, "T1": 155, "C5": 11220, "C4": 60},
         technical_requests=420,
         oddities=24,
     ),
     "small": Plan(
         gas_members=8,
         electricity_members=12,
-        sites={"T3": 3, "T2": 34, "T1": 4, "C5": 260},
+        sites={"T3": 3, "T2": 34, "T1": 4, "C5": 260, "C4": 5},
         technical_requests=36,
         oddities=4,
     ),
@@ -60,6 +62,20 @@ SECOND_GROUP_PLANS: dict[str, Plan] = {
 }
 
 GAS_SEGMENTS = ("T3", "T2", "T1")
+
+
+def c4_holders(plan: Plan, site_counts: list[int]) -> list[int]:
+    """How many C4 sites each electricity member gets, from its number of sites: the largest
+    ones (towns with a pool, a school group, a treatment plant), two each at most."""
+    count = plan.sites.get("C4", 0)
+    holders = sorted(range(len(site_counts)), key=lambda i: (-site_counts[i], i))
+    holders = holders[: (count + 1) // 2]
+    shares = [0] * len(site_counts)
+    for i, n in zip(
+        holders, split_integer(count, [1.0] * len(holders)) if holders else [], strict=True
+    ):
+        shares[i] = n
+    return shares
 
 
 def plan_for(scale: str) -> Plan:
@@ -101,7 +117,7 @@ class MemberLayout:
 
 
 def member_layouts(plan: Plan, rng: random.Random) -> list[MemberLayout]:
-    """Every member's energy and site counts; totals match the plan exactly.
+    """Every member's energy and site counts (C4 apart); totals match the plan exactly.
 
     Electricity members come first, the largest one leading: it becomes the demo member.
     Sizes are skewed like a real department (a few towns, many villages).

@@ -11,6 +11,7 @@ from demo.meters import MeterSim, digits_for, lay_readings, starting_index, true
 from demo.shapes import WINDOW_MONTHS, MemberInfo, Row, SiteDraft, instant
 from demo.state import BuildState
 from domain.consumption_profile import monthly_shares
+from domain.enums import COMMUNICATING_METER_KINDS
 
 
 class ReadingBuilder:
@@ -38,13 +39,14 @@ class ReadingBuilder:
                 value *= rng.uniform(2.6, 3.2)
             kwh.append(value)
         for register in site.registers:
-            part = (
-                1.0
-                if register == "BASE"
-                else (site.hc_share if register == "HC" else 1 - site.hc_share)
-            )
-            native = [round(v * part / float(coefficient)) for v in kwh]
-            site.consumption[register] = native
+            site.consumption[register] = [
+                round(
+                    v
+                    * site.register_part(register, self.state.starts[m].month)
+                    / float(coefficient)
+                )
+                for m, v in enumerate(kwh)
+            ]
         expected = [0.0]
         for m in range(WINDOW_MONTHS):
             expected.append(expected[-1] + float(shares[self.state.starts[m].month - 1]))
@@ -60,7 +62,7 @@ class ReadingBuilder:
         two_years = max(sum(v) for v in site.consumption.values())
         for number, (kind, k_from, k_to) in enumerate(spans):
             self.meter_counter += 1
-            communicating = kind in ("GAZPAR", "LINKY")
+            communicating = kind in COMMUNICATING_METER_KINDS
             digits = digits_for(kind, two_years)
             if number == 0:
                 start = {r: starting_index(rng, digits, two_years) for r in site.registers}

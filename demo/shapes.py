@@ -17,6 +17,9 @@ Batch = tuple[str, list[Row]]
 # Months of history before `as_of`: month-end positions k = 0..WINDOW_MONTHS.
 WINDOW_MONTHS = 24
 
+# The winter season of the C4 time-of-use registers (HPH/HCH); the rest of the year is summer.
+WINTER_MONTHS = frozenset({11, 12, 1, 2, 3})
+
 
 def instant(day: date, hour: int = 6, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=UTC)
@@ -54,6 +57,8 @@ class MemberInfo:
     account_delivery: dict[int, str] = field(default_factory=dict)
     account_address: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     sites: list[SiteInfo] = field(default_factory=list)
+    siren: str = ""
+    switched_on: date | None = None
 
     @property
     def email(self) -> str:
@@ -79,3 +84,15 @@ class SiteDraft:
     missing_after: int | None = None
     phase: int = 1
     tariff: SiteTariff | None = None
+
+    def register_part(self, register: str, month: int) -> float:
+        """The share of a month's (1–12) consumption that `register` counts: all of it on
+        BASE; full or off-peak hours on HP/HC; on the four C4 registers, only the season's
+        two count (winter: November to March)."""
+        if register == "BASE":
+            return 1.0
+        if register in ("HP", "HC"):
+            return self.hc_share if register == "HC" else 1 - self.hc_share
+        if (register in ("HPH", "HCH")) != (month in WINTER_MONTHS):
+            return 0.0
+        return self.hc_share if register in ("HCH", "HCE") else 1 - self.hc_share

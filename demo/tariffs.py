@@ -1,9 +1,10 @@
 """Prices and tax rates of the demo invoices, as data.
 
-Figures are of the order of the published 2024-2026 ones (TURPE 6/7 for C5, ATRD 7 for GRDF,
-the accise rates, the CTA rates) and of a public buyers' fixed-price supply contract; they are
-demo figures, not a rate card. A price applies to a billing period according to the period's
-first day. VAT rates live in domain/invoicing.py (they are a rule, not a price).
+Figures are of the order of the published 2024-2026 ones (TURPE 6/7 for C5 and C4, ATRD 7
+for GRDF, the accise rates, the CTA rates) and of a public buyers' fixed-price supply
+contract; they are demo figures, not a rate card. A price applies to a billing period
+according to the period's first day. VAT rates live in domain/invoicing.py (they are a rule,
+not a price).
 
 With these figures one C5 site, 6 kVA BASE on CU4, billed 566 kWh over two months in 2025
 comes to about: supply 59 €, transport 40 €, taxes 16 €, total incl. VAT 145 € — the 2021
@@ -31,6 +32,7 @@ class ElectricityPrices:
     variable: dict[str, dict[str, D]]  # TURPE variable withdrawal, € per kWh, tariff→register
     excise: D  # € per kWh
     cta_rate: D  # share of the fixed transport components
+    reactive_kvarh: D = D(0)  # TURPE reactive energy beyond the allowance, € per kVArh (C4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,110 @@ ELECTRICITY_C5: tuple[tuple[date, ElectricityPrices], ...] = (
             },
             excise=D("0.025190"),
             cta_rate=D("0.1500"),
+        ),
+    ),
+)
+
+# C4 (BT > 36 kVA): four time-of-use registers; TURPE short (CU) or long (LU) use, with a
+# fixed withdrawal charge per subscribed kVA and reactive energy billed beyond tan φ 0.4.
+ELECTRICITY_C4: tuple[tuple[date, ElectricityPrices], ...] = (
+    (
+        date(2024, 2, 1),
+        ElectricityPrices(
+            subscription_month=D("12.00"),
+            energy={
+                "HPH": D("0.148000"),
+                "HCH": D("0.112000"),
+                "HPE": D("0.099000"),
+                "HCE": D("0.076000"),
+            },
+            capacity=D("0.003900"),
+            cee=D("0.006800"),
+            management_month=D("44.500000"),
+            fixed_kva_month={"BTSUPCU4": D("1.020000"), "BTSUPLU4": D("2.450000")},
+            variable={
+                "BTSUPCU4": {
+                    "HPH": D("0.068100"),
+                    "HCH": D("0.043700"),
+                    "HPE": D("0.024900"),
+                    "HCE": D("0.016300"),
+                },
+                "BTSUPLU4": {
+                    "HPH": D("0.041200"),
+                    "HCH": D("0.027800"),
+                    "HPE": D("0.013900"),
+                    "HCE": D("0.010100"),
+                },
+            },
+            excise=D("0.020500"),
+            cta_rate=D("0.2193"),
+            reactive_kvarh=D("0.020300"),
+        ),
+    ),
+    (
+        date(2025, 2, 1),
+        ElectricityPrices(
+            subscription_month=D("12.00"),
+            energy={
+                "HPH": D("0.127300"),
+                "HCH": D("0.096300"),
+                "HPE": D("0.085100"),
+                "HCE": D("0.065400"),
+            },
+            capacity=D("0.003100"),
+            cee=D("0.007400"),
+            management_month=D("45.800000"),
+            fixed_kva_month={"BTSUPCU4": D("1.050000"), "BTSUPLU4": D("2.520000")},
+            variable={
+                "BTSUPCU4": {
+                    "HPH": D("0.070100"),
+                    "HCH": D("0.045000"),
+                    "HPE": D("0.025600"),
+                    "HCE": D("0.016800"),
+                },
+                "BTSUPLU4": {
+                    "HPH": D("0.042400"),
+                    "HCH": D("0.028600"),
+                    "HPE": D("0.014300"),
+                    "HCE": D("0.010400"),
+                },
+            },
+            excise=D("0.020500"),
+            cta_rate=D("0.1500"),
+            reactive_kvarh=D("0.020900"),
+        ),
+    ),
+    (
+        date(2026, 2, 1),
+        ElectricityPrices(
+            subscription_month=D("12.60"),
+            energy={
+                "HPH": D("0.122200"),
+                "HCH": D("0.092400"),
+                "HPE": D("0.081700"),
+                "HCE": D("0.062800"),
+            },
+            capacity=D("0.002600"),
+            cee=D("0.008900"),
+            management_month=D("47.300000"),
+            fixed_kva_month={"BTSUPCU4": D("1.080000"), "BTSUPLU4": D("2.600000")},
+            variable={
+                "BTSUPCU4": {
+                    "HPH": D("0.072200"),
+                    "HCH": D("0.046400"),
+                    "HPE": D("0.026400"),
+                    "HCE": D("0.017300"),
+                },
+                "BTSUPLU4": {
+                    "HPH": D("0.043700"),
+                    "HCH": D("0.029500"),
+                    "HPE": D("0.014700"),
+                    "HCE": D("0.010700"),
+                },
+            },
+            excise=D("0.022500"),
+            cta_rate=D("0.1500"),
+            reactive_kvarh=D("0.021500"),
         ),
     ),
 )
@@ -216,8 +322,8 @@ GAS: dict[str, tuple[tuple[date, GasPrices], ...]] = {
 }
 
 
-def electricity_prices(on: date) -> ElectricityPrices:
-    return _in_force(ELECTRICITY_C5, on)
+def electricity_prices(on: date, segment: str = "C5") -> ElectricityPrices:
+    return _in_force(ELECTRICITY_C4 if segment == "C4" else ELECTRICITY_C5, on)
 
 
 def gas_prices(segment: str, on: date) -> GasPrices:
@@ -233,7 +339,15 @@ def _in_force(schedule: tuple[tuple[date, T], ...], on: date) -> T:
 
 
 # Line labels as printed, by (component, detail).
-REGISTER_WORDS = {"BASE": "base", "HP": "heures pleines", "HC": "heures creuses"}
+REGISTER_WORDS = {
+    "BASE": "base",
+    "HP": "heures pleines",
+    "HC": "heures creuses",
+    "HPH": "heures pleines d'hiver",
+    "HCH": "heures creuses d'hiver",
+    "HPE": "heures pleines d'été",
+    "HCE": "heures creuses d'été",
+}
 LABELS = {
     "subscription": "Abonnement fourniture",
     "energy_elec": "Consommation d'électricité – {register}",
@@ -246,6 +360,7 @@ LABELS = {
     "atrd_fixed": "Acheminement distribution (ATRD) – terme fixe",
     "atrd_variable": "Acheminement distribution (ATRD) – terme proportionnel",
     "atrt": "Acheminement transport et stockage (ATRT)",
+    "reactive": "TURPE – énergie réactive au-delà de tg φ 0,4",
     "cta": "Contribution tarifaire d'acheminement (CTA)",
     "excise_elec": "Accise sur l'électricité",
     "excise_gas": "Accise sur le gaz naturel",

@@ -3,9 +3,9 @@
 Gas consumption follows heating: a heating profile burns most of its year between November
 and March and almost nothing in summer, while a cooking/hot-water profile barely varies.
 Electricity on C5 varies mildly (lighting and some electric heating in winter), except public
-lighting, which follows the length of the night. The weights below are typical shapes of the
-distributors' published profiles (GRDF P011-P016, Enedis RES/PRO/EP), normalised so that the
-twelve shares of a profile always sum to exactly 1.
+lighting, which follows the length of the night; C4 buildings follow their use. The weights
+below are typical shapes of the distributors' published profiles (GRDF P011-P016, Enedis
+RES/PRO/EP/ENT), normalised so that the twelve shares of a profile always sum to exactly 1.
 """
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ _WEIGHTS: dict[str, tuple[int, ...]] = {
     "PRO1": (105, 98, 100, 94, 90, 88, 80, 72, 92, 98, 100, 103),
     "PRO2": (112, 104, 102, 92, 86, 82, 76, 70, 88, 96, 104, 110),
     "EP1": (128, 108, 98, 80, 66, 58, 62, 74, 88, 104, 118, 130),
+    # Electricity C4 (over 36 kVA): ENT1 short use (school groups, town halls: a summer
+    # holiday dip), ENT2 long use (pools, treatment plants, care homes: flatter).
+    "ENT1": (122, 114, 106, 92, 84, 70, 44, 40, 90, 100, 114, 124),
+    "ENT2": (110, 104, 102, 96, 92, 88, 82, 80, 90, 98, 104, 108),
 }
 
 PROFILES: frozenset[str] = frozenset(_WEIGHTS)
