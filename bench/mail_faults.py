@@ -270,7 +270,14 @@ class Bench:
         recoveries: list[float] = []
         try:
             for _ in range(kills):
-                await asyncio.sleep(random.uniform(0.8, 2.0))
+                # Killed while it holds mails, not while it starts up.
+                states = await self.statuses()
+                while MailStatus.SENDING not in set(states.values()):
+                    if MailStatus.PENDING not in set(states.values()):
+                        break  # nothing left to hold
+                    await asyncio.sleep(0.05)
+                    states = await self.statuses()
+                await asyncio.sleep(random.uniform(0.2, 1.0))
                 states = await self.statuses()
                 if all(s in (MailStatus.SENT, MailStatus.DEAD) for s in states.values()):
                     break
@@ -288,6 +295,8 @@ class Bench:
                         raise TimeoutError("reprise trop lente")
                     await asyncio.sleep(0.05)
                 recoveries.append(time.monotonic() - killed)
+                if all(s in (MailStatus.SENT, MailStatus.DEAD) for s in states.values()):
+                    break
             await self.drained()
         finally:
             process.send_signal(signal.SIGTERM)
