@@ -177,7 +177,13 @@ async def _claim(
     chosen = (
         select(TABLE.c.id)
         .where(*due)
-        .order_by(TABLE.c.next_attempt_at, TABLE.c.id)
+        # A crashed worker's mails first: their expired lease is later than the backlog's
+        # due times, and they would otherwise wait for the whole backlog to drain.
+        .order_by(
+            sa.case((TABLE.c.status == MailStatus.SENDING, 0), else_=1),
+            TABLE.c.next_attempt_at,
+            TABLE.c.id,
+        )
         .limit(size)
         .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
     )
