@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     mail_retry_max_seconds: Annotated[float, Field(gt=0)] = 3600.0
     mail_poll_seconds: Annotated[float, Field(gt=0)] = 2.0
     mail_batch_size: Annotated[int, Field(ge=1, le=1000)] = 50
+    # A claim holds its mails this long; the worker renews it every third of it while it
+    # lives, so a crashed worker's mails are free again within this time.
+    mail_lease_seconds: Annotated[float, Field(ge=0.3, le=3600)] = 60.0
+    # The bound of one whole send (connection, dialogue, data), whatever the server does.
+    mail_send_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     # `make run` sends mails from the API process; production runs `comptoir worker` apart.
     run_mail_worker: bool = False
 

@@ -94,8 +94,14 @@ class SmtpTransport:
             client = await self._connected()
             try:
                 await client.send_message(message)
-            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError):
-                # The connection is gone or unusable: drop it, the next send reconnects.
+            except (
+                aiosmtplib.SMTPServerDisconnected,
+                aiosmtplib.SMTPTimeoutError,
+                OSError,
+                asyncio.CancelledError,  # the worker's bound on a whole send cut it short
+            ):
+                # The connection is gone, or left mid-dialogue: drop it, the next send
+                # reconnects.
                 self._drop()
                 raise
 

@@ -1,24 +1,41 @@
 """The outbox worker: claims due mails, sends them, records the outcome.
 
 Claiming. A claim is one short transaction that sets the due rows to SENDING with
-`next_attempt_at` as a lease (now + `lease_seconds`). On PostgreSQL the rows are chosen with
-`SELECT … FOR UPDATE SKIP LOCKED`, then updated in the same transaction, so concurrent
+`next_attempt_at` as a lease (now + `mail_lease_seconds`). On PostgreSQL the rows are chosen
+with `SELECT … FOR UPDATE SKIP LOCKED`, then updated in the same transaction, so concurrent
 workers take disjoint batches without waiting on each other. On SQLite, which has no row
 locks, a single UPDATE … WHERE id IN (SELECT …) RETURNING is atomic because SQLite
 serialises writers, and its WHERE re-checks the state. Sending happens after the claim has
 committed.
 
-Exactly once. A mail is marked SENT right after the server accepted it. The only way it can
-be sent twice is a worker that dies (or stalls past its lease) between the server's
-acceptance and that mark: its SENDING row's lease expires and another worker claims it
-again. The Message-ID is derived from the idempotency key, so such a re-send is the same
-message to every mail client and server that de-duplicates on it.
+Leases: short, with a heartbeat. While a run holds rows (claimed, outcome not yet written), a
+task beside it pushes their lease to now + `mail_lease_seconds` every third of that lease.
+Chosen over one lease sized for the whole batch (timeout × batch size: 26 minutes with the
+defaults, all of it lost after a crash) and over per-mail renewals done between two sends
+(a renewal would then wait behind a slow send or a slow database write): the heartbeat
+renews on its own clock whatever the send is doing, so a live worker never sees its lease
+expire, and a dead one's mails are due again at most one lease (60 s) after its last beat:
+another worker takes them over within a lease plus a poll. No column is needed:
+`next_attempt_at` of a SENDING row is its lease.
 
-Failures. A failed send is retried with exponential backoff (base × 2^(attempts−1), capped,
-plus up to 10 % jitter so that a fleet does not retry in step); after
-`mail_max_attempts` the mail is DEAD: it stays in the table, counted and logged for
-operators (`mailers.outbox.requeue_dead_mail` gives it another round). A message the server
-refuses for good (5xx on all recipients or on the data) is DEAD at once.
+Stopping. `stop` is checked between two mails: the mail in flight finishes (a whole send is
+bounded by `mail_send_timeout_seconds`), the claimed mails not yet tried are released at once
+(PENDING, due now, no attempt counted), and the run ends.
+
+Guarantee: at least once. A mail is marked SENT only after the server accepted it, so no
+mail is marked sent without reaching the server and none is lost. It is sent twice only when
+the server accepted it and its SENT mark never lands: the worker dies (SIGKILL, power loss)
+in that window, or the database stays unreachable longer than the lease after the send. A
+mark that fails is kept and written again before each next mail and at the end of the run,
+while the heartbeat keeps its row held; the batch goes on meanwhile. Every re-send carries
+the same Message-ID, derived from the idempotency key (`mailers.outbox.message_id`), so mail
+clients and servers that de-duplicate on it show one message.
+
+Failures. A failed send is retried with exponential backoff counted from the failure
+(base × 2^(attempts−1), capped, plus up to 10 % jitter so that a fleet does not retry in
+step); after `mail_max_attempts` the mail is DEAD: it stays in the table, counted and logged
+for operators (`mailers.outbox.requeue_dead_mail` gives it another round). A message the
+server refuses for good (5xx on all recipients or on the data) is DEAD at once.
 
 Secrecy. Logs and `last_error` carry ids, templates, counts and the error's type with a
 scrubbed message: never a body, a link, a token or the SMTP credentials.
@@ -31,7 +48,7 @@ import contextlib
 import logging
 import random
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,9 +100,15 @@ class _Claimed:
 
 
 def lease_seconds(settings: Settings) -> float:
-    """How long a claim is held: a whole batch may hit the SMTP timeout once per mail, and
-    the lease must outlast that, or another worker would claim (and send) a mail again."""
-    return settings.smtp_timeout_seconds * settings.mail_batch_size + 60.0
+    """How long a claim is held without a heartbeat: what a crash costs before another
+    worker takes the mails over."""
+    return settings.mail_lease_seconds
+
+
+def heartbeat_seconds(settings: Settings) -> float:
+    """How often a live worker renews its lease: three beats per lease, so that two missed
+    ones (a slow database) still leave it held."""
+    return settings.mail_lease_seconds / 3
 
 
 def retry_delay(settings: Settings, attempts: int, *, jitter: float | None = None) -> timedelta:
@@ -154,7 +177,13 @@ async def _claim(
     chosen = (
         select(TABLE.c.id)
         .where(*due)
-        .order_by(TABLE.c.next_attempt_at, TABLE.c.id)
+        # A crashed worker's mails first: their expired lease is later than the backlog's
+        # due times, and they would otherwise wait for the whole backlog to drain.
+        .order_by(
+            sa.case((TABLE.c.status == MailStatus.SENDING, 0), else_=1),
+            TABLE.c.next_attempt_at,
+            TABLE.c.id,
+        )
         .limit(size)
         .with_for_update(skip_locked=True)  # rendered on PostgreSQL only
     )
@@ -221,24 +250,155 @@ async def _mark_sent(sessions: Sessions, mail: _Claimed, *, at: datetime) -> Non
         )
 
 
-async def _mark_failed(
-    sessions: Sessions,
-    settings: Settings,
-    mail: _Claimed,
-    error: str,
-    *,
-    now: datetime,
-    permanent: bool,
-) -> MailStatus:
+def _failure_values(
+    settings: Settings, mail: _Claimed, error: str, *, now: datetime, permanent: bool
+) -> dict[str, Any]:
     attempts = mail.attempts + 1
     dead = permanent or attempts >= settings.mail_max_attempts
-    status = MailStatus.DEAD if dead else MailStatus.PENDING
-    values: dict[str, Any] = {"attempts": attempts, "last_error": error, "status": status}
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "last_error": error,
+        "status": MailStatus.DEAD if dead else MailStatus.PENDING,
+    }
     if not dead:
         values["next_attempt_at"] = now + retry_delay(settings, attempts)
+    return values
+
+
+async def _mark_failed(sessions: Sessions, mail: _Claimed, values: dict[str, Any]) -> None:
     async with transaction(sessions) as session:
         await session.exec(sa.update(TABLE).where(TABLE.c.id == mail.id).values(**values))
-    return status
+
+
+Clock = Callable[[], datetime]
+
+
+class _Holding:
+    """The rows a run has claimed and not settled yet, and the heartbeat that keeps their
+    lease alive while the run lives (see the module's docstring)."""
+
+    def __init__(self, sessions: Sessions, settings: Settings, clock: Clock) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._clock = clock
+        self.ids: set[int] = set()
+
+    async def _renew(self) -> None:
+        ids = sorted(self.ids)
+        if not ids:
+            return
+        lease = self._clock() + timedelta(seconds=lease_seconds(self._settings))
+        async with transaction(self._sessions) as session:
+            await session.exec(
+                sa.update(TABLE)
+                .where(TABLE.c.id.in_(ids), TABLE.c.status == MailStatus.SENDING)
+                .values(next_attempt_at=lease)
+            )
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(heartbeat_seconds(self._settings))
+            try:
+                await self._renew()
+            except Exception as exc:  # the next beat tries again; the lease has room for it
+                logger.warning(
+                    "bail des mails en cours non renouvelé : %s",
+                    describe_error(exc, self._settings),
+                )
+
+    @contextlib.asynccontextmanager
+    async def beating(self) -> AsyncIterator[_Holding]:
+        task = asyncio.create_task(self._beat(), name="comptoir-mail-lease")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def release(self, mails: list[_Claimed]) -> None:
+        """Gives back claimed mails that were not tried: due at once, no attempt counted."""
+        ids = [mail.id for mail in mails]
+        if not ids:
+            return
+        try:
+            async with transaction(self._sessions) as session:
+                await session.exec(
+                    sa.update(TABLE)
+                    .where(TABLE.c.id.in_(ids), TABLE.c.status == MailStatus.SENDING)
+                    .values(status=MailStatus.PENDING, next_attempt_at=self._clock())
+                )
+        except Exception as exc:  # they go back to others when their lease ends
+            logger.error("mails non rendus à l'arrêt : %s", describe_error(exc, self._settings))
+            return
+        self.ids.difference_update(ids)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    """An outcome to write: kept and written again when the database fails (item: a send
+    the server accepted must end up SENT, not re-sent after the lease)."""
+
+    mail: _Claimed
+    write: Callable[[], Awaitable[None]]
+
+
+class _Outcomes:
+    def __init__(self, holding: _Holding, settings: Settings) -> None:
+        self._holding = holding
+        self._settings = settings
+        self.unwritten: list[_Outcome] = []
+
+    async def record(self, outcome: _Outcome) -> None:
+        self.unwritten.append(outcome)
+        await self.flush()
+
+    async def flush(self) -> bool:
+        """Writes what is waiting, oldest first; False when the database still fails."""
+        while self.unwritten:
+            outcome = self.unwritten[0]
+            try:
+                await outcome.write()
+            except Exception as exc:
+                logger.error(
+                    "issue du mail %s non enregistrée, nouvel essai au prochain mail : %s",
+                    outcome.mail.id,
+                    describe_error(exc, self._settings),
+                )
+                return False
+            self.unwritten.pop(0)
+            self._holding.ids.discard(outcome.mail.id)
+        return True
+
+    async def drain(self, stop: asyncio.Event | None) -> None:
+        """Waits for the database until every outcome is written; after a stop request, for
+        one SMTP timeout at most (the rows then go back to others when their lease ends)."""
+        pause = min(1.0, heartbeat_seconds(self._settings))
+        deadline: float | None = None
+        loop = asyncio.get_running_loop()
+        while not await self.flush():
+            if stop is not None and stop.is_set():
+                deadline = deadline or loop.time() + self._settings.smtp_timeout_seconds
+                if loop.time() >= deadline:
+                    return
+            await asyncio.sleep(pause)
+
+
+async def _send(
+    transport: MailTransport, settings: Settings, mail: _Claimed, now: datetime
+) -> None:
+    message = build_message(
+        idempotency_key=mail.idempotency_key,
+        template=mail.template,
+        recipients=mail.recipients,
+        subject=mail.subject,
+        context=mail.context,
+        sender=settings.mail_from,
+        now=now,
+    )
+    # The SMTP timeout bounds each step of the dialogue; this bounds the whole of it.
+    async with asyncio.timeout(settings.mail_send_timeout_seconds):
+        await transport.send(message)
 
 
 async def _deliver_one(
@@ -247,26 +407,19 @@ async def _deliver_one(
     settings: Settings,
     mail: _Claimed,
     *,
-    now: datetime,
+    clock: Clock,
+    outcomes: _Outcomes,
     report: DeliveryReport,
 ) -> None:
     try:
-        message = build_message(
-            idempotency_key=mail.idempotency_key,
-            template=mail.template,
-            recipients=mail.recipients,
-            subject=mail.subject,
-            context=mail.context,
-            sender=settings.mail_from,
-            now=now,
-        )
-        await transport.send(message)
+        await _send(transport, settings, mail, clock())
     except Exception as exc:  # one bad mail must not stop the others
         error = describe_error(exc, settings)
-        status = await _mark_failed(
-            sessions, settings, mail, error, now=now, permanent=_is_permanent(exc)
-        )
-        if status is MailStatus.DEAD:
+        if isinstance(exc, TimeoutError) and not error.removeprefix("TimeoutError"):
+            error = f"TimeoutError: envoi de plus de {settings.mail_send_timeout_seconds:g} s"
+        # Backoff from the failure itself, not from the start of the batch.
+        values = _failure_values(settings, mail, error, now=clock(), permanent=_is_permanent(exc))
+        if values["status"] is MailStatus.DEAD:
             report.dead += 1
             logger.error(
                 "mail %s (%s) abandonné après %d tentative(s) : %s",
@@ -285,10 +438,12 @@ async def _deliver_one(
                 settings.mail_max_attempts,
                 error,
             )
+        await outcomes.record(_Outcome(mail, lambda: _mark_failed(sessions, mail, values)))
         return
-    await _mark_sent(sessions, mail, at=utcnow())
+    sent_at = utcnow()
     report.sent += 1
     logger.debug("mail %s (%s) envoyé", mail.id, mail.template)
+    await outcomes.record(_Outcome(mail, lambda: _mark_sent(sessions, mail, at=sent_at)))
 
 
 async def deliver_due_mails(
@@ -299,26 +454,54 @@ async def deliver_due_mails(
     now: datetime | None = None,
     limit: int | None = None,
     key_prefix: str | None = None,
+    stop: asyncio.Event | None = None,
 ) -> DeliveryReport:
-    """Sends the mails due at `now`, batch after batch, until none is due or `limit` were
-    handled. `key_prefix` restricts the run to idempotency keys starting with it (tests,
-    or an operator flushing one kind of mail)."""
+    """Sends the mails due at `now` (the wall clock when None), batch after batch, until none
+    is due, `limit` were handled or `stop` is set. `key_prefix` restricts the run to
+    idempotency keys starting with it (tests, or an operator flushing one kind of mail)."""
     report = DeliveryReport()
-    moment = now or utcnow()
-    while limit is None or report.handled < limit:
-        size = settings.mail_batch_size
-        if limit is not None:
-            size = min(size, limit - report.handled)
-        batch = await _claim(sessions, settings, now=moment, size=size, key_prefix=key_prefix)
-        for mail in batch:
-            await _deliver_one(sessions, transport, settings, mail, now=moment, report=report)
-        if len(batch) < size:
-            break
-        if now is None:
-            moment = utcnow()
-    if isinstance(transport, ClosableTransport):
-        # Hang up between runs: an idle SMTP connection would be cut by the server anyway.
-        await transport.close()
+    clock: Clock = (lambda: now) if now is not None else utcnow
+    holding = _Holding(sessions, settings, clock)
+    outcomes = _Outcomes(holding, settings)
+
+    def stopping() -> bool:
+        return stop is not None and stop.is_set()
+
+    try:
+        async with holding.beating():
+            while not stopping() and (limit is None or report.handled < limit):
+                size = settings.mail_batch_size
+                if limit is not None:
+                    size = min(size, limit - report.handled)
+                if not await outcomes.flush():
+                    await outcomes.drain(stop)  # claim nothing more while marks wait
+                    continue
+                batch = await _claim(
+                    sessions, settings, now=clock(), size=size, key_prefix=key_prefix
+                )
+                holding.ids.update(mail.id for mail in batch)
+                for position, mail in enumerate(batch):
+                    if stopping():
+                        await holding.release(batch[position:])
+                        break
+                    if outcomes.unwritten:
+                        await outcomes.flush()
+                    await _deliver_one(
+                        sessions,
+                        transport,
+                        settings,
+                        mail,
+                        clock=clock,
+                        outcomes=outcomes,
+                        report=report,
+                    )
+                if len(batch) < size:
+                    break
+            await outcomes.drain(stop)
+    finally:
+        if isinstance(transport, ClosableTransport):
+            # Hang up between runs: an idle SMTP connection would be cut by the server anyway.
+            await transport.close()
     if report.handled:
         logger.info(
             "outbox : %d envoyé(s), %d à réessayer, %d abandonné(s)",
@@ -330,7 +513,8 @@ async def deliver_due_mails(
 
 
 async def run_worker(settings: Settings, sessions: Sessions, stop: asyncio.Event) -> None:
-    """Delivers due mails every `mail_poll_seconds` until `stop` is set."""
+    """Delivers due mails every `mail_poll_seconds` until `stop` is set (checked between two
+    mails, see the module's docstring)."""
     transport = build_transport(settings)
     logger.info("worker d'envoi des mails démarré (transport %s)", settings.mail_transport)
     try:
@@ -342,7 +526,7 @@ async def run_worker(settings: Settings, sessions: Sessions, stop: asyncio.Event
         logger.error("outbox illisible : %s", type(exc).__name__)
     while not stop.is_set():
         try:
-            await deliver_due_mails(sessions, transport, settings)
+            await deliver_due_mails(sessions, transport, settings, stop=stop)
         except Exception as exc:  # e.g. the database restarting: try again at the next tick
             logger.error("tour d'envoi interrompu : %s", describe_error(exc, settings))
         with contextlib.suppress(TimeoutError):

@@ -35,10 +35,19 @@ class Collector:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.delay_seconds = 0.0  # a slow server, to make concurrent workers overlap
+        # Replies given instead of accepting, one per message, in order (e.g. "451 …").
+        self.refusals: list[str] = []
+        # A server that hangs on the data of the messages to these recipients.
+        self.hang_for: set[str] = set()
+        self.hang_seconds = 10.0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        if self.hang_for & set(envelope.rcpt_tos):
+            await asyncio.sleep(self.hang_seconds)
+        if self.refusals:
+            return self.refusals.pop(0)
         raw = envelope.original_content or envelope.content
         assert isinstance(raw, bytes)
         parsed = email.message_from_bytes(raw, policy=default_policy)
