@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
@@ -239,6 +240,11 @@ def _no_attachments(context: dict[str, Any]) -> list[Attachment]:
     return []
 
 
+# RFC 5322 allows header lines up to 998 characters: folding at 78 would turn a long
+# List-Unsubscribe URL (no space to fold at) into an RFC 2047 encoded word that mail clients
+# cannot follow.
+MAIL_POLICY = SMTP.clone(max_line_length=998)
+
 ATTACHMENTS: dict[str, Callable[[dict[str, Any]], list[Attachment]]] = {
     "welcome_pack": lambda context: [
         (SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx(context["sites"]))
@@ -259,7 +265,7 @@ def build_message(
     """The complete message: text and HTML alternatives, then attachments (mixed)."""
     context = to_json(context)
     text, html = render_bodies(template, context)
-    message = EmailMessage()
+    message = EmailMessage(policy=MAIL_POLICY)
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject

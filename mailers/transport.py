@@ -7,7 +7,7 @@ import os
 import secrets
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.utils import getaddresses, parseaddr
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -35,7 +35,7 @@ class FileTransport:
         self.directory = directory
 
     async def send(self, message: EmailMessage) -> None:
-        await asyncio.to_thread(self._write, message.as_bytes(policy=SMTP_POLICY), message)
+        await asyncio.to_thread(self._write, message.as_bytes(), message)
 
     def _write(self, data: bytes, message: EmailMessage) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -93,7 +93,13 @@ class SmtpTransport:
         async with self._lock:
             client = await self._connected()
             try:
-                await client.send_message(message)
+                # The message's own serialisation (mailers.mails.MAIL_POLICY): aiosmtplib's
+                # send_message would refold long headers under its fixed policy.
+                await client.sendmail(
+                    parseaddr(str(message["From"]))[1],
+                    [address for _name, address in getaddresses([str(message["To"])])],
+                    message.as_bytes(),
+                )
             except (
                 aiosmtplib.SMTPServerDisconnected,
                 aiosmtplib.SMTPTimeoutError,

@@ -194,6 +194,8 @@ async def test_a_new_alert_mails_the_immediate_people_of_its_site_only(
         assert "0102030405" in body
     unsubscribe = str(message["List-Unsubscribe"]).strip("<>")
     assert unsubscribe.startswith("https://api.comptoir.example/alertes/desabonnement/")
+    # on the wire too: a plain <URL>, not an RFC 2047 encoded word a mail client cannot follow
+    assert dict(message.raw_items())["List-Unsubscribe"].strip() == f"<{unsubscribe}>"
     assert unsubscribe in text
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # and the ledger says who was told what, once
