@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -20,7 +21,7 @@ from strawberry.asgi import GraphQL
 from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
-from api.http import RequestBodyGuard
+from api.http import RequestBodyGuard, SecurityHeaders, graphiql_policy
 from api.schema.schema import build_schema
 from api.unsubscribe import unsubscribe
 from comptoir.scheduled import running_alert_detection
@@ -106,7 +107,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/alertes/desabonnement/{token}", unsubscribe, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)],
+        middleware=[
+            Middleware(
+                SecurityHeaders,
+                hsts_max_age_seconds=settings.hsts_max_age_seconds,
+                graphiql_policy=graphiql_policy(graphql.graphql_ide_html)
+                if settings.graphiql
+                else None,
+            ),
+            # Front ends on other origins send bearer tokens, never cookies: no credentials.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                allow_credentials=False,
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            ),
+            Middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes),
+        ],
     )
     app.state.settings = settings
     return app

@@ -1,0 +1,118 @@
+"""Operations over HTTP: CORS and security headers, access logs, probes and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+
+from api.app import create_app
+from comptoir.settings import Settings
+
+FRONT = "https://espace.example.fr"
+STRANGER = "https://pirate.example.com"
+TYPENAME = {"query": "query Ping { __typename }"}
+
+
+@asynccontextmanager
+async def client_for(
+    settings: Settings, base_url: str = "http://comptoir.test"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app in process, its lifespan (engine, sessions) running."""
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def cors_settings(test_settings: Settings) -> Settings:
+    return test_settings.model_copy(update={"cors_allowed_origins": [FRONT]})
+
+
+def preflight(origin: str) -> dict[str, str]:
+    return {
+        "Origin": origin,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type",
+    }
+
+
+async def test_an_allowed_origin_gets_its_preflight_and_its_answer(
+    cors_settings: Settings,
+) -> None:
+    async with client_for(cors_settings) as client:
+        answer = await client.options("/graphql", headers=preflight(FRONT))
+        request = await client.post("/graphql", json=TYPENAME, headers={"Origin": FRONT})
+    assert answer.status_code == 200
+    assert answer.headers["access-control-allow-origin"] == FRONT
+    assert "POST" in answer.headers["access-control-allow-methods"]
+    allowed = answer.headers["access-control-allow-headers"].lower()
+    assert "authorization" in allowed and "content-type" in allowed
+    # bearer tokens, never cookies: credentials are not allowed
+    assert "access-control-allow-credentials" not in answer.headers
+    assert request.status_code == 200 and request.json() == {"data": {"__typename": "Query"}}
+    assert request.headers["access-control-allow-origin"] == FRONT
+
+
+async def test_another_origin_gets_no_cors_header(cors_settings: Settings) -> None:
+    async with client_for(cors_settings) as client:
+        answer = await client.options("/graphql", headers=preflight(STRANGER))
+        request = await client.post("/graphql", json=TYPENAME, headers={"Origin": STRANGER})
+    assert answer.status_code == 400
+    assert request.status_code == 200  # the browser, not the server, withholds the answer
+    # without Access-Control-Allow-Origin the browser refuses both
+    for response in (answer, request):
+        assert "access-control-allow-origin" not in response.headers
+
+
+async def test_no_origin_is_allowed_by_default(test_settings: Settings) -> None:
+    assert test_settings.cors_allowed_origins == []
+    async with client_for(test_settings) as client:
+        answer = await client.options("/graphql", headers=preflight(FRONT))
+    assert answer.status_code == 400
+    assert "access-control-allow-origin" not in answer.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/graphql"), ("GET", "/health"), ("GET", "/files/not-a-token")],
+)
+async def test_security_headers_on_every_answer(
+    test_settings: Settings, method: str, path: str
+) -> None:
+    async with client_for(test_settings) as client:
+        answer = await client.request(method, path, json=TYPENAME if method == "POST" else None)
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    policy = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    # plain HTTP: no HSTS (a browser ignores it there, and it must not pin a test host)
+    assert "strict-transport-security" not in answer.headers
+
+
+async def test_hsts_over_https(test_settings: Settings) -> None:
+    async with client_for(test_settings, base_url="https://comptoir.test") as client:
+        answer = await client.get("/health")
+    assert answer.headers["strict-transport-security"] == (
+        f"max-age={test_settings.hsts_max_age_seconds}"
+    )
+
+
+async def test_the_graphiql_page_may_load_its_cdn_assets_and_nothing_else(
+    test_settings: Settings,
+) -> None:
+    async with client_for(test_settings) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    policy = page.headers["content-security-policy"]
+    script_src = next(part for part in policy.split(";") if "script-src" in part).split()
+    assert "https://unpkg.com" in script_src
+    assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+    assert any(source.startswith("'sha256-") for source in script_src)
+    assert "connect-src 'self'" in policy and "frame-ancestors 'none'" in policy
