@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 import orjson
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +20,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
+from api.access_log import AccessLog, record_of
 from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
@@ -32,6 +38,46 @@ from mailers.worker import running_worker
 
 log = logging.getLogger("comptoir.api")
 
+# Operation names label log lines and metrics: a client's name that is not a GraphQL name (or
+# an absurdly long one) is reported as such, never copied.
+OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+
+
+@lru_cache(maxsize=512)
+def _named_operation(query: str) -> str | None:
+    """The name of a document's only operation (the one run when no operationName is sent)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return None
+
+
+def operation_name(request_data: GraphQLRequestData) -> str:
+    name = request_data.operation_name
+    if name is None and isinstance(request_data.query, str):
+        name = _named_operation(request_data.query)
+    if name is None:
+        return "(anonymous)"
+    return name if OPERATION_NAME.match(name) else "(invalid)"
+
+
+def error_codes(result: ExecutionResult) -> list[str]:
+    """The codes of the answer: its top-level errors, and the `errors` of mutation payloads."""
+    codes = [str((error.extensions or {}).get("code", "")) for error in result.errors or []]
+    if isinstance(result.data, dict):
+        for value in result.data.values():
+            if isinstance(value, dict) and isinstance(value.get("errors"), list):
+                codes += [
+                    str(problem.get("code", ""))
+                    for problem in value["errors"]
+                    if isinstance(problem, dict)
+                ]
+    return [code for code in codes if code]
+
 
 class GraphQLApp(GraphQL[Context, None]):
     """strawberry's ASGI app with the request context and a faster JSON encoder."""
@@ -45,6 +91,9 @@ class GraphQLApp(GraphQL[Context, None]):
             if http_request is not None
             else Authentication()
         )
+        record = record_of(request)
+        if record is not None and authentication.caller is not None:
+            record.user_id = authentication.caller.user_id
         return Context(
             request=http_request,
             settings=state.settings,
@@ -52,6 +101,25 @@ class GraphQLApp(GraphQL[Context, None]):
             authentication=authentication,
             now=now,
         )
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        record = record_of(request)
+        if record is not None:
+            record.operation = operation_name(request_data)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if record is not None:
+            record.error_codes = error_codes(result)
+        return result
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -108,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         lifespan=lifespan,
         middleware=[
+            Middleware(AccessLog),
             Middleware(
                 SecurityHeaders,
                 hsts_max_age_seconds=settings.hsts_max_age_seconds,

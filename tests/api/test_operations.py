@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.access_log import logging_config
 from api.app import create_app
 from comptoir.settings import Settings
+from tests.factories import TEST_PASSWORD, make_world
 
 FRONT = "https://espace.example.fr"
 STRANGER = "https://pirate.example.com"
@@ -116,3 +123,90 @@ async def test_the_graphiql_page_may_load_its_cdn_assets_and_nothing_else(
     assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
     assert any(source.startswith("'sha256-") for source in script_src)
     assert "connect-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+async def test_one_unauthenticated_query_writes_one_access_line_and_no_traceback(
+    test_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    query = {"query": "query Alertes { alerts(first: 1) { totalCount } }"}
+    async with client_for(test_settings) as client:
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG):
+            answer = await client.post(
+                "/graphql", json=query, headers={"X-Request-ID": "abc-123-xyz"}
+            )
+    assert answer.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert answer.headers["x-request-id"] == "abc-123-xyz"
+    access = [r for r in caplog.records if r.name == "comptoir.access"]
+    assert len(access) == 1
+    fields = access[0].access  # type: ignore[attr-defined]
+    assert fields["request_id"] == "abc-123-xyz"
+    assert fields["operation"] == "Alertes" and fields["route"] == "/graphql"
+    assert fields["status"] == 200 and fields["outcome"] == "UNAUTHENTICATED"
+    assert fields["user_id"] is None and fields["duration_ms"] > 0
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING]
+
+
+async def test_a_request_id_that_is_not_a_plain_token_is_replaced(
+    test_settings: Settings,
+) -> None:
+    async with client_for(test_settings) as client:
+        answer = await client.get("/health", headers={"X-Request-ID": "x\\n{forged}"})
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-request-id"])
+
+
+LOG_IN = """
+mutation Login($email: String!, $password: String!) {
+  logIn(input: {email: $email, password: $password}) {
+    tokens { accessToken refreshToken }
+    errors { code }
+  }
+}
+"""
+WRONG_PASSWORD = "Pas-le-bon-mot-de-passe-9"
+
+
+async def test_no_secret_reaches_the_logs(
+    test_settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world = await make_world(session_factory, "Journaux")
+    email = world.email("USER")
+    async with client_for(test_settings) as client:
+        with caplog.at_level(logging.DEBUG):
+            good = await client.post(
+                "/graphql",
+                json={"query": LOG_IN, "variables": {"email": email, "password": TEST_PASSWORD}},
+            )
+            await client.post(
+                "/graphql",
+                json={"query": LOG_IN, "variables": {"email": email, "password": WRONG_PASSWORD}},
+            )
+            tokens = good.json()["data"]["logIn"]["tokens"]
+            await client.post(
+                "/graphql",
+                json={"query": "query Moi { viewer { viaApiKey } }"},
+                headers={"Authorization": f"Bearer {tokens['accessToken']}"},
+            )
+    secrets = [TEST_PASSWORD, WRONG_PASSWORD, tokens["accessToken"], tokens["refreshToken"]]
+    for record in caplog.records:
+        text = record.getMessage() + repr(record.__dict__)
+        assert not any(secret in text for secret in secrets), record
+    lines = [r.access for r in caplog.records if r.name == "comptoir.access"]  # type: ignore[attr-defined]
+    assert [line["operation"] for line in lines] == ["Login", "Login", "Moi"]
+    assert lines[0]["outcome"] == "ok" and lines[1]["outcome"] == "INVALID_CREDENTIALS"
+    assert lines[2]["user_id"] is not None and lines[2]["outcome"] == "ok"
+
+
+def test_json_logs_in_production_one_object_per_line() -> None:
+    assert Settings(env="production", secret_key="s" * 40).logs_as_json is True
+    assert Settings(env="development").logs_as_json is False
+    assert Settings(env="development", log_format="json").logs_as_json is True
+    config = logging_config(level="info", as_json=True)
+    formatter = config["formatters"]["default"]["()"]()
+    record = logging.LogRecord("comptoir.access", logging.INFO, "", 0, "POST /graphql", (), None)
+    record.access = {"request_id": "abc", "status": 200, "outcome": "ok"}
+    line = json.loads(formatter.format(record))
+    assert line["logger"] == "comptoir.access" and line["level"] == "INFO"
+    assert line["request_id"] == "abc" and line["status"] == 200 and line["outcome"] == "ok"
