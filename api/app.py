@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql, /health and /files/{token}."""
+"""The Starlette application: /graphql, the probes (/health…), /metrics and /files/{token}."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from sqlalchemy import text
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -28,10 +28,12 @@ from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
 from api.http import RequestBodyGuard, SecurityHeaders, graphiql_policy
+from api.metrics import Metrics
 from api.schema.schema import build_schema
 from api.unsubscribe import unsubscribe
 from comptoir.scheduled import running_alert_detection
 from comptoir.settings import Settings, get_settings
+from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.types import utcnow
 from mailers.worker import running_worker
@@ -125,15 +127,30 @@ class GraphQLApp(GraphQL[Context, None]):
         return orjson.dumps(data)
 
 
-async def health(request: Request) -> Response:
-    """Liveness and readiness: answers 200 only when the database answers."""
+async def live(request: Request) -> Response:
+    """Liveness: the process answers (a restart would not help with anything else)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    """Readiness (also `/health`): the database answers and its migrations are at head, so a
+    worker started before `comptoir migrate` gets no traffic."""
+    state = request.app.state
     try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        current = await migrate.current_revision(state.engine)
     except Exception as exc:  # any database failure means "not ready"
-        log.warning("health check failed: %s", type(exc).__name__)
+        log.warning("readiness check failed: %s", type(exc).__name__)
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    if current != state.head_revision:
+        return JSONResponse(
+            {"status": "error", "database": "ok", "migrations": "not_at_head"}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "migrations": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    state = request.app.state
+    return Response(await state.metrics.exposition(state.engine), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -160,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await engine.dispose()
 
+    app_metrics = Metrics()
     graphql = GraphQLApp(
         build_schema(
             introspection=bool(settings.introspection), suggestions=settings.suggests_fields
@@ -170,13 +188,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/health", health, methods=["GET"]),
+            Route("/health", ready, methods=["GET"]),
+            Route("/health/live", live, methods=["GET"]),
+            Route("/health/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/files/{token}", download, methods=["GET"]),
             Route("/alertes/desabonnement/{token}", unsubscribe, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
         middleware=[
-            Middleware(AccessLog),
+            Middleware(AccessLog, observers=[app_metrics.observe]),
             Middleware(
                 SecurityHeaders,
                 hsts_max_age_seconds=settings.hsts_max_age_seconds,
@@ -198,4 +219,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
     )
     app.state.settings = settings
+    app.state.metrics = app_metrics
+    app.state.head_revision = migrate.head_revision()
     return app

@@ -10,12 +10,14 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.access_log import logging_config
 from api.app import create_app
 from comptoir.settings import Settings
+from tests.conftest import ThrowawayDatabases
 from tests.factories import TEST_PASSWORD, make_world
 
 FRONT = "https://espace.example.fr"
@@ -210,3 +212,50 @@ def test_json_logs_in_production_one_object_per_line() -> None:
     line = json.loads(formatter.format(record))
     assert line["logger"] == "comptoir.access" and line["level"] == "INFO"
     assert line["request_id"] == "abc" and line["status"] == 200 and line["outcome"] == "ok"
+
+
+async def test_live_and_ready_on_a_migrated_database(test_settings: Settings) -> None:
+    async with client_for(test_settings) as client:
+        live = await client.get("/health/live")
+        ready = await client.get("/health/ready")
+        health = await client.get("/health")
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    assert ready.status_code == health.status_code == 200
+    assert ready.json() == health.json() == {"status": "ok", "database": "ok", "migrations": "ok"}
+
+
+async def test_ready_is_503_on_an_unmigrated_database(
+    test_settings: Settings, databases: ThrowawayDatabases
+) -> None:
+    empty = test_settings.model_copy(update={"database_url": await databases.new_url()})
+    async with client_for(empty) as client:
+        live = await client.get("/health/live")
+        ready = await client.get("/health/ready")
+        health = await client.get("/health")
+    assert live.status_code == 200
+    assert ready.status_code == health.status_code == 503
+    assert ready.json() == {"status": "error", "database": "ok", "migrations": "not_at_head"}
+
+
+async def test_metrics_after_a_request(test_settings: Settings, engine: AsyncEngine) -> None:
+    async with client_for(test_settings) as client:
+        await client.post("/graphql", json=TYPENAME)
+        await client.post("/graphql", json={"query": "query Alertes { alerts { totalCount } }"})
+        await client.get("/health/ready")
+        exposition = (await client.get("/metrics")).text
+    assert 'comptoir_requests_total{operation="Ping",outcome="ok"} 1.0' in exposition
+    assert 'comptoir_requests_total{operation="Alertes",outcome="error"} 1.0' in exposition
+    assert 'comptoir_requests_total{operation="GET /health/ready",outcome="ok"} 1.0' in exposition
+    assert 'comptoir_request_duration_seconds_count{operation="Ping"} 1.0' in exposition
+    assert 'comptoir_errors_total{code="UNAUTHENTICATED"} 1.0' in exposition
+    async with engine.connect() as connection:
+        pending = (
+            await connection.execute(
+                text("SELECT count(*) FROM mail_outbox WHERE status = 'PENDING'")
+            )
+        ).scalar_one()
+    assert f'comptoir_outbox_mails{{status="PENDING"}} {float(pending)}' in exposition
+    for status in ("SENDING", "SENT", "DEAD"):
+        assert f'comptoir_outbox_mails{{status="{status}"}}' in exposition
+    assert "comptoir_db_pool_checked_out " in exposition
+    assert "comptoir_db_pool_size " in exposition
