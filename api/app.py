@@ -1,35 +1,84 @@
-"""The Starlette application: /graphql, /health and /files/{token}."""
+"""The Starlette application: /graphql, the probes (/health…), /metrics and /files/{token}."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from graphql import GraphQLError, OperationDefinitionNode, parse
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLRequestData
+from strawberry.types import ExecutionResult
 
+from api.access_log import AccessLog, record_of
 from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
-from api.http import RequestBodyGuard
+from api.http import RequestBodyGuard, SecurityHeaders, graphiql_policy
+from api.metrics import Metrics
 from api.schema.schema import build_schema
 from api.unsubscribe import unsubscribe
 from comptoir.scheduled import running_alert_detection
 from comptoir.settings import Settings, get_settings
+from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.types import utcnow
 from mailers.worker import running_worker
 
 log = logging.getLogger("comptoir.api")
+
+# Operation names label log lines and metrics: a client's name that is not a GraphQL name (or
+# an absurdly long one) is reported as such, never copied.
+OPERATION_NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
+
+
+@lru_cache(maxsize=512)
+def _named_operation(query: str) -> str | None:
+    """The name of a document's only operation (the one run when no operationName is sent)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) == 1 and operations[0].name is not None:
+        return operations[0].name.value
+    return None
+
+
+def operation_name(request_data: GraphQLRequestData) -> str:
+    name = request_data.operation_name
+    if name is None and isinstance(request_data.query, str):
+        name = _named_operation(request_data.query)
+    if name is None:
+        return "(anonymous)"
+    return name if OPERATION_NAME.match(name) else "(invalid)"
+
+
+def error_codes(result: ExecutionResult) -> list[str]:
+    """The codes of the answer: its top-level errors, and the `errors` of mutation payloads."""
+    codes = [str((error.extensions or {}).get("code", "")) for error in result.errors or []]
+    if isinstance(result.data, dict):
+        for value in result.data.values():
+            if isinstance(value, dict) and isinstance(value.get("errors"), list):
+                codes += [
+                    str(problem.get("code", ""))
+                    for problem in value["errors"]
+                    if isinstance(problem, dict)
+                ]
+    return [code for code in codes if code]
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -44,6 +93,9 @@ class GraphQLApp(GraphQL[Context, None]):
             if http_request is not None
             else Authentication()
         )
+        record = record_of(request)
+        if record is not None and authentication.caller is not None:
+            record.user_id = authentication.caller.user_id
         return Context(
             request=http_request,
             settings=state.settings,
@@ -52,19 +104,53 @@ class GraphQLApp(GraphQL[Context, None]):
             now=now,
         )
 
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Any,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        record = record_of(request)
+        if record is not None:
+            record.operation = operation_name(request_data)
+        result = await super().execute_single(
+            request, request_adapter, sub_response, context, root_value, request_data
+        )
+        if record is not None:
+            record.error_codes = error_codes(result)
+        return result
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
 
-async def health(request: Request) -> Response:
-    """Liveness and readiness: answers 200 only when the database answers."""
+async def live(request: Request) -> Response:
+    """Liveness: the process answers (a restart would not help with anything else)."""
+    return JSONResponse({"status": "ok"})
+
+
+async def ready(request: Request) -> Response:
+    """Readiness (also `/health`): the database answers and its migrations are at head, so a
+    worker started before `comptoir migrate` gets no traffic."""
+    state = request.app.state
     try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        current = await migrate.current_revision(state.engine)
     except Exception as exc:  # any database failure means "not ready"
-        log.warning("health check failed: %s", type(exc).__name__)
+        log.warning("readiness check failed: %s", type(exc).__name__)
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+    if current != state.head_revision:
+        return JSONResponse(
+            {"status": "error", "database": "ok", "migrations": "not_at_head"}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "database": "ok", "migrations": "ok"})
+
+
+async def metrics(request: Request) -> Response:
+    state = request.app.state
+    return Response(await state.metrics.exposition(state.engine), media_type=CONTENT_TYPE_LATEST)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -91,6 +177,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await engine.dispose()
 
+    app_metrics = Metrics()
     graphql = GraphQLApp(
         build_schema(
             introspection=bool(settings.introspection), suggestions=settings.suggests_fields
@@ -101,12 +188,37 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            Route("/health", health, methods=["GET"]),
+            Route("/health", ready, methods=["GET"]),
+            Route("/health/live", live, methods=["GET"]),
+            Route("/health/ready", ready, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/files/{token}", download, methods=["GET"]),
             Route("/alertes/desabonnement/{token}", unsubscribe, methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
-        middleware=[Middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes)],
+        middleware=[
+            Middleware(AccessLog, observers=[app_metrics.observe]),
+            Middleware(
+                SecurityHeaders,
+                hsts_max_age_seconds=settings.hsts_max_age_seconds,
+                graphiql_policy=graphiql_policy(graphql.graphql_ide_html)
+                if settings.graphiql
+                else None,
+            ),
+            # Front ends on other origins send bearer tokens, never cookies: no credentials.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type"],
+                allow_credentials=False,
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            ),
+            Middleware(RequestBodyGuard, max_bytes=settings.max_request_bytes),
+        ],
     )
     app.state.settings = settings
+    app.state.metrics = app_metrics
+    app.state.head_revision = migrate.head_revision()
     return app

@@ -145,6 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     import uvicorn
 
+    from api.access_log import logging_config
     from api.app import create_app
 
     settings = _settings()
@@ -160,7 +161,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
         f"{'activé' if settings.graphiql else 'désactivé'}).",
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=args.log_level,
+        proxy_headers=True,
+        # one line per request from `comptoir.access` (api/access_log.py), JSON or text
+        access_log=False,
+        log_config=logging_config(level=args.log_level, as_json=settings.logs_as_json),
+    )
 
 
 def cmd_send_welcome_packs(args: argparse.Namespace) -> None:

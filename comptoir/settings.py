@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -200,6 +200,15 @@ class Settings(BaseSettings):
     cors_allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Strict-Transport-Security's max-age, sent on answers served over HTTPS; 0 = not sent.
     hsts_max_age_seconds: Annotated[int, Field(ge=0)] = 31_536_000
+
+    # Log lines: one JSON object per line (production's default, for a log collector) or text.
+    log_format: Literal["json", "text"] | None = None
+
+    @property
+    def logs_as_json(self) -> bool:
+        if self.log_format is None:
+            return self.env is Environment.PRODUCTION
+        return self.log_format == "json"
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod

@@ -44,7 +44,7 @@ async def test_health_answers_when_the_database_does(live_server: LiveServer) ->
     async with httpx.AsyncClient(base_url=live_server.url) as client:
         response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "migrations": "ok"}
 
 
 async def test_health_says_503_when_the_database_is_unreachable(
