@@ -27,7 +27,9 @@ from api.graphql.scalars import JsonObject
 from api.resolvers import technical_requests as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import Energy, Segment, TechnicalRequestType
+from api.schema.exports import ExportFormat, ExportPayload, _export
 from api.schema.portfolio import Site
+from documents.tables import FileFormat
 from domain import enums
 from domain.calendar import paris_date
 from domain.errors import ErrorCode, Refusal
@@ -434,6 +436,15 @@ class AdvanceTechnicalRequestInput:
     )
 
 
+@strawberry.input(description="Export de la liste de suivi des demandes techniques d'un filtre.")
+class ExportTechnicalRequestsInput:
+    filter: TechnicalRequestFilter | None = strawberry.field(
+        default=None,
+        description="Filtre des demandes ; toutes celles de votre périmètre s'il est absent.",
+    )
+    format: ExportFormat = strawberry.field(description="Format du fichier.")
+
+
 @strawberry.type(description="Résultat d'une action sur une demande technique.")
 class TechnicalRequestPayload:
     technical_request: TechnicalRequest | None = strawberry.field(
@@ -596,6 +607,31 @@ class TechnicalRequestMutations:
 
         request, errors = await attempt(work)
         return TechnicalRequestPayload(technical_request=request, errors=errors)
+
+    @strawberry.mutation(
+        description="Exporte la liste de suivi des demandes du filtre (les plus récentes "
+        "d'abord) : référence, type, date de dépôt, raison sociale, point, rendez-vous, état, "
+        "auteur, numéro d'affaire du distributeur, échéance et retard.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def export_technical_requests(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportTechnicalRequestsInput,
+            strawberry.argument(
+                description="Export de la liste de suivi des demandes techniques d'un filtre."
+            ),
+        ],
+    ) -> ExportPayload:
+        ctx = info.context
+        return await _export(
+            info,
+            FileFormat(input.format),
+            lambda: cases.technical_requests_table(
+                ctx.sessions, ctx.perimeter, to_query(input.filter), today=paris_date(ctx.now)
+            ),
+        )
 
 
 TECHNICAL_REQUEST_TYPES: tuple[type, ...] = (TechnicalRequest,)

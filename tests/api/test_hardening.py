@@ -48,6 +48,7 @@ FILE_EXPORTS = {
     "exportInvoicePdfs",
     "exportBillingFile",
     "exportAlerts",
+    "exportTechnicalRequests",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.

@@ -5,6 +5,7 @@ list against SQL written here, and the mails each step leaves in the outbox."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -497,3 +498,111 @@ async def test_the_readme_tour_lists_the_demo_groups_requests(demo_runner: Runne
     node = page["edges"][0]["node"]
     assert node["statusLabel"] == "Rendez-vous planifié" and node["appointmentAt"]
     assert [e["status"] for e in node["events"]] == ["SUBMITTED", "FORWARDED", "SCHEDULED"]
+
+
+# -- the export ------------------------------------------------------------------------------
+
+EXPORT = """
+mutation($i: ExportTechnicalRequestsInput!) {
+  exportTechnicalRequests(input: $i) { url rowCount errors { field code message } }
+}"""
+
+
+def _exported_path(runner: Runner, url: str) -> Any:
+    from urllib.parse import urlsplit
+
+    from auth.signed_urls import verify_file_token
+
+    token = urlsplit(url).path.rsplit("/", 1)[1]
+    return runner.settings.files_dir / verify_file_token(runner.settings.signing_secret, token)
+
+
+async def test_the_list_exports_through_the_one_writer(
+    runner: Runner, world: World, operator: User
+) -> None:
+    import csv
+
+    import openpyxl
+
+    # given: a submitted and a scheduled request among the member's, listed apart in plain SQL
+    await submit(runner, world, "USER", power_change(world.sites[1]))
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    await advance(runner, operator, request["id"], status="FORWARDED", caseNumber="SGE1234567890")
+    await advance(
+        runner, operator, request["id"], status="SCHEDULED", appointmentAt="2026-11-30T08:00:00Z"
+    )
+    async with runner.sessions() as session:
+        expected = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT r.reference, m.legal_name, r.point_number, u.full_name, "
+                    "r.distributor_case_number, r.status "
+                    "FROM technical_requests r JOIN members m ON m.id = r.member_id "
+                    "LEFT JOIN users u ON u.id = r.submitted_by_user_id "
+                    "WHERE r.member_id = :m ORDER BY r.submitted_at DESC, r.id DESC"
+                ),
+                {"m": world.member.id},
+            )
+        ).all()
+    # when: the USER exports the list in both formats
+    answers = {}
+    for file_format in ("CSV", "XLSX"):
+        data = await runner.run(
+            EXPORT, {"i": {"format": file_format}}, as_user=world.people["USER"]
+        )
+        answers[file_format] = data["exportTechnicalRequests"]
+    # then: the rows SQL lists, in its order, with French labels
+    for answer in answers.values():
+        assert answer["errors"] == [] and answer["rowCount"] == len(expected)
+    path = _exported_path(runner, answers["CSV"]["url"])
+    assert path.name == "demandes-techniques-20261116.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    assert rows[0] == [
+        "Référence",
+        "Type",
+        "Déposée le",
+        "Raison sociale",
+        "PRM / PCE",
+        "Rendez-vous",
+        "État",
+        "Auteur",
+        "N° d'affaire distributeur",
+        "Échéance",
+        "En retard",
+    ]
+    assert [(r[0], r[3], r[4], r[7], r[8] or None) for r in rows[1:]] == [
+        (e.reference, e.legal_name, e.point_number, e.full_name, e.distributor_case_number)
+        for e in expected
+    ]
+    scheduled = next(r for r in rows[1:] if r[0] == request["reference"])
+    assert scheduled[1] == "Changement de puissance"
+    assert scheduled[2] == "16/11/2026" and scheduled[5] == "30/11/2026"
+    assert scheduled[6] == "Rendez-vous planifié" and scheduled[10] == "non"
+    submitted = [r for r in rows[1:] if r[6] == "Soumise"]
+    assert submitted and all(r[9] == "18/11/2026" for r in submitted)
+    book = openpyxl.load_workbook(_exported_path(runner, answers["XLSX"]["url"]), read_only=True)
+    try:
+        values = list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+    assert len(values) == len(expected) + 1
+    line = next(v for v in values[1:] if v[0] == request["reference"])
+    assert line[1] == "Changement de puissance" and line[6] == "Rendez-vous planifié"
+    assert isinstance(line[2], datetime) and line[5] == datetime(2026, 11, 30)
+
+
+async def test_an_export_naming_another_tenants_member_is_not_found(
+    runner: Runner, world: World, other: World
+) -> None:
+    def named(member_id: int) -> dict[str, Any]:
+        return {"i": {"format": "CSV", "filter": {"memberIds": [gid("Member", member_id)]}}}
+
+    admin = world.people["ADMIN"]
+    data = await runner.run(EXPORT, named(other.member.id), as_user=admin)
+    missing = await runner.run(EXPORT, named(10**9), as_user=admin)
+    assert data == missing
+    assert data["exportTechnicalRequests"]["url"] is None
+    assert [e["code"] for e in data["exportTechnicalRequests"]["errors"]] == ["NOT_FOUND"]
