@@ -15,8 +15,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +56,12 @@ from domain.enums import Distributor, Energy, Segment, TechnicalRequestStatus, T
 from domain.errors import ErrorCode, Refusal, Refusals, not_found
 from domain.labels import ENERGY_LABELS
 from domain.references import SITE_REFERENCE_LIMITS, ReferenceProblem, clean_reference
+from domain.technical_request_attachments import (
+    ACCEPTED_LABEL,
+    display_name,
+    sniff,
+    storage_name,
+)
 from domain.technical_request_workflow import (
     STATUS_LABELS,
     Step,
@@ -94,6 +102,10 @@ READ_ONLY_ACCOUNT = (
     "Votre habilitation permet de consulter ce compte, pas d'y rattacher un nouveau site."
 )
 READ_ONLY_REQUEST = "Votre habilitation permet de consulter cette demande, pas de l'annuler."
+READ_ONLY_ATTACHMENT = (
+    "Votre habilitation permet de consulter cette demande, pas d'y joindre de fichier."
+)
+ATTACHMENTS_DIR = "attachments"
 DEFAULT_DISTRIBUTOR = {Energy.GAS: Distributor.GRDF, Energy.ELECTRICITY: Distributor.ENEDIS}
 _PHONE = re.compile(r"\+?[0-9 .()-]{6,32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -670,6 +682,92 @@ async def abandon_technical_request(
             client_address=client_address,
         )
         return await _row_of(session, request_id)
+
+
+# -- attachments ------------------------------------------------------------------------------
+
+
+async def attach_file(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caller: Caller,
+    *,
+    request_id: int,
+    filename: str | None,
+    content: bytes,
+    now: datetime,
+    client_address: str | None,
+) -> Any:
+    """Joins a file (the signed service order) to a request of the caller's write perimeter:
+    `content` holds at most `max_attachment_bytes + 1` bytes (one more tells it is too big);
+    PDF, PNG or JPEG by their first bytes. Stored under files_dir/attachments/<random>/ with
+    its SHA-256; a refused upload or a failed transaction leaves no file. Answers the
+    request's row."""
+    require_writing_credential(caller)
+    folder: Any = None
+    try:
+        async with transaction(sessions) as session:
+            request: TechnicalRequest = await object_to_change(
+                session,
+                scoped_technical_requests,
+                TechnicalRequest.id,
+                request_id,
+                perimeter=caller.perimeter,
+                write_perimeter=caller.write_perimeter,
+                field="technicalRequestId",
+                forbidden=READ_ONLY_ATTACHMENT,
+            )
+            cap = settings.max_attachment_bytes
+            if len(content) > cap:
+                raise Refusal(
+                    ErrorCode.TOO_LONG,
+                    f"Fichier trop gros : {cap // 1_000_000 or 1} Mo au plus ({cap} octets).",
+                    field="file",
+                )
+            if not content:
+                raise Refusal(ErrorCode.REQUIRED, "Le fichier est vide.", field="file")
+            kind = sniff(content)
+            if kind is None:
+                raise Refusal(
+                    ErrorCode.INVALID,
+                    f"Format non accepté : {ACCEPTED_LABEL} seulement (reconnu à son contenu, "
+                    "pas à son nom).",
+                    field="file",
+                )
+            content_type, extension = kind
+            shown = display_name(filename, extension)
+            random_part = secrets.token_urlsafe(24)
+            key = f"{ATTACHMENTS_DIR}/{random_part}/{storage_name(shown, extension)}"
+            folder = settings.files_dir / ATTACHMENTS_DIR / random_part
+            folder.mkdir(parents=True, exist_ok=False)
+            (settings.files_dir / key).write_bytes(content)
+            attachment = TechnicalRequestAttachment(
+                request_id=persisted_id(request),
+                filename=shown,
+                content_type=content_type,
+                size_bytes=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                storage_key=key,
+                uploaded_by_user_id=caller.user_id,
+                created_at=now,
+            )
+            session.add(attachment)
+            await session.flush()
+            audit.record(
+                session,
+                actor_user_id=caller.user_id,
+                action="technical_request.attach",
+                object_type="TechnicalRequest",
+                object_id=request_id,
+                now=now,
+                client_address=client_address,
+                details={"filename": shown, "sha256": attachment.sha256, "size": len(content)},
+            )
+            return await _row_of(session, request_id)
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 # -- reading -----------------------------------------------------------------------------------

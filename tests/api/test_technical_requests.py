@@ -606,3 +606,174 @@ async def test_an_export_naming_another_tenants_member_is_not_found(
     assert data == missing
     assert data["exportTechnicalRequests"]["url"] is None
     assert [e["code"] for e in data["exportTechnicalRequests"]["errors"]] == ["NOT_FOUND"]
+
+
+# -- attachments, over real multipart HTTP requests -------------------------------------------
+
+ATTACH = """
+mutation($input: AttachServiceOrderInput!) {
+  attachServiceOrder(input: $input) {
+    technicalRequest { attachments { filename contentType sizeBytes sha256 downloadUrl } }
+    errors { field code message }
+  }
+}"""
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200)
+
+
+async def _key(sessions: async_sessionmaker[AsyncSession], user: User, scopes: list[str]) -> str:
+    from datetime import UTC, timedelta
+
+    from auth.api_keys import new_api_key
+    from db.models import ApiKey
+
+    made = new_api_key()
+    async with sessions() as session, session.begin():
+        session.add(
+            ApiKey(
+                user_id=user.id,
+                name="pièces jointes",
+                prefix=made.prefix,
+                key_hash=made.key_hash,
+                scopes=scopes,
+                # the app judges keys by the wall clock
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+            )
+        )
+    return made.key
+
+
+async def _upload(
+    runner: Runner,
+    key: str,
+    request_id: str,
+    content: bytes,
+    filename: str = "bon-de-commande.pdf",
+    **settings: Any,
+) -> Any:
+    import json
+
+    import httpx
+
+    from api.app import create_app
+
+    app = create_app(runner.settings.model_copy(update=settings))
+    app.state.sessions = runner.sessions  # the lifespan's job, which ASGITransport skips
+    operations = {"query": ATTACH, "variables": {"input": {"technicalRequestId": request_id}}}
+    operations["variables"]["input"]["file"] = None  # type: ignore[index]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        answer = await client.post(
+            "/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.input.file"]}),
+            },
+            files={"0": (filename, content, "application/pdf")},
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert "errors" not in body, body
+        payload = body["data"]["attachServiceOrder"]
+        downloads = [
+            (await client.get(a["downloadUrl"].replace(runner.settings.public_url, "")))
+            for a in (payload["technicalRequest"] or {}).get("attachments", [])
+        ]
+    return payload, downloads
+
+
+def _stored_files(runner: Runner) -> set[str]:
+    root = runner.settings.files_dir / "attachments"
+    return {str(p.relative_to(root)) for p in root.rglob("*")} if root.exists() else set()
+
+
+async def test_a_signed_service_order_is_attached_and_downloaded(
+    runner: Runner, world: World
+) -> None:
+    import hashlib
+
+    # given: the USER's request and a write key
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    key = await _key(runner.sessions, world.people["USER"], ["read", "write"])
+    # when: a PDF goes up as a multipart request
+    payload, downloads = await _upload(runner, key, request["id"], PDF, "Bon signé.PDF")
+    # then: recorded with its SHA-256, stored outside the database, downloadable by signed URL
+    assert payload["errors"] == []
+    [attachment] = payload["technicalRequest"]["attachments"]
+    assert attachment["filename"] == "Bon signé.PDF"
+    assert attachment["contentType"] == "application/pdf"
+    assert attachment["sizeBytes"] == len(PDF)
+    assert attachment["sha256"] == hashlib.sha256(PDF).hexdigest()
+    [download] = downloads
+    assert download.status_code == 200 and download.content == PDF
+    async with runner.sessions() as session:
+        key_of = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT storage_key FROM technical_request_attachments WHERE request_id = :r"
+                ),
+                {"r": _pk(request["id"])},
+            )
+        ).scalar_one()
+    assert key_of.startswith("attachments/") and key_of.endswith("/Bon_signe.pdf")
+    assert (runner.settings.files_dir / key_of).read_bytes() == PDF
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "settings", "code"),
+    [
+        (EXECUTABLE, "bon.pdf", {}, "INVALID"),  # an executable renamed .pdf
+        (PDF + bytes(3000), "bon.pdf", {"max_attachment_bytes": 2048}, "TOO_LONG"),
+        (b"", "vide.pdf", {}, "REQUIRED"),
+    ],
+)
+async def test_a_refused_upload_stores_nothing(
+    runner: Runner,
+    world: World,
+    content: bytes,
+    filename: str,
+    settings: dict[str, Any],
+    code: str,
+) -> None:
+    from db.models import TechnicalRequestAttachment
+
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    key = await _key(runner.sessions, world.people["USER"], ["read", "write"])
+    files, rows = _stored_files(runner), await runner.count(TechnicalRequestAttachment)
+    payload, _ = await _upload(runner, key, request["id"], content, filename, **settings)
+    assert payload["technicalRequest"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("file", code)]
+    assert _stored_files(runner) == files
+    assert await runner.count(TechnicalRequestAttachment) == rows
+
+
+async def test_another_tenants_request_is_not_found_and_a_read_key_is_forbidden(
+    runner: Runner, world: World, other: World
+) -> None:
+    from db.models import TechnicalRequestAttachment
+
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    files, rows = _stored_files(runner), await runner.count(TechnicalRequestAttachment)
+    # another tenant's write key: exactly a missing request
+    theirs = await _key(runner.sessions, other.people["ADMIN"], ["read", "write"])
+    payload, _ = await _upload(runner, theirs, request["id"], PDF)
+    missing, _ = await _upload(runner, theirs, gid("TechnicalRequest", 10**9), PDF)
+    assert payload == missing
+    assert [e["code"] for e in payload["errors"]] == ["NOT_FOUND"]
+    # the author's own read-only key, and the read-only third party who sees the request
+    read_only = await _key(runner.sessions, world.people["USER"], ["read"])
+    payload, _ = await _upload(runner, read_only, request["id"], PDF)
+    assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
+    adviser = await _key(runner.sessions, world.people["THIRD_PARTY"], ["read", "write"])
+    payload, _ = await _upload(runner, adviser, request["id"], PDF)
+    assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
+    assert _stored_files(runner) == files
+    assert await runner.count(TechnicalRequestAttachment) == rows
