@@ -184,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ),
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
+        multipart_uploads_enabled=True,
     )
     app = Starlette(
         routes=[

@@ -13,6 +13,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Room for a multipart body's operations, map and part headers around the uploaded file.
+MULTIPART_OVERHEAD_BYTES = 64_000
+
 
 def _refusal(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
@@ -31,11 +34,17 @@ class RequestBodyGuard:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
+        max_bytes = self.max_bytes
+        if headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
+            # An upload (a technical request's attachment): its own cap answers a UserError,
+            # so the door lets a file slightly over it through.
+            settings = scope["app"].state.settings
+            max_bytes = max(max_bytes, settings.max_attachment_bytes + MULTIPART_OVERHEAD_BYTES)
         too_big = _refusal(
-            413, "TOO_LONG", f"Corps de requête trop gros : {self.max_bytes} octets au plus."
+            413, "TOO_LONG", f"Corps de requête trop gros : {max_bytes} octets au plus."
         )
         declared = headers.get(b"content-length", b"").decode("latin-1")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > max_bytes:
             await too_big(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -47,7 +56,7 @@ class RequestBodyGuard:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > max_bytes:
                 await too_big(scope, receive, send)
                 return
             chunks.append(chunk)

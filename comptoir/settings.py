@@ -193,6 +193,9 @@ class Settings(BaseSettings):
     max_input_list_items: Annotated[int, Field(ge=1, le=10_000)] = 100
     # Request bodies beyond this size answer 413 before they are read in full.
     max_request_bytes: Annotated[int, Field(ge=1024)] = 1_000_000
+    # A technical request's attachment (the signed service order): larger files are refused
+    # with a UserError; multipart bodies may exceed max_request_bytes by this much.
+    max_attachment_bytes: Annotated[int, Field(ge=1024, le=50_000_000)] = 10_000_000
     # "Did you mean …?" in validation errors: development only (never in production).
     field_suggestions: bool = True
     # Front ends on other origins (comma-separated, e.g. `https://espace.example.fr`); none

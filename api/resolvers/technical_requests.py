@@ -15,10 +15,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
+import shutil
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -30,6 +32,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import clean_email
+from api.resolvers.filter_scope import check_filter_scope
+from api.resolvers.portfolio import SiteCriteria
 from api.resolvers.writable import object_to_change, require_writing_credential, site_to_change
 from auth.caller import Caller
 from comptoir.settings import Settings
@@ -46,11 +50,18 @@ from db.models import (
 )
 from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_sites, scoped_technical_requests
+from documents.tables import Column, ColumnKind, Table
 from domain.calendar import PARIS, add_working_days, paris_date
 from domain.enums import Distributor, Energy, Segment, TechnicalRequestStatus, TechnicalRequestType
 from domain.errors import ErrorCode, Refusal, Refusals, not_found
 from domain.labels import ENERGY_LABELS
 from domain.references import SITE_REFERENCE_LIMITS, ReferenceProblem, clean_reference
+from domain.technical_request_attachments import (
+    ACCEPTED_LABEL,
+    display_name,
+    sniff,
+    storage_name,
+)
 from domain.technical_request_workflow import (
     STATUS_LABELS,
     Step,
@@ -91,6 +102,10 @@ READ_ONLY_ACCOUNT = (
     "Votre habilitation permet de consulter ce compte, pas d'y rattacher un nouveau site."
 )
 READ_ONLY_REQUEST = "Votre habilitation permet de consulter cette demande, pas de l'annuler."
+READ_ONLY_ATTACHMENT = (
+    "Votre habilitation permet de consulter cette demande, pas d'y joindre de fichier."
+)
+ATTACHMENTS_DIR = "attachments"
 DEFAULT_DISTRIBUTOR = {Energy.GAS: Distributor.GRDF, Energy.ELECTRICITY: Distributor.ENEDIS}
 _PHONE = re.compile(r"\+?[0-9 .()-]{6,32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -669,6 +684,92 @@ async def abandon_technical_request(
         return await _row_of(session, request_id)
 
 
+# -- attachments ------------------------------------------------------------------------------
+
+
+async def attach_file(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    caller: Caller,
+    *,
+    request_id: int,
+    filename: str | None,
+    content: bytes,
+    now: datetime,
+    client_address: str | None,
+) -> Any:
+    """Joins a file (the signed service order) to a request of the caller's write perimeter:
+    `content` holds at most `max_attachment_bytes + 1` bytes (one more tells it is too big);
+    PDF, PNG or JPEG by their first bytes. Stored under files_dir/attachments/<random>/ with
+    its SHA-256; a refused upload or a failed transaction leaves no file. Answers the
+    request's row."""
+    require_writing_credential(caller)
+    folder: Any = None
+    try:
+        async with transaction(sessions) as session:
+            request: TechnicalRequest = await object_to_change(
+                session,
+                scoped_technical_requests,
+                TechnicalRequest.id,
+                request_id,
+                perimeter=caller.perimeter,
+                write_perimeter=caller.write_perimeter,
+                field="technicalRequestId",
+                forbidden=READ_ONLY_ATTACHMENT,
+            )
+            cap = settings.max_attachment_bytes
+            if len(content) > cap:
+                raise Refusal(
+                    ErrorCode.TOO_LONG,
+                    f"Fichier trop gros : {cap // 1_000_000 or 1} Mo au plus ({cap} octets).",
+                    field="file",
+                )
+            if not content:
+                raise Refusal(ErrorCode.REQUIRED, "Le fichier est vide.", field="file")
+            kind = sniff(content)
+            if kind is None:
+                raise Refusal(
+                    ErrorCode.INVALID,
+                    f"Format non accepté : {ACCEPTED_LABEL} seulement (reconnu à son contenu, "
+                    "pas à son nom).",
+                    field="file",
+                )
+            content_type, extension = kind
+            shown = display_name(filename, extension)
+            random_part = secrets.token_urlsafe(24)
+            key = f"{ATTACHMENTS_DIR}/{random_part}/{storage_name(shown, extension)}"
+            folder = settings.files_dir / ATTACHMENTS_DIR / random_part
+            folder.mkdir(parents=True, exist_ok=False)
+            (settings.files_dir / key).write_bytes(content)
+            attachment = TechnicalRequestAttachment(
+                request_id=persisted_id(request),
+                filename=shown,
+                content_type=content_type,
+                size_bytes=len(content),
+                sha256=hashlib.sha256(content).hexdigest(),
+                storage_key=key,
+                uploaded_by_user_id=caller.user_id,
+                created_at=now,
+            )
+            session.add(attachment)
+            await session.flush()
+            audit.record(
+                session,
+                actor_user_id=caller.user_id,
+                action="technical_request.attach",
+                object_type="TechnicalRequest",
+                object_id=request_id,
+                now=now,
+                client_address=client_address,
+                details={"filename": shown, "sha256": attachment.sha256, "size": len(content)},
+            )
+            return await _row_of(session, request_id)
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
 # -- reading -----------------------------------------------------------------------------------
 
 
@@ -876,3 +977,78 @@ def due_dates(row: Any, today: date) -> tuple[date | None, bool]:
         if window is not None and scheduled:
             due = add_working_days(date.fromisoformat(scheduled), window)
     return due, due is not None and today > due
+
+
+# -- the export --------------------------------------------------------------------------------
+
+EXPORT_ROWS_AT_A_TIME = 2_000
+TYPE_LABELS = {code: spec.label for code, spec in CATALOGUE.items()}
+
+
+def _export_columns() -> tuple[Column, ...]:
+    t, day, label, ident = ColumnKind.TEXT, ColumnKind.DATE, ColumnKind.LABEL, ColumnKind.IDENTIFIER
+    return (
+        Column("Référence", ident, 16),
+        Column("Type", label, 36, TYPE_LABELS),
+        Column("Déposée le", day),
+        Column("Raison sociale", t, 36),
+        Column("PRM / PCE", ident, 16),
+        Column("Rendez-vous", day),
+        Column("État", label, 26, STATUS_LABELS),
+        Column("Auteur", t, 24),
+        Column("N° d'affaire distributeur", ident, 18),
+        Column("Échéance", day),
+        Column("En retard", ColumnKind.BOOLEAN),
+    )
+
+
+def _export_row(r: Any, today: date) -> tuple[Any, ...]:
+    due, overdue = due_dates(r, today)
+    return (
+        r.reference,
+        TechnicalRequestType(r.request_type),
+        paris_date(r.submitted_at),
+        r.member_legal_name,
+        r.point_number,
+        paris_date(r.appointment_at) if r.appointment_at else None,
+        TechnicalRequestStatus(r.status),
+        r.author_name,
+        r.distributor_case_number,
+        due,
+        overdue,
+    )
+
+
+async def technical_requests_table(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    query: TechnicalRequestQuery,
+    *,
+    today: date,
+) -> Table:
+    """The filter's requests as the tracking list's table (newest first), for the one export
+    writer, streamed in batches. Like every export, a filter naming a site or member outside
+    the perimeter is refused as NOT_FOUND (no empty file for a foreign ID)."""
+    async with sessions() as session:
+        await check_filter_scope(
+            session,
+            perimeter,
+            SiteCriteria(member_ids=query.member_ids or ()),
+            site_id=query.site_id,
+        )
+    statement = request_rows(perimeter, query).order_by(
+        REQUESTS.c.submitted_at.desc(), REQUESTS.c.id.desc()
+    )
+
+    async def chunks() -> AsyncIterator[list[tuple[Any, ...]]]:
+        if perimeter.is_empty:
+            return
+        async with sessions() as session:
+            connection = await session.connection()
+            result = await connection.stream(
+                statement.execution_options(yield_per=EXPORT_ROWS_AT_A_TIME)
+            )
+            async for partition in result.partitions(EXPORT_ROWS_AT_A_TIME):
+                yield [_export_row(r, today) for r in partition]
+
+    return Table("demandes-techniques", "Demandes techniques", _export_columns(), chunks())

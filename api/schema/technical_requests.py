@@ -8,14 +8,17 @@ author joined; events and attachments come through one loader call per level of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
+from strawberry.extensions import FieldExtension
+from strawberry.file_uploads import Upload
 
+from api.graphql.downloads import signed_file_url
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
 from api.graphql.ids import pk_of, pks_of
@@ -27,7 +30,9 @@ from api.graphql.scalars import JsonObject
 from api.resolvers import technical_requests as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import Energy, Segment, TechnicalRequestType
+from api.schema.exports import ExportFormat, ExportPayload, _export
 from api.schema.portfolio import Site
+from documents.tables import FileFormat
 from domain import enums
 from domain.calendar import paris_date
 from domain.errors import ErrorCode, Refusal
@@ -82,6 +87,9 @@ class TechnicalRequestAttachment:
     size_bytes: int = strawberry.field(description="Taille en octets.")
     sha256: str = strawberry.field(description="Empreinte SHA-256 du contenu.")
     created_at: datetime = strawberry.field(description="Date de dépôt.")
+    download_url: str = strawberry.field(
+        description="Lien signé de téléchargement, valable quelques minutes."
+    )
 
 
 @strawberry.type(description="Une demande technique au distributeur.")
@@ -190,6 +198,7 @@ class TechnicalRequest(relay.Node):
                 size_bytes=r.size_bytes,
                 sha256=r.sha256,
                 created_at=r.created_at,
+                download_url=signed_file_url(ctx.settings, r.storage_key),
             )
             for r in rows
         ]
@@ -434,6 +443,47 @@ class AdvanceTechnicalRequestInput:
     )
 
 
+@strawberry.input(description="Export de la liste de suivi des demandes techniques d'un filtre.")
+class ExportTechnicalRequestsInput:
+    filter: TechnicalRequestFilter | None = strawberry.field(
+        default=None,
+        description="Filtre des demandes ; toutes celles de votre périmètre s'il est absent.",
+    )
+    format: ExportFormat = strawberry.field(description="Format du fichier.")
+
+
+@strawberry.input(
+    description="Un fichier à joindre à une demande (le bon de commande signé), envoyé selon "
+    "la spécification « GraphQL multipart request »."
+)
+class AttachServiceOrderInput:
+    technical_request_id: relay.GlobalID = strawberry.field(description="La demande.")
+    file: Upload = strawberry.field(
+        description="Le fichier : PDF, PNG ou JPEG (reconnu à son contenu), 10 Mo au plus "
+        "par défaut (`COMPTOIR_MAX_ATTACHMENT_BYTES`)."
+    )
+
+
+class ClosesUpload(FieldExtension):
+    """Closes the uploaded file (a spooled temporary file) once the mutation has answered,
+    whether it read it or a guard answered first: strawberry hands the form's files over and
+    never closes them."""
+
+    async def resolve_async(
+        self,
+        next_: Callable[..., Awaitable[Any]],
+        source: Any,
+        info: strawberry.Info,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            return await next_(source, info, **kwargs)
+        finally:
+            upload: Any = getattr(kwargs.get("input"), "file", None)
+            if hasattr(upload, "close"):
+                await upload.close()
+
+
 @strawberry.type(description="Résultat d'une action sur une demande technique.")
 class TechnicalRequestPayload:
     technical_request: TechnicalRequest | None = strawberry.field(
@@ -596,6 +646,75 @@ class TechnicalRequestMutations:
 
         request, errors = await attempt(work)
         return TechnicalRequestPayload(technical_request=request, errors=errors)
+
+    @strawberry.mutation(
+        description="Joint un fichier (le bon de commande signé) à une demande de votre "
+        "périmètre : PDF, PNG ou JPEG, reconnu à son contenu ; TOO_LONG au-delà de la taille "
+        "permise, INVALID pour un autre format ; rien n'est stocké pour un fichier refusé.",
+        permission_classes=[IsAuthenticated],
+        # The last extension runs outermost: the file is closed even when the guard refuses.
+        extensions=[WritesData(), ClosesUpload()],
+    )
+    async def attach_service_order(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            AttachServiceOrderInput, strawberry.argument(description="La demande, le fichier.")
+        ],
+    ) -> TechnicalRequestPayload:
+        ctx = info.context
+
+        async def work() -> TechnicalRequest:
+            upload: Any = input.file
+            if not hasattr(upload, "read"):
+                raise Refusal(
+                    ErrorCode.INVALID,
+                    "Envoyez le fichier en requête multipart (GraphQL multipart request).",
+                    field="file",
+                )
+            # One byte more than allowed is enough to tell the file is too big.
+            content = await upload.read(ctx.settings.max_attachment_bytes + 1)
+            row = await cases.attach_file(
+                ctx.sessions,
+                ctx.settings,
+                ctx.caller,
+                request_id=pk_of(
+                    input.technical_request_id, "TechnicalRequest", "technicalRequestId"
+                ),
+                filename=getattr(upload, "filename", None),
+                content=content,
+                now=ctx.now,
+                client_address=ctx.client_address,
+            )
+            return TechnicalRequest.from_row(row, paris_date(ctx.now))
+
+        request, errors = await attempt(work)
+        return TechnicalRequestPayload(technical_request=request, errors=errors)
+
+    @strawberry.mutation(
+        description="Exporte la liste de suivi des demandes du filtre (les plus récentes "
+        "d'abord) : référence, type, date de dépôt, raison sociale, point, rendez-vous, état, "
+        "auteur, numéro d'affaire du distributeur, échéance et retard.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def export_technical_requests(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportTechnicalRequestsInput,
+            strawberry.argument(
+                description="Export de la liste de suivi des demandes techniques d'un filtre."
+            ),
+        ],
+    ) -> ExportPayload:
+        ctx = info.context
+        return await _export(
+            info,
+            FileFormat(input.format),
+            lambda: cases.technical_requests_table(
+                ctx.sessions, ctx.perimeter, to_query(input.filter), today=paris_date(ctx.now)
+            ),
+        )
 
 
 TECHNICAL_REQUEST_TYPES: tuple[type, ...] = (TechnicalRequest,)

@@ -58,6 +58,10 @@ async def first_group(demo_runner: Runner) -> Target:
         "SELECT s.id, s.point_number FROM sites s JOIN members m ON m.id = s.member_id"
         " WHERE m.group_id = 1 ORDER BY s.id LIMIT 1"
     )
+    request_id, request_reference = await rows(
+        "SELECT r.id, r.reference FROM technical_requests r JOIN members m"
+        " ON m.id = r.member_id WHERE m.group_id = 1 ORDER BY r.id LIMIT 1"
+    )
     return Target(
         group=gid("Group", 1),
         member=gid("Member", await one("SELECT min(id) FROM members WHERE group_id = 1")),
@@ -93,6 +97,8 @@ async def first_group(demo_runner: Runner) -> Target:
                 " AND a.status = 'OPEN'"
             ),
         ),
+        technical_request=gid("TechnicalRequest", request_id),
+        technical_request_reference=request_reference,
         invoice_number=await one(
             "SELECT min(i.number) FROM invoices i JOIN billing_accounts b"
             " ON b.id = i.billing_account_id JOIN members m ON m.id = b.member_id"

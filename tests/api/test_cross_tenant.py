@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import ApiKey, OutboxMail, User
-from domain.enums import MailStatus
+from db.models import ApiKey, OutboxMail, TechnicalRequest, User
+from domain.enums import MailStatus, TechnicalRequestStatus, TechnicalRequestType
 from tests.clock import NOW, TODAY
 from tests.factories import World, make_alert, make_invoice, make_person, make_world
 from tests.ids import gid
@@ -45,6 +45,9 @@ class Target:
     invoice_number: str = "FA000000000000"
     mail: str = gid("OutboxMail", MISSING)  # set by the fixture: a dead mail to tenant B
     alert: str = gid("Alert", MISSING)  # set by the fixture: an open alert of tenant B
+    # set by the fixture: a submitted technical request of tenant B
+    technical_request: str = gid("TechnicalRequest", MISSING)
+    technical_request_reference: str = "DT-2026-999999"
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -251,11 +254,49 @@ TECHNICAL_REQUEST_CASES: list[Case] = [
         "{ technicalRequest { id } " + _ERRORS + " } }",
         lambda a, t: {"b": t.billing_account},
     ),
+    _node("technical_request"),
     Case(
-        "technicalRequests(filter.siteId, memberIds)",
-        "query($s: ID!, $m: ID!) { technicalRequests(filter: {siteId: $s, memberIds: [$m]}) "
-        "{ totalCount edges { node { id } } } }",
-        lambda a, t: {"s": t.site, "m": t.member},
+        "technicalRequest(reference)",
+        "query($r: String!) { technicalRequest(reference: $r) { id events { status } "
+        "attachments { filename } } }",
+        lambda a, t: {"r": t.technical_request_reference},
+    ),
+    *(
+        Case(
+            f"{field}(filter.{name})",
+            document.format(kind=kind, name=name),
+            lambda a, t, attr=attr, many=kind.startswith("["): {
+                "x": [getattr(t, attr)] if many else getattr(t, attr)
+            },
+        )
+        for field, document in (
+            (
+                "technicalRequests",
+                "query($x: {kind}) {{ technicalRequests(filter: {{{name}: $x}}) "
+                "{{ totalCount edges {{ node {{ id }} }} }} }}",
+            ),
+            (
+                "exportTechnicalRequests",
+                "mutation($x: {kind}) {{ exportTechnicalRequests(input: {{format: CSV, "
+                "filter: {{{name}: $x}}}}) {{ url rowCount errors {{ field code message }} }} }}",
+            ),
+        )
+        for name, kind, attr in (("siteId", "ID!", "site"), ("memberIds", "[ID!]!", "member"))
+    ),
+    Case(
+        "abandonTechnicalRequest",
+        'mutation($id: ID!) { abandonTechnicalRequest(input: {requestId: $id, reason: "x"}) '
+        "{ technicalRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {"id": t.technical_request},
+    ),
+    # The back office moves every group's requests by design (tests/api/test_technical_requests).
+    Case(
+        "advanceTechnicalRequest",
+        "mutation($id: ID!) { advanceTechnicalRequest(input: {requestId: $id, "
+        'status: FORWARDED, caseNumber: "SGE1234567890"}) '
+        "{ technicalRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {"id": t.technical_request},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
     ),
 ]
 
@@ -443,6 +484,8 @@ CASES: list[Case] = [
 
 # Tenant A's open alert on sites[0] (accounts[0]: the read-only third party sees it), by group.
 ALERT_OF: dict[int, str] = {}
+# Tenant A's submitted technical request on sites[0], by group.
+REQUEST_OF: dict[int, str] = {}
 
 
 @dataclass(frozen=True)
@@ -451,6 +494,32 @@ class Tenants:
     b: Target
     operator: User
     submitting_third_party: User  # tenant A's third party allowed to self-read on accounts[0]
+
+
+async def _technical_request(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> TechnicalRequest:
+    """A submitted request on the world's sites[0] (accounts[0]), filed by its USER."""
+    site = world.sites[0]
+    async with session_factory() as session, session.begin():
+        request = TechnicalRequest(
+            reference=f"DT-T-{world.group.id:06d}",
+            member_id=world.member.id,
+            billing_account_id=site.billing_account_id,
+            site_id=site.id,
+            request_type=TechnicalRequestType.MISCELLANEOUS,
+            status=TechnicalRequestStatus.SUBMITTED,
+            energy=site.energy,
+            point_number=site.point_number,
+            contact_name="Contact",
+            contact_phone="0612345678",
+            contact_email="contact@t.test",
+            details={"characteristics": {"description": "x"}},
+            submitted_by_user_id=world.people["USER"].id,
+            submitted_at=NOW,
+        )
+        session.add(request)
+    return request
 
 
 @pytest.fixture(scope="module")
@@ -503,6 +572,10 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         session.add(mail)
     theirs = await make_alert(session_factory, b.sites[0], detected_on=TODAY)
     ours = await make_alert(session_factory, a.sites[0], detected_on=TODAY)
+    request = await _technical_request(session_factory, b)
+    REQUEST_OF[a.group.id] = gid(
+        "TechnicalRequest", (await _technical_request(session_factory, a)).id
+    )
     ALERT_OF[a.group.id] = gid("Alert", ours.id)
     target = dataclasses.replace(
         Target.of(b, key.id, meter.id),  # type: ignore[arg-type]
@@ -510,6 +583,8 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         invoice_number=invoice.number,
         mail=gid("OutboxMail", mail.id),  # type: ignore[arg-type]
         alert=gid("Alert", theirs.id),
+        technical_request=gid("TechnicalRequest", request.id),  # type: ignore[arg-type]
+        technical_request_reference=request.reference,
     )
     return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
@@ -672,6 +747,19 @@ READ_ONLY_CASES: list[ReadOnlyCase] = [
         )
         for name in ("acknowledgeAlert", "resolveAlert")
     ),
+    # A read-only grant or key sees the site and the requests but files or cancels none.
+    ReadOnlyCase(
+        "submitTechnicalRequest",
+        _BY_NAME["submitTechnicalRequest(site.siteId)"].document,
+        lambda a: {"s": gid("Site", a.sites[0].id)},
+        ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY"),
+    ),
+    ReadOnlyCase(
+        "abandonTechnicalRequest",
+        _BY_NAME["abandonTechnicalRequest"].document,
+        lambda a: {"id": REQUEST_OF[a.group.id]},
+        ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY"),
+    ),
     ReadOnlyCase(
         "sendWelcomePacks",
         _BY_NAME["sendWelcomePacks(memberIds)"].document,
@@ -732,7 +820,7 @@ async def test_a_visible_object_the_caller_may_not_change_is_forbidden(
     runner: Runner, tenants: Tenants, case: ReadOnlyCase, who: str
 ) -> None:
     from api.schema.schema import build_schema
-    from db.models import AccessGrant, AuditEntry, Reading, Site
+    from db.models import AccessGrant, AuditEntry, Reading, Site, TechnicalRequestEvent
 
     async def snapshot() -> tuple[Any, ...]:
         async with runner.sessions() as session:
@@ -743,6 +831,8 @@ async def test_a_visible_object_the_caller_may_not_change_is_forbidden(
                 await runner.count(AccessGrant),
                 await runner.count(OutboxMail),
                 await runner.count(AuditEntry),
+                await runner.count(TechnicalRequest),
+                await runner.count(TechnicalRequestEvent),
             )
 
     before = await snapshot()
@@ -757,3 +847,13 @@ async def test_a_visible_object_the_caller_may_not_change_is_forbidden(
     assert "lecture seule" in error["message"] or "consulter" in error["message"], error
     assert result_has_no_success(result)
     assert await snapshot() == before
+
+
+async def test_the_technical_request_targets_are_real(runner: Runner, tenants: Tenants) -> None:
+    """The matrix compares tenant B's request with a missing one: it must exist."""
+    import base64
+
+    pk = int(base64.b64decode(tenants.b.technical_request).decode().split(":")[1])
+    async with runner.sessions() as session:
+        request = await session.get(TechnicalRequest, pk)
+    assert request is not None and request.reference == tenants.b.technical_request_reference

@@ -5,6 +5,7 @@ list against SQL written here, and the mails each step leaves in the outbox."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -497,3 +498,282 @@ async def test_the_readme_tour_lists_the_demo_groups_requests(demo_runner: Runne
     node = page["edges"][0]["node"]
     assert node["statusLabel"] == "Rendez-vous planifié" and node["appointmentAt"]
     assert [e["status"] for e in node["events"]] == ["SUBMITTED", "FORWARDED", "SCHEDULED"]
+
+
+# -- the export ------------------------------------------------------------------------------
+
+EXPORT = """
+mutation($i: ExportTechnicalRequestsInput!) {
+  exportTechnicalRequests(input: $i) { url rowCount errors { field code message } }
+}"""
+
+
+def _exported_path(runner: Runner, url: str) -> Any:
+    from urllib.parse import urlsplit
+
+    from auth.signed_urls import verify_file_token
+
+    token = urlsplit(url).path.rsplit("/", 1)[1]
+    return runner.settings.files_dir / verify_file_token(runner.settings.signing_secret, token)
+
+
+async def test_the_list_exports_through_the_one_writer(
+    runner: Runner, world: World, operator: User
+) -> None:
+    import csv
+
+    import openpyxl
+
+    # given: a submitted and a scheduled request among the member's, listed apart in plain SQL
+    await submit(runner, world, "USER", power_change(world.sites[1]))
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    await advance(runner, operator, request["id"], status="FORWARDED", caseNumber="SGE1234567890")
+    await advance(
+        runner, operator, request["id"], status="SCHEDULED", appointmentAt="2026-11-30T08:00:00Z"
+    )
+    async with runner.sessions() as session:
+        expected = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT r.reference, m.legal_name, r.point_number, u.full_name, "
+                    "r.distributor_case_number, r.status "
+                    "FROM technical_requests r JOIN members m ON m.id = r.member_id "
+                    "LEFT JOIN users u ON u.id = r.submitted_by_user_id "
+                    "WHERE r.member_id = :m ORDER BY r.submitted_at DESC, r.id DESC"
+                ),
+                {"m": world.member.id},
+            )
+        ).all()
+    # when: the USER exports the list in both formats
+    answers = {}
+    for file_format in ("CSV", "XLSX"):
+        data = await runner.run(
+            EXPORT, {"i": {"format": file_format}}, as_user=world.people["USER"]
+        )
+        answers[file_format] = data["exportTechnicalRequests"]
+    # then: the rows SQL lists, in its order, with French labels
+    for answer in answers.values():
+        assert answer["errors"] == [] and answer["rowCount"] == len(expected)
+    path = _exported_path(runner, answers["CSV"]["url"])
+    assert path.name == "demandes-techniques-20261116.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    assert rows[0] == [
+        "Référence",
+        "Type",
+        "Déposée le",
+        "Raison sociale",
+        "PRM / PCE",
+        "Rendez-vous",
+        "État",
+        "Auteur",
+        "N° d'affaire distributeur",
+        "Échéance",
+        "En retard",
+    ]
+    assert [(r[0], r[3], r[4], r[7], r[8] or None) for r in rows[1:]] == [
+        (e.reference, e.legal_name, e.point_number, e.full_name, e.distributor_case_number)
+        for e in expected
+    ]
+    scheduled = next(r for r in rows[1:] if r[0] == request["reference"])
+    assert scheduled[1] == "Changement de puissance"
+    assert scheduled[2] == "16/11/2026" and scheduled[5] == "30/11/2026"
+    assert scheduled[6] == "Rendez-vous planifié" and scheduled[10] == "non"
+    submitted = [r for r in rows[1:] if r[6] == "Soumise"]
+    assert submitted and all(r[9] == "18/11/2026" for r in submitted)
+    book = openpyxl.load_workbook(_exported_path(runner, answers["XLSX"]["url"]), read_only=True)
+    try:
+        values = list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
+    assert len(values) == len(expected) + 1
+    line = next(v for v in values[1:] if v[0] == request["reference"])
+    assert line[1] == "Changement de puissance" and line[6] == "Rendez-vous planifié"
+    assert isinstance(line[2], datetime) and line[5] == datetime(2026, 11, 30)
+
+
+async def test_an_export_naming_another_tenants_member_is_not_found(
+    runner: Runner, world: World, other: World
+) -> None:
+    def named(member_id: int) -> dict[str, Any]:
+        return {"i": {"format": "CSV", "filter": {"memberIds": [gid("Member", member_id)]}}}
+
+    admin = world.people["ADMIN"]
+    data = await runner.run(EXPORT, named(other.member.id), as_user=admin)
+    missing = await runner.run(EXPORT, named(10**9), as_user=admin)
+    assert data == missing
+    assert data["exportTechnicalRequests"]["url"] is None
+    assert [e["code"] for e in data["exportTechnicalRequests"]["errors"]] == ["NOT_FOUND"]
+
+
+# -- attachments, over real multipart HTTP requests -------------------------------------------
+
+ATTACH = """
+mutation($input: AttachServiceOrderInput!) {
+  attachServiceOrder(input: $input) {
+    technicalRequest { attachments { filename contentType sizeBytes sha256 downloadUrl } }
+    errors { field code message }
+  }
+}"""
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + bytes(200)
+
+
+async def _key(sessions: async_sessionmaker[AsyncSession], user: User, scopes: list[str]) -> str:
+    from datetime import UTC, timedelta
+
+    from auth.api_keys import new_api_key
+    from db.models import ApiKey
+
+    made = new_api_key()
+    async with sessions() as session, session.begin():
+        session.add(
+            ApiKey(
+                user_id=user.id,
+                name="pièces jointes",
+                prefix=made.prefix,
+                key_hash=made.key_hash,
+                scopes=scopes,
+                # the app judges keys by the wall clock
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+            )
+        )
+    return made.key
+
+
+async def _upload(
+    runner: Runner,
+    key: str,
+    request_id: str,
+    content: bytes,
+    filename: str = "bon-de-commande.pdf",
+    **settings: Any,
+) -> Any:
+    import json
+
+    import httpx
+
+    from api.app import create_app
+
+    app = create_app(runner.settings.model_copy(update=settings))
+    app.state.sessions = runner.sessions  # the lifespan's job, which ASGITransport skips
+    operations = {"query": ATTACH, "variables": {"input": {"technicalRequestId": request_id}}}
+    operations["variables"]["input"]["file"] = None  # type: ignore[index]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        answer = await client.post(
+            "/graphql",
+            headers={"Authorization": f"Bearer {key}"},
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps({"0": ["variables.input.file"]}),
+            },
+            files={"0": (filename, content, "application/pdf")},
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert "errors" not in body, body
+        payload = body["data"]["attachServiceOrder"]
+        downloads = [
+            (await client.get(a["downloadUrl"].replace(runner.settings.public_url, "")))
+            for a in (payload["technicalRequest"] or {}).get("attachments", [])
+        ]
+    return payload, downloads
+
+
+def _stored_files(runner: Runner) -> set[str]:
+    root = runner.settings.files_dir / "attachments"
+    return {str(p.relative_to(root)) for p in root.rglob("*")} if root.exists() else set()
+
+
+async def test_a_signed_service_order_is_attached_and_downloaded(
+    runner: Runner, world: World
+) -> None:
+    import hashlib
+
+    # given: the USER's request and a write key
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    key = await _key(runner.sessions, world.people["USER"], ["read", "write"])
+    # when: a PDF goes up as a multipart request
+    payload, downloads = await _upload(runner, key, request["id"], PDF, "Bon signé.PDF")
+    # then: recorded with its SHA-256, stored outside the database, downloadable by signed URL
+    assert payload["errors"] == []
+    [attachment] = payload["technicalRequest"]["attachments"]
+    assert attachment["filename"] == "Bon signé.PDF"
+    assert attachment["contentType"] == "application/pdf"
+    assert attachment["sizeBytes"] == len(PDF)
+    assert attachment["sha256"] == hashlib.sha256(PDF).hexdigest()
+    [download] = downloads
+    assert download.status_code == 200 and download.content == PDF
+    async with runner.sessions() as session:
+        key_of = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT storage_key FROM technical_request_attachments WHERE request_id = :r"
+                ),
+                {"r": _pk(request["id"])},
+            )
+        ).scalar_one()
+    assert key_of.startswith("attachments/") and key_of.endswith("/Bon_signe.pdf")
+    assert (runner.settings.files_dir / key_of).read_bytes() == PDF
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "settings", "code"),
+    [
+        (EXECUTABLE, "bon.pdf", {}, "INVALID"),  # an executable renamed .pdf
+        (PDF + bytes(3000), "bon.pdf", {"max_attachment_bytes": 2048}, "TOO_LONG"),
+        (b"", "vide.pdf", {}, "REQUIRED"),
+    ],
+)
+async def test_a_refused_upload_stores_nothing(
+    runner: Runner,
+    world: World,
+    content: bytes,
+    filename: str,
+    settings: dict[str, Any],
+    code: str,
+) -> None:
+    from db.models import TechnicalRequestAttachment
+
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    key = await _key(runner.sessions, world.people["USER"], ["read", "write"])
+    files, rows = _stored_files(runner), await runner.count(TechnicalRequestAttachment)
+    payload, _ = await _upload(runner, key, request["id"], content, filename, **settings)
+    assert payload["technicalRequest"] is None
+    assert [(e["field"], e["code"]) for e in payload["errors"]] == [("file", code)]
+    assert _stored_files(runner) == files
+    assert await runner.count(TechnicalRequestAttachment) == rows
+
+
+async def test_another_tenants_request_is_not_found_and_a_read_key_is_forbidden(
+    runner: Runner, world: World, other: World
+) -> None:
+    from db.models import TechnicalRequestAttachment
+
+    request = (await submit(runner, world, "USER", power_change(world.sites[0])))[
+        "technicalRequest"
+    ]
+    files, rows = _stored_files(runner), await runner.count(TechnicalRequestAttachment)
+    # another tenant's write key: exactly a missing request
+    theirs = await _key(runner.sessions, other.people["ADMIN"], ["read", "write"])
+    payload, _ = await _upload(runner, theirs, request["id"], PDF)
+    missing, _ = await _upload(runner, theirs, gid("TechnicalRequest", 10**9), PDF)
+    assert payload == missing
+    assert [e["code"] for e in payload["errors"]] == ["NOT_FOUND"]
+    # the author's own read-only key, and the read-only third party who sees the request
+    read_only = await _key(runner.sessions, world.people["USER"], ["read"])
+    payload, _ = await _upload(runner, read_only, request["id"], PDF)
+    assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
+    adviser = await _key(runner.sessions, world.people["THIRD_PARTY"], ["read", "write"])
+    payload, _ = await _upload(runner, adviser, request["id"], PDF)
+    assert [e["code"] for e in payload["errors"]] == ["FORBIDDEN"]
+    assert _stored_files(runner) == files
+    assert await runner.count(TechnicalRequestAttachment) == rows
