@@ -86,7 +86,7 @@ class ExportPayload:
     errors: list[UserError] = strawberry.field(description="Erreurs attendues.")
 
 
-async def _export(
+async def export_file(
     info: strawberry.Info,
     export_format: FileFormat,
     describe: Callable[[], Awaitable[Table]],
@@ -129,7 +129,7 @@ class ExportMutations:
         ],
     ) -> ExportPayload:
         ctx = info.context
-        return await _export(
+        return await export_file(
             info,
             input.format,
             lambda: exports.export_sites(
@@ -153,7 +153,7 @@ class ExportMutations:
         ],
     ) -> ExportPayload:
         ctx = info.context
-        return await _export(
+        return await export_file(
             info,
             input.format,
             lambda: exports.export_readings(
@@ -181,7 +181,7 @@ class ExportMutations:
         ],
     ) -> ExportPayload:
         ctx = info.context
-        return await _export(
+        return await export_file(
             info,
             input.format,
             lambda: exports.export_consumption(
@@ -208,7 +208,7 @@ class ExportMutations:
         ],
     ) -> ExportPayload:
         ctx = info.context
-        return await _export(
+        return await export_file(
             info,
             input.format,
             lambda: alerts.alerts_table(ctx.sessions, ctx.perimeter, alert_query(input.filter)),

@@ -30,7 +30,7 @@ from api.graphql.scalars import JsonObject
 from api.resolvers import technical_requests as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import Energy, Segment, TechnicalRequestType
-from api.schema.exports import ExportFormat, ExportPayload, _export
+from api.schema.exports import ExportFormat, ExportPayload, export_file
 from api.schema.portfolio import Site
 from documents.tables import FileFormat
 from domain import enums
@@ -708,7 +708,7 @@ class TechnicalRequestMutations:
         ],
     ) -> ExportPayload:
         ctx = info.context
-        return await _export(
+        return await export_file(
             info,
             FileFormat(input.format),
             lambda: cases.technical_requests_table(
