@@ -160,6 +160,12 @@ class Bench:
             rows = (await session.exec(sa.select(OUTBOX.c.idempotency_key, OUTBOX.c.status))).all()
         return {message_id(key): MailStatus(status) for key, status in rows}
 
+    async def attempts(self) -> int:
+        """Send attempts made so far, over every mail."""
+        async with self.sessions() as session:
+            total = (await session.exec(sa.select(sa.func.sum(OUTBOX.c.attempts)))).one()
+        return int(total[0] or 0)
+
     async def drained(self, *, within: float = 600) -> float:
         started = time.monotonic()
         while True:
@@ -241,7 +247,10 @@ class Bench:
     async def sigterm_during_failures(self) -> None:
         ids = await self.reset()
         process = self.worker(mail_retry_base_seconds=0.05, mail_max_attempts=50)
-        await asyncio.sleep(3)
+        # Stopped once it is failing sends, not while it starts up (a loaded machine may take
+        # more than a few seconds to import and migrate-check).
+        while await self.attempts() < 10:  # noqa: ASYNC110 - polling another process's rows
+            await asyncio.sleep(0.1)
         asked = time.monotonic()
         process.send_signal(signal.SIGTERM)
         code = await asyncio.to_thread(process.wait, 120)
