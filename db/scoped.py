@@ -162,3 +162,20 @@ def scoped_self_care_requests(perimeter: Perimeter, *columns: Any) -> Any:
     return select(*selected).where(
         billing_account_in(perimeter, SelfCareRequest.billing_account_id, SelfCareRequest.member_id)
     )
+
+
+def member_held(perimeter: Perimeter, member_id: Any) -> ColumnElement[bool]:
+    """The predicate "this member is held whole by the perimeter" (a USER's member, an
+    ADMIN's group): what may see and change the member itself (its legal name, its address)."""
+    clauses: list[ColumnElement[bool]] = []
+    if perimeter.member_ids:
+        clauses.append(member_id.in_(sorted(perimeter.member_ids)))
+    if perimeter.group_ids:
+        clauses.append(member_id.in_(members_of_groups(perimeter.group_ids)))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def scoped_held_members(perimeter: Perimeter, *columns: Any) -> Any:
+    """Members the perimeter holds whole (see `member_held`)."""
+    selected = columns or (Member,)
+    return select(*selected).where(member_held(perimeter, Member.id))

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from domain.enums import Distributor, TechnicalRequestStatus
 from domain.errors import ErrorCode, Refusal
+from domain.request_workflow import allowed_moves, check_move
+from domain.request_workflow import clean_note as clean_note
 
 S = TechnicalRequestStatus
 
@@ -51,8 +53,6 @@ CASE_NUMBER_EXAMPLES: dict[Distributor, str] = {
     Distributor.ENEDIS: "SGE1234567890",
     Distributor.LOCAL: "ELD-2026-0042",
 }
-NOTE_LIMIT = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,48 +69,25 @@ class Step:
 def allowed_next(
     status: TechnicalRequestStatus, *, by_customer: bool = False
 ) -> list[TechnicalRequestStatus]:
-    table = CUSTOMER_TRANSITIONS if by_customer else TRANSITIONS
-    return sorted(table.get(status, frozenset()), key=list(S).index)
+    return allowed_moves(CUSTOMER_TRANSITIONS if by_customer else TRANSITIONS, status)
 
 
 def check_transition(
     status: TechnicalRequestStatus, to: TechnicalRequestStatus, *, by_customer: bool = False
 ) -> None:
     """Refuses a move outside the table, naming the statuses allowed next."""
-    allowed = allowed_next(status, by_customer=by_customer)
-    if to in allowed:
-        return
-    if allowed:
-        names = ", ".join(f"{STATUS_LABELS[s]} ({s.value})" for s in allowed)
-        message = (
-            f"Une demande « {STATUS_LABELS[status]} » ne peut passer à « {STATUS_LABELS[to]} » : "
-            f"seuls sont permis {names}."
-        )
-    elif by_customer:
-        message = (
+    check_move(
+        CUSTOMER_TRANSITIONS if by_customer else TRANSITIONS,
+        STATUS_LABELS,
+        status,
+        to,
+        closed_message=(
             "Cette demande a déjà été transmise au distributeur ou est close : elle ne peut "
             "plus être annulée depuis l'espace client."
-        )
-    else:
-        message = f"Une demande « {STATUS_LABELS[status]} » est close : elle n'évolue plus."
-    raise Refusal(ErrorCode.INVALID_STATE, message, field="status")
-
-
-def clean_note(value: str | None, *, required: bool, field: str = "note") -> str | None:
-    cleaned = (value or "").strip()
-    if not cleaned:
-        if required:
-            raise Refusal(ErrorCode.REQUIRED, "Un motif est obligatoire.", field=field)
-        return None
-    if _CONTROL.search(cleaned):
-        raise Refusal(
-            ErrorCode.INVALID,
-            "Caractères de contrôle interdits (les retours à la ligne sont permis).",
-            field=field,
-        )
-    if len(cleaned) > NOTE_LIMIT:
-        raise Refusal(ErrorCode.TOO_LONG, f"{NOTE_LIMIT} caractères au plus.", field=field)
-    return cleaned
+            if by_customer
+            else None
+        ),
+    )
 
 
 def check_step(step: Step, distributor: Distributor) -> list[Refusal]:

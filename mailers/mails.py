@@ -470,16 +470,54 @@ async def queue_technical_request_mail(
         session,
         template="technical_request",
         recipients=[mail.email],
-        context={
-            **_common(mail.customer_service),
-            "full_name": mail.full_name,
-            "reference": mail.reference,
-            "status_label": mail.status_label,
-            "type_label": mail.type_label,
-            "submitted": mail.submitted,
-            "note": mail.note,
-            "summary": [{"label": label, "value": value} for label, value in mail.summary],
-        },
+        context=_request_context(mail),
         idempotency_key=f"technical-request:{mail.request_id}:{mail.event_id}",
+        now=now,
+    )
+
+
+def _request_context(mail: TechnicalRequestMail | SelfCareRequestMail) -> dict[str, Any]:
+    """What a request's step mail tells, technical or self-care."""
+    return {
+        **_common(mail.customer_service),
+        "full_name": mail.full_name,
+        "reference": mail.reference,
+        "status_label": mail.status_label,
+        "type_label": mail.type_label,
+        "submitted": mail.submitted,
+        "note": mail.note,
+        "summary": [{"label": label, "value": value} for label, value in mail.summary],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SelfCareRequestMail:
+    """A self-care request as its author's mail tells it, at submission and at each step
+    (`event_id` keys each one). The member's legal name is read when the mail is queued: after
+    an approved change of name, this very mail already carries the new one."""
+
+    request_id: int
+    event_id: int
+    reference: str
+    full_name: str
+    email: str
+    member_legal_name: str
+    status_label: str
+    type_label: str
+    submitted: bool
+    note: str | None
+    summary: list[tuple[str, str]]
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_self_care_request_mail(
+    session: AsyncSession, *, mail: SelfCareRequestMail, now: datetime | None = None
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="self_care_request",
+        recipients=[mail.email],
+        context={**_request_context(mail), "member_legal_name": mail.member_legal_name},
+        idempotency_key=f"self-care-request:{mail.request_id}:{mail.event_id}",
         now=now,
     )

@@ -828,19 +828,34 @@ def _scoped(perimeter: Perimeter, query: TechnicalRequestQuery, *columns: Any) -
         where.append(REQUESTS.c.member_id.in_(sorted(set(query.member_ids))))
     # Days are Paris days: the bounds are the Paris midnights, as instants.
     if query.submitted_from is not None:
-        where.append(REQUESTS.c.submitted_at >= _paris_midnight(query.submitted_from))
+        where.append(REQUESTS.c.submitted_at >= paris_midnight(query.submitted_from))
     if query.submitted_to is not None:
         where.append(
             REQUESTS.c.submitted_at
-            < _paris_midnight(date.fromordinal(query.submitted_to.toordinal() + 1))
+            < paris_midnight(date.fromordinal(query.submitted_to.toordinal() + 1))
         )
     if query.reference is not None:
         where.append(REQUESTS.c.reference == query.reference)
     return statement.where(*where)
 
 
-def _paris_midnight(day: date) -> datetime:
+def paris_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=PARIS)
+
+
+def decode_keyset(after: list[Any]) -> tuple[datetime, int]:
+    """A request list's cursor: (submitted_at, id); INVALID for anything else."""
+    if (
+        len(after) != 2
+        or not isinstance(after[1], int)
+        or isinstance(after[1], bool)
+        or not isinstance(after[0], str)
+    ):
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+    try:
+        return datetime.fromisoformat(after[0]), after[1]
+    except ValueError:
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
 
 
 def request_rows(
@@ -863,18 +878,7 @@ async def list_technical_requests(
     descending = order is TechnicalRequestOrder.SUBMITTED_AT_DESC
     statement = request_rows(perimeter, query)
     if after is not None:
-        if (
-            len(after) != 2
-            or not isinstance(after[1], int)
-            or isinstance(after[1], bool)
-            or not isinstance(after[0], str)
-        ):
-            raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
-        try:
-            value = datetime.fromisoformat(after[0])
-        except ValueError:
-            raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
-        last_id = after[1]
+        value, last_id = decode_keyset(after)
         if descending:
             statement = statement.where(
                 sa.or_(column < value, sa.and_(column == value, REQUESTS.c.id < last_id))
@@ -928,14 +932,22 @@ async def events_of_requests(
 ) -> list[list[Any]]:
     """Each request's events, oldest first, with the actor's name: one statement. The ids come
     from rows already read inside the perimeter."""
+    return await step_events(sessions, EVENTS, request_ids)
+
+
+async def step_events(
+    sessions: async_sessionmaker[AsyncSession], events: sa.Table, request_ids: Sequence[int]
+) -> list[list[Any]]:
+    """Each request's rows of `events` (a request kind's status history: `request_id`,
+    `occurred_at`, `actor_user_id`), oldest first, with the actor's name, in one statement."""
     wanted = sorted(set(request_ids))
     by_request: dict[int, list[Any]] = defaultdict(list)
     if wanted:
         statement = (
-            sa.select(*EVENTS.c, _ACTOR.c.full_name.label("actor_name"))
-            .select_from(EVENTS.outerjoin(_ACTOR, _ACTOR.c.id == EVENTS.c.actor_user_id))
-            .where(EVENTS.c.request_id.in_(wanted))
-            .order_by(EVENTS.c.occurred_at, EVENTS.c.id)
+            sa.select(*events.c, _ACTOR.c.full_name.label("actor_name"))
+            .select_from(events.outerjoin(_ACTOR, _ACTOR.c.id == events.c.actor_user_id))
+            .where(events.c.request_id.in_(wanted))
+            .order_by(events.c.occurred_at, events.c.id)
         )
         async with sessions() as session:
             for row in await core_rows(session, statement):

@@ -18,6 +18,11 @@ from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
 from api.schema.outbox import OutboxMutations, OutboxQueries
 from api.schema.portfolio import NODE_TYPES
 from api.schema.readings import ReadingMutations, ReadingQueries
+from api.schema.self_care_requests import (
+    SELF_CARE_REQUEST_TYPES,
+    SelfCareRequestMutations,
+    SelfCareRequestQueries,
+)
 from api.schema.sessions import SessionMutations
 from api.schema.sites import SiteMutations, SiteQueries
 from api.schema.technical_requests import (
@@ -40,6 +45,7 @@ QUERIES: tuple[type, ...] = (
     AlertPreferenceQueries,
     AlertQueries,
     TechnicalRequestQueries,
+    SelfCareRequestQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -55,6 +61,7 @@ MUTATIONS: tuple[type, ...] = (
     AlertPreferenceMutations,
     AlertMutations,
     TechnicalRequestMutations,
+    SelfCareRequestMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
@@ -63,4 +70,5 @@ EXTRA_TYPES: tuple[type, ...] = (
     *INVOICE_TYPES,
     *ALERT_TYPES,
     *TECHNICAL_REQUEST_TYPES,
+    *SELF_CARE_REQUEST_TYPES,
 )

@@ -18,8 +18,14 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.models import ApiKey, OutboxMail, TechnicalRequest, User
-from domain.enums import MailStatus, TechnicalRequestStatus, TechnicalRequestType
+from db.models import ApiKey, OutboxMail, SelfCareRequest, TechnicalRequest, User
+from domain.enums import (
+    MailStatus,
+    SelfCareRequestKind,
+    SelfCareRequestStatus,
+    TechnicalRequestStatus,
+    TechnicalRequestType,
+)
 from tests.clock import NOW, TODAY
 from tests.factories import World, make_alert, make_invoice, make_person, make_world
 from tests.ids import gid
@@ -48,6 +54,9 @@ class Target:
     # set by the fixture: a submitted technical request of tenant B
     technical_request: str = gid("TechnicalRequest", MISSING)
     technical_request_reference: str = "DT-2026-999999"
+    # set by the fixture: a submitted self-care request of tenant B (on its accounts[0])
+    self_care_request: str = gid("SelfCareRequest", MISSING)
+    self_care_request_reference: str = "SC-2026-999999"
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -102,6 +111,11 @@ def _node(kind: str) -> Case:
 
 
 _ERRORS = "errors { field code message }"
+_SUBMIT_SELF_CARE = (
+    "mutation($b: ID!) { submitSelfCareRequest(input: {changeBillingAddress: "
+    '{billingAccountId: $b, street: "1 rue", postcode: "29000", city: "Quimper"}}) '
+    "{ selfCareRequest { id } " + _ERRORS + " } }"
+)
 
 
 def _grant_action(name: str) -> str:
@@ -288,6 +302,45 @@ TECHNICAL_REQUEST_CASES: list[Case] = [
         'mutation($id: ID!) { abandonTechnicalRequest(input: {requestId: $id, reason: "x"}) '
         "{ technicalRequest { id } " + _ERRORS + " } }",
         lambda a, t: {"id": t.technical_request},
+    ),
+    _node("self_care_request"),
+    Case(
+        "selfCareRequest(reference)",
+        "query($r: String!) { selfCareRequest(reference: $r) { id events { status } } }",
+        lambda a, t: {"r": t.self_care_request_reference},
+    ),
+    *(
+        Case(
+            f"selfCareRequests(filter.{name})",
+            f"query($x: {kind}) {{ selfCareRequests(filter: {{{name}: $x}}) "
+            "{ totalCount edges { node { id } } } }",
+            lambda a, t, attr=attr, many=kind.startswith("["): {
+                "x": [getattr(t, attr)] if many else getattr(t, attr)
+            },
+        )
+        for name, kind, attr in (
+            ("billingAccountId", "ID!", "billing_account"),
+            ("memberIds", "[ID!]!", "member"),
+        )
+    ),
+    Case(
+        "submitSelfCareRequest(changeBillingAddress.billingAccountId)",
+        _SUBMIT_SELF_CARE,
+        lambda a, t: {"b": t.billing_account},
+    ),
+    Case(
+        "submitSelfCareRequest(changeLegalName.memberId)",
+        "mutation($m: ID!) { submitSelfCareRequest(input: {changeLegalName: "
+        '{memberId: $m, legalName: "X"}}) { selfCareRequest { id } ' + _ERRORS + " } }",
+        lambda a, t: {"m": t.member},
+    ),
+    # The back office decides every group's requests by design (test_self_care_requests).
+    Case(
+        "advanceSelfCareRequest",
+        "mutation($id: ID!) { advanceSelfCareRequest(input: {requestId: $id, "
+        "status: IN_PROGRESS}) { selfCareRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {"id": t.self_care_request},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
     ),
     # The back office moves every group's requests by design (tests/api/test_technical_requests).
     Case(
@@ -522,6 +575,25 @@ async def _technical_request(
     return request
 
 
+async def _self_care_request(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> SelfCareRequest:
+    """A submitted change of billing address on the world's accounts[0], filed by its USER."""
+    async with session_factory() as session, session.begin():
+        request = SelfCareRequest(
+            reference=f"SC-T-{world.group.id:06d}",
+            member_id=world.member.id,
+            billing_account_id=world.accounts[0].id,
+            kind=SelfCareRequestKind.CHANGE_BILLING_ADDRESS,
+            status=SelfCareRequestStatus.SUBMITTED,
+            payload={"street": "1 rue", "postcode": "29000", "city": "Quimper"},
+            submitted_by_user_id=world.people["USER"].id,
+            submitted_at=NOW,
+        )
+        session.add(request)
+    return request
+
+
 @pytest.fixture(scope="module")
 async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
     from db.models import Meter
@@ -573,6 +645,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
     theirs = await make_alert(session_factory, b.sites[0], detected_on=TODAY)
     ours = await make_alert(session_factory, a.sites[0], detected_on=TODAY)
     request = await _technical_request(session_factory, b)
+    self_care = await _self_care_request(session_factory, b)
     REQUEST_OF[a.group.id] = gid(
         "TechnicalRequest", (await _technical_request(session_factory, a)).id
     )
@@ -585,6 +658,8 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         alert=gid("Alert", theirs.id),
         technical_request=gid("TechnicalRequest", request.id),  # type: ignore[arg-type]
         technical_request_reference=request.reference,
+        self_care_request=gid("SelfCareRequest", self_care.id),  # type: ignore[arg-type]
+        self_care_request_reference=self_care.reference,
     )
     return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
@@ -752,6 +827,12 @@ READ_ONLY_CASES: list[ReadOnlyCase] = [
         "submitTechnicalRequest",
         _BY_NAME["submitTechnicalRequest(site.siteId)"].document,
         lambda a: {"s": gid("Site", a.sites[0].id)},
+        ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY"),
+    ),
+    ReadOnlyCase(
+        "submitSelfCareRequest",
+        _SUBMIT_SELF_CARE,
+        lambda a: {"b": gid("BillingAccount", a.accounts[0].id)},
         ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY"),
     ),
     ReadOnlyCase(
