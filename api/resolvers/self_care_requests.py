@@ -21,6 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -358,7 +359,17 @@ async def _apply(session: AsyncSession, request: SelfCareRequest) -> dict[str, A
     for key, value in changes.items():
         setattr(target, key, value)
     session.add(target)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:
+        # The stored request no longer fits the data's rules: refused, and the transaction
+        # (this step, its event, the change) rolls back as a whole.
+        raise Refusal(
+            ErrorCode.INVALID_STATE,
+            "La modification demandée ne respecte plus les règles des données (identifiant ou "
+            "adresse) : refusez la demande avec un motif.",
+            field="status",
+        ) from None
     return {"before": before, "after": changes}
 
 
