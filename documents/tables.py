@@ -122,9 +122,9 @@ def _label(labels: Mapping[Any, str] | None) -> Callable[[Any], str]:
     return lambda v: known.get(v) or str(v)
 
 
-def _checked(rows: Iterable[Sequence[Any]], cells: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    """The rows, once their width is checked (on the first row: a chunk is built by one
-    function, and zip() in the hot loops does not check every row)."""
+def _checked(rows: Iterable[Sequence[Any]], cells: Sequence[Any]) -> Sequence[Sequence[Any]]:
+    """The rows as a sequence, once the first row's width is checked (the writers' strict
+    zip() checks that every other row has the same width)."""
     rows = rows if isinstance(rows, Sequence) else list(rows)
     if rows and len(rows[0]) != len(cells):
         raise ValueError(f"a row has {len(rows[0])} values for {len(cells)} columns")
