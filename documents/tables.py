@@ -537,18 +537,28 @@ async def write_table(path: Path, table: Table, file_format: FileFormat) -> int:
     """Writes the table to `path` chunk by chunk and returns its row count.
 
     Formatting is CPU work: each chunk is written in a worker thread, so the event loop keeps
-    serving requests while the next chunk is read. The file appears at `path` complete or not
-    at all.
+    serving requests, and the next chunk is read while the current one is written (one chunk
+    written and one read at a time: memory stays bounded). The file appears at `path`
+    complete or not at all.
     """
     partial = path.with_name(f".{path.name}.part")
     writer: CsvWriter | XlsxWriter | None = None
+    writing: asyncio.Future[None] | None = None
     try:
         writer = await asyncio.to_thread(_open_writer, partial, table, file_format)
         try:
             async for chunk in table.chunks:
+                if writing is not None:
+                    await writing  # one write at a time: the writer is not shared
+                    writing = None
                 if chunk:
-                    await asyncio.to_thread(writer.write, chunk)
+                    writing = asyncio.ensure_future(asyncio.to_thread(writer.write, chunk))
+            if writing is not None:
+                await writing
+                writing = None
         finally:
+            if writing is not None:  # a failure while reading: let the write end first
+                await asyncio.wait([writing])
             aclose = getattr(table.chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
