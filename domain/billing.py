@@ -223,8 +223,9 @@ def _allocate_cents(cents: int, weights: Sequence[int]) -> list[int]:
         floors.append(floor)
         remainders.append(remainder)
     missing = cents - sum(floors)
-    for index in sorted(range(len(floors)), key=lambda i: (-remainders[i], i))[:missing]:
-        floors[index] += 1
+    if missing:  # often none: the sort is skipped
+        for index in sorted(range(len(floors)), key=lambda i: (-remainders[i], i))[:missing]:
+            floors[index] += 1
     return floors
 
 
