@@ -54,6 +54,7 @@ class ColumnKind(StrEnum):
     INTEGER = "INTEGER"
     DECIMAL = "DECIMAL"
     MONEY = "MONEY"  # euros, two decimals
+    MONEY_CENTS = "MONEY_CENTS"  # euros given as whole cents (an int): no Decimal per cell
     DATE = "DATE"
     BOOLEAN = "BOOLEAN"  # oui / non
     LABEL = "LABEL"  # a coded value, shown with its French label (Column.labels)
@@ -67,6 +68,7 @@ MIN_WIDTHS: dict[ColumnKind, float] = {
     ColumnKind.INTEGER: 11,
     ColumnKind.DECIMAL: 11,
     ColumnKind.MONEY: 16,
+    ColumnKind.MONEY_CENTS: 16,
     ColumnKind.DATE: 12,
     ColumnKind.BOOLEAN: 7,
     ColumnKind.LABEL: 12,
@@ -120,9 +122,9 @@ def _label(labels: Mapping[Any, str] | None) -> Callable[[Any], str]:
     return lambda v: known.get(v) or str(v)
 
 
-def _checked(rows: Iterable[Sequence[Any]], cells: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    """The rows, once their width is checked (on the first row: a chunk is built by one
-    function, and zip() in the hot loops does not check every row)."""
+def _checked(rows: Iterable[Sequence[Any]], cells: Sequence[Any]) -> Sequence[Sequence[Any]]:
+    """The rows as a sequence, once the first row's width is checked (the writers' strict
+    zip() checks that every other row has the same width)."""
     rows = rows if isinstance(rows, Sequence) else list(rows)
     if rows and len(rows[0]) != len(cells):
         raise ValueError(f"a row has {len(rows[0])} values for {len(cells)} columns")
@@ -145,17 +147,24 @@ def _csv_money(value: Any) -> str:
     return f"{value:.2f}".replace(".", ",")
 
 
-def _csv_date() -> Callable[[Any], str]:
-    # A file has a few thousand distinct dates over 160,000 rows: format each once.
-    seen: dict[Any, str] = {}
+def cents_text(cents: int, point: str = ",") -> str:
+    """1234 → "12,34", -5 → "-0,05": what a Decimal's two decimals print, from an int."""
+    if cents < 0:
+        return "-" + cents_text(-cents, point)
+    return f"{cents // 100}{point}{cents % 100:02d}"
 
-    def text(value: Any) -> str:
-        found = seen.get(value)
-        if found is None:
-            found = seen[value] = f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
+
+class _Memo(dict[Any, str]):
+    """A column's texts by value, each worked out once: `map(memo.__getitem__, values)` runs
+    in C for every value met before (labels, dates: a handful of distinct values a file)."""
+
+    def __init__(self, text: Callable[[Any], str]) -> None:
+        super().__init__()
+        self._text = text
+
+    def __missing__(self, value: Any) -> str:
+        found = self[value] = "" if value is None or value == "" else self._text(value)
         return found
-
-    return text
 
 
 def _csv_cell(column: Column) -> Callable[[Any], str]:
@@ -167,8 +176,10 @@ def _csv_cell(column: Column) -> Callable[[Any], str]:
             return lambda v: format(Decimal(v), "f").replace(".", ",")
         case ColumnKind.MONEY:
             return _csv_money
+        case ColumnKind.MONEY_CENTS:
+            return cents_text
         case ColumnKind.DATE:
-            return _csv_date()
+            return lambda v: f"{v.day:02d}/{v.month:02d}/{v.year:04d}"
         case ColumnKind.BOOLEAN:
             return lambda v: "oui" if v else "non"
         case ColumnKind.LABEL:
@@ -178,24 +189,59 @@ def _csv_cell(column: Column) -> Callable[[Any], str]:
             return lambda v: _neutral(str(v))
 
 
+def _csv_column(column: Column) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """The function that turns a chunk's values of the column into their CSV texts. The
+    frequent kinds are written inline (a call per cell is most of the time on 6 million
+    cells); None and "" are empty cells."""
+    cell = _csv_cell(column)
+    match column.kind:
+        case ColumnKind.DATE | ColumnKind.LABEL:
+            memo = _Memo(cell)  # a few thousand dates, a few labels
+            return lambda values: list(map(memo.__getitem__, values))
+        case ColumnKind.TEXT | ColumnKind.IDENTIFIER:
+            starts = FORMULA_STARTS
+            return lambda values: [
+                ("'" + v if v.startswith(starts) else v)
+                if v.__class__ is str
+                else ("" if v is None else cell(v))
+                for v in values
+            ]
+        case ColumnKind.INTEGER:  # csv.writer prints an int as str() does
+            return lambda values: [
+                v if v.__class__ is int else ("" if v is None or v == "" else cell(v))
+                for v in values
+            ]
+        case ColumnKind.MONEY_CENTS:
+            return lambda values: [
+                (f"{v // 100},{v % 100:02d}" if v >= 0 else cents_text(v))
+                if v.__class__ is int
+                else ("" if v is None or v == "" else cents_text(int(v)))
+                for v in values
+            ]
+        case _:
+            return lambda values: ["" if v is None or v == "" else cell(v) for v in values]
+
+
 class CsvWriter:
     """Rows to a CSV file, as they come."""
 
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         self._handle = path.open("w", encoding="utf-8-sig", newline="")
         self._writer = csv.writer(self._handle, delimiter=";", lineterminator="\r\n")
-        self._cells = [_csv_cell(c) for c in columns]
+        self._columns = [_csv_column(c) for c in columns]
         self._writer.writerow([_neutral(c.title) for c in columns])
         self.rows = 0
 
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
-        cells = self._cells
-        out = [
-            ["" if v is None or v == "" else f(v) for f, v in zip(cells, row, strict=True)]
-            for row in rows
-        ]
-        self._writer.writerows(out)
-        self.rows += len(out)
+        # Column by column: each column's texts in one pass, the rows put back by zip().
+        rows = _checked(rows, self._columns)
+        if not rows:
+            return
+        # strict: every row has the columns' width (checked in C while transposing).
+        columns = zip(self._columns, zip(*rows, strict=True), strict=True)
+        texts = [f(values) for f, values in columns]
+        self._writer.writerows(zip(*texts, strict=True))
+        self.rows += len(rows)
 
     def close(self) -> None:
         self._handle.close()
@@ -308,6 +354,9 @@ def _xlsx_cell(column: Column, ref: str) -> Callable[[str, Any], str]:
         case ColumnKind.MONEY:
             a, b = _number(ref, STYLE_MONEY)  # str(Decimal) is a valid xsd:double
             return lambda r, v: f"{a}{r}{b}{v}</v></c>"
+        case ColumnKind.MONEY_CENTS:
+            a, b = _number(ref, STYLE_MONEY)
+            return lambda r, v: f"{a}{r}{b}{cents_text(int(v), '.')}</v></c>"
         case ColumnKind.DATE:
             a, b = _number(ref, STYLE_DATE)
             return lambda r, v: f"{a}{r}{b}{v.toordinal() - _EPOCH}</v></c>"
@@ -325,6 +374,65 @@ def _xlsx_cell(column: Column, ref: str) -> Callable[[str, Any], str]:
             return lambda r, v: text(r, str(v))
 
 
+def _xlsx_column(column: Column, ref: str) -> Callable[[Sequence[Any], list[str]], list[str]]:
+    """The function that turns a chunk's values of the column, with their row numbers, into
+    their cells ("" for an empty one). The frequent kinds are written inline, as in CSV."""
+    cell = _xlsx_cell(column, ref)
+    match column.kind:
+        case ColumnKind.MONEY_CENTS:
+            a, b = _number(ref, STYLE_MONEY)
+            return lambda values, rows: [
+                f"{a}{r}{b}{v // 100}.{v % 100:02d}</v></c>"
+                if v.__class__ is int and v >= 0
+                else ("" if v is None else cell(r, v))
+                for r, v in zip(rows, values, strict=True)
+            ]
+        case ColumnKind.MONEY:
+            a, b = _number(ref, STYLE_MONEY)  # str(Decimal) is a valid xsd:double
+            return lambda values, rows: [
+                "" if v is None else f"{a}{r}{b}{v}</v></c>"
+                for r, v in zip(rows, values, strict=True)
+            ]
+        case ColumnKind.INTEGER:
+            a, b = _number(ref, STYLE_INTEGER)
+            return lambda values, rows: [
+                f"{a}{r}{b}{v}</v></c>" if v.__class__ is int else ("" if v is None else cell(r, v))
+                for r, v in zip(rows, values, strict=True)
+            ]
+        case ColumnKind.DATE:
+            a, b = _number(ref, STYLE_DATE)
+            serials = _Memo(lambda v: f"{b}{v.toordinal() - _EPOCH}</v></c>")
+            return lambda values, rows: [
+                a + r + serials[v] if v is not None else ""
+                for r, v in zip(rows, values, strict=True)
+            ]
+        case ColumnKind.LABEL:
+            label = _label(column.labels)
+            close = '" t="inlineStr"><is><t xml:space="preserve">'
+            tails = _Memo(
+                lambda v: close + _xml_text(t) + "</t></is></c>" if (t := label(v)) else ""
+            )
+            head = f'<c r="{ref}'
+            return lambda values, rows: [
+                head + r + tail if (tail := tails[v]) else ""
+                for r, v in zip(rows, values, strict=True)
+            ]
+        case ColumnKind.TEXT | ColumnKind.IDENTIFIER:
+            style = f' s="{STYLE_TEXT}"' if column.kind is ColumnKind.IDENTIFIER else ""
+            head, close = f'<c r="{ref}', f'"{style} t="inlineStr"><is><t xml:space="preserve">'
+            plain = _NOT_PLAIN.search
+            return lambda values, rows: [
+                head + r + close + (v if plain(v) is None else _xml_text(v)) + "</t></is></c>"
+                if v.__class__ is str and v
+                else ("" if v is None else cell(r, v))
+                for r, v in zip(rows, values, strict=True)
+            ]
+        case _:
+            return lambda values, rows: [
+                "" if v is None else cell(r, v) for r, v in zip(rows, values, strict=True)
+            ]
+
+
 class XlsxWriter:
     """Rows to an XLSX package, the sheet streamed into the zip as rows come."""
 
@@ -338,7 +446,7 @@ class XlsxWriter:
             newline="",
         )
         self._last = column_letters(len(self._columns) - 1)
-        self._cells = [_xlsx_cell(c, column_letters(i)) for i, c in enumerate(self._columns)]
+        self._cells = [_xlsx_column(c, column_letters(i)) for i, c in enumerate(self._columns)]
         self.rows = 0
         widths = "".join(
             f'<col min="{i}" max="{i}" width="{c.display_width:.2f}" customWidth="1"/>'
@@ -360,18 +468,24 @@ class XlsxWriter:
         )
 
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
-        cells = self._cells
-        number = self.rows + 1
-        out = []
-        for row in _checked(rows, cells):
-            number += 1
-            if number > MAX_XLSX_ROWS + 1:
-                raise _too_many_rows()
-            r = str(number)
-            line = "".join([f(r, v) for f, v in zip(cells, row, strict=False) if v is not None])
-            out.append(f'<row r="{r}">{line}</row>')
-        self._stream.write("".join(out))
-        self.rows = number - 1
+        # Column by column, as CSV: each column's cells in one pass, then the rows.
+        rows = _checked(rows, self._cells)
+        if not rows:
+            return
+        if self.rows + len(rows) > MAX_XLSX_ROWS:
+            raise _too_many_rows()
+        numbers = [str(n) for n in range(self.rows + 2, self.rows + 2 + len(rows))]
+        columns = zip(self._cells, zip(*rows, strict=True), strict=True)
+        cells = [f(values, numbers) for f, values in columns]
+        self._stream.write(
+            "".join(
+                [
+                    f'<row r="{r}">{"".join(row)}</row>'
+                    for r, row in zip(numbers, zip(*cells, strict=True), strict=True)
+                ]
+            )
+        )
+        self.rows += len(rows)
 
     def close(self) -> None:
         last_row = self.rows + 1
@@ -423,18 +537,28 @@ async def write_table(path: Path, table: Table, file_format: FileFormat) -> int:
     """Writes the table to `path` chunk by chunk and returns its row count.
 
     Formatting is CPU work: each chunk is written in a worker thread, so the event loop keeps
-    serving requests while the next chunk is read. The file appears at `path` complete or not
-    at all.
+    serving requests, and the next chunk is read while the current one is written (one chunk
+    written and one read at a time: memory stays bounded). The file appears at `path`
+    complete or not at all.
     """
     partial = path.with_name(f".{path.name}.part")
     writer: CsvWriter | XlsxWriter | None = None
+    writing: asyncio.Future[None] | None = None
     try:
         writer = await asyncio.to_thread(_open_writer, partial, table, file_format)
         try:
             async for chunk in table.chunks:
+                if writing is not None:
+                    await writing  # one write at a time: the writer is not shared
+                    writing = None
                 if chunk:
-                    await asyncio.to_thread(writer.write, chunk)
+                    writing = asyncio.ensure_future(asyncio.to_thread(writer.write, chunk))
+            if writing is not None:
+                await writing
+                writing = None
         finally:
+            if writing is not None:  # a failure while reading: let the write end first
+                await asyncio.wait([writing])
             aclose = getattr(table.chunks, "aclose", None)
             if aclose is not None:
                 await aclose()

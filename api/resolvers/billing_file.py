@@ -9,8 +9,8 @@ of each invoice, not the other sites of a grouped invoice.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -84,13 +84,13 @@ COLUMNS: tuple[Column, ...] = (
     *(
         Column(
             INVOICE_COMPONENT_LABELS[c] + ("" if c in _TAXES else " HT"),
-            K.MONEY,
+            K.MONEY_CENTS,
         )
         for c in COMPONENTS
     ),
-    Column("Total HT", K.MONEY),
-    Column("TVA", K.MONEY),
-    Column("Total TTC", K.MONEY),
+    Column("Total HT", K.MONEY_CENTS),
+    Column("TVA", K.MONEY_CENTS),
+    Column("Total TTC", K.MONEY_CENTS),
 )
 
 
@@ -100,7 +100,16 @@ def _as_text(column: Any) -> Any:
     return sa.type_coerce(column, sa.String).label(column.name)
 
 
-def _rows_statement(perimeter: Perimeter, query: InvoiceQuery) -> Any:
+def _in_cents(amount: Any, dialect: str, name: str) -> Any:
+    """A money column (or sum) read as whole cents, an int: SQLite stores money as scaled
+    integers already; PostgreSQL's NUMERIC(14, 2) times 100 is exact. 1.3 million Decimals a
+    file are not made (and the split and the writer work in integers)."""
+    if dialect == "sqlite":
+        return sa.type_coerce(amount, sa.BigInteger).label(name)
+    return sa.cast(sa.type_coerce(amount, sa.Numeric()) * 100, sa.BigInteger).label(name)
+
+
+def _rows_statement(perimeter: Perimeter, query: InvoiceQuery, dialect: str) -> Any:
     cancelled = sa.alias(INVOICES, "cancelled")
     statement = (
         scoped_invoice_sites(
@@ -131,13 +140,13 @@ def _rows_statement(perimeter: Perimeter, query: InvoiceQuery) -> Any:
             SHARES.c.previous_index_on,
             SHARES.c.current_index_on,
             SHARES.c.consumption_kwh,
-            SHARES.c.subscription_amount,
-            SHARES.c.energy_amount,
-            SHARES.c.transport_amount,
-            SHARES.c.taxes_amount,
-            SHARES.c.total_excl_tax,
-            SHARES.c.vat_amount,
-            SHARES.c.total_incl_tax,
+            _in_cents(SHARES.c.subscription_amount, dialect, "subscription_amount"),
+            _in_cents(SHARES.c.energy_amount, dialect, "energy_amount"),
+            _in_cents(SHARES.c.transport_amount, dialect, "transport_amount"),
+            _in_cents(SHARES.c.taxes_amount, dialect, "taxes_amount"),
+            _in_cents(SHARES.c.total_excl_tax, dialect, "total_excl_tax"),
+            _in_cents(SHARES.c.vat_amount, dialect, "vat_amount"),
+            _in_cents(SHARES.c.total_incl_tax, dialect, "total_incl_tax"),
         )
         .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
         .join(SITES, SITES.c.id == SHARES.c.site_id)
@@ -151,12 +160,16 @@ def _rows_statement(perimeter: Perimeter, query: InvoiceQuery) -> Any:
 
 
 async def _components(
-    session: AsyncSession, ids: list[int]
-) -> dict[int, dict[InvoiceComponent, Decimal]]:
-    """Each invoice's amount per component (VAT aside), summed over its lines."""
-    found: dict[int, dict[InvoiceComponent, Decimal]] = {}
+    session: AsyncSession, ids: list[int], dialect: str
+) -> dict[int, dict[InvoiceComponent, int]]:
+    """Each invoice's amount per component (VAT aside) in cents, summed over its lines."""
+    found: dict[int, dict[InvoiceComponent, int]] = {}
     statement = (
-        sa.select(LINES.c.invoice_id, _as_text(LINES.c.component), sa.func.sum(LINES.c.amount))
+        sa.select(
+            LINES.c.invoice_id,
+            _as_text(LINES.c.component),
+            _in_cents(sa.func.sum(LINES.c.amount), dialect, "amount"),
+        )
         .where(LINES.c.invoice_id.in_(ids), LINES.c.component != InvoiceComponent.VAT)
         .group_by(LINES.c.invoice_id, LINES.c.component)
     )
@@ -165,34 +178,22 @@ async def _components(
     return found
 
 
+# The splitter's components (CHARGE_COMPONENTS order) in the file's order.
+_IN_FILE_ORDER = operator.itemgetter(*(billing.CHARGE_COMPONENTS.index(c) for c in COMPONENTS))
+
+
 def _file_rows(
-    rows: list[Any], components: dict[int, dict[InvoiceComponent, Decimal]]
+    rows: list[Any], components: dict[int, dict[InvoiceComponent, int]]
 ) -> list[tuple[Any, ...]]:
     out = []
     split = None
     current = None
     for r in rows:
-        if r.id != current:  # rows come invoice by invoice: one splitter per invoice
-            current = r.id
-            split = billing.site_component_splitter(components.get(r.id, {}))
+        if r[0] != current:  # rows come invoice by invoice: one splitter per invoice
+            current = r[0]
+            split = billing.site_cents_splitter(components.get(current, {}))
         assert split is not None
-        parts = split(
-            {
-                "subscription": r.subscription_amount,
-                "energy": r.energy_amount,
-                "transport": r.transport_amount,
-                "taxes": r.taxes_amount,
-            }
-        )
-        out.append(
-            (
-                *r[1:26],
-                *[parts[c] for c in COMPONENTS],
-                r.total_excl_tax,
-                r.vat_amount,
-                r.total_incl_tax,
-            )
-        )
+        out.append((*r[1:26], *_IN_FILE_ORDER(split(r[26:30])), *r[30:33]))
     return out
 
 
@@ -225,12 +226,15 @@ async def export_billing_file(
         # Two sessions: one streams the rows, the other reads each partition's components.
         async with sessions() as reading, sessions() as lines:
             connection = await reading.connection()
+            dialect = connection.dialect.name
             result = await connection.stream(
-                _rows_statement(perimeter, query).execution_options(yield_per=PARTITION_ROWS)
+                _rows_statement(perimeter, query, dialect).execution_options(
+                    yield_per=PARTITION_ROWS
+                )
             )
             async for partition in result.partitions(PARTITION_ROWS):
                 rows = list(partition)
-                components = await _components(lines, sorted({r.id for r in rows}))
+                components = await _components(lines, sorted({r[0] for r in rows}), dialect)
                 yield _file_rows(rows, components)
 
     table = Table("fichier-de-facturation", "Factures", COLUMNS, chunks())
