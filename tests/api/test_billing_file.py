@@ -68,7 +68,7 @@ async def grouped(session_factory: async_sessionmaker[AsyncSession]) -> Grouped:
             Site.model_validate(
                 s2.model_dump(exclude={"id"}) | {"point_number": f"{k}{s2.point_number[1:]}"}
             )
-            for k in (5, 6)
+            for k in (7, 8)  # prefixes no factory uses (3, 4, 5 are theirs)
         ]
         session.add_all(others)
     for months in (1, 2, 3):

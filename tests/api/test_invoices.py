@@ -114,7 +114,8 @@ async def billed(session_factory: async_sessionmaker[AsyncSession]) -> Billed:
 
     async with session_factory() as session, session.begin():
         extra = Site.model_validate(
-            s2.model_dump(exclude={"id"}) | {"point_number": f"5{s2.point_number[1:]}"}
+            s2.model_dump(exclude={"id"})
+            | {"point_number": f"9{s2.point_number[1:]}"}  # 9: no factory prefix
         )
         session.add(extra)
     month_ago = TODAY - timedelta(days=30)
