@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.filter_scope import check_filter_scope
+from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
 from api.resolvers.writable import object_to_change
 from auth.caller import Caller
@@ -79,14 +80,6 @@ class AlertQuery:
     energy: Energy | None = None
     detected_from: date | None = None
     detected_to: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AlertPage:
-    rows: list[Any]
-    cursors: list[list[Any]]
-    total_count: int | None
-    has_next_page: bool
 
 
 def _scoped(
@@ -147,35 +140,28 @@ async def list_alerts(
     first: int,
     after: list[Any] | None,
     with_count: bool,
-) -> AlertPage:
+) -> RowPage:
     column, descending = _ORDER_COLUMNS[order]
-    statement = alert_rows(perimeter, query)
+    cursor = None
     if after is not None:
         if len(after) != 2 or not isinstance(after[1], int) or isinstance(after[1], bool):
             raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
-        value, last_id = _cursor_value(order, after[0]), after[1]
-        if descending:
-            statement = statement.where(
-                sa.or_(column < value, sa.and_(column == value, ALERTS.c.id < last_id))
-            )
-        else:
-            statement = statement.where(
-                sa.or_(column > value, sa.and_(column == value, ALERTS.c.id > last_id))
-            )
-    ordering = (column.desc(), ALERTS.c.id.desc()) if descending else (column, ALERTS.c.id)
-    statement = statement.order_by(*ordering).limit(first + 1)
+        cursor = (_cursor_value(order, after[0]), after[1])
     if perimeter.is_empty:
-        return AlertPage([], [], 0, False)
-    async with sessions() as session:
-        rows = await core_rows(session, statement)
-        total = None
-        if with_count:
-            count = _scoped(perimeter, query, sa.func.count(ALERTS.c.id))
-            total = (await core(session, count)).scalar_one()
-    page = rows[:first]
+        return EMPTY_PAGE
+    page = keyset_page(
+        alert_rows(perimeter, query),
+        column,
+        ALERTS.c.id,
+        descending=descending,
+        first=first,
+        after=cursor,
+    )
+    count = _scoped(perimeter, query, sa.func.count(ALERTS.c.id)) if with_count else None
     key = column.key
-    cursors = [[_jsonable(getattr(r, key)), r.id] for r in page]
-    return AlertPage(page, cursors, total, len(rows) > first)
+    return await fetch_page(
+        sessions, page, count, first=first, cursor_of=lambda r: [_jsonable(getattr(r, key)), r.id]
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -186,13 +172,9 @@ async def load_alerts(
     sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, ids: Sequence[int | None]
 ) -> list[Any | None]:
     """Alert rows in the order of `ids` (None: unknown or outside the perimeter)."""
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted or perimeter.is_empty:
+    if perimeter.is_empty:
         return [None] * len(ids)
-    async with sessions() as session:
-        rows = await core_rows(session, alert_rows(perimeter).where(ALERTS.c.id.in_(wanted)))
-    found = {r.id: r for r in rows}
-    return [found.get(i) if i is not None else None for i in ids]
+    return await rows_by_id(sessions, alert_rows(perimeter), ALERTS.c.id, ids)
 
 
 async def unresolved_alerts_of_sites(

@@ -26,8 +26,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.technical_requests import (
-    RequestPage,
     decode_keyset,
     paris_midnight,
     step_events,
@@ -36,7 +36,7 @@ from api.resolvers.writable import object_to_change, require_writing_credential
 from auth.caller import Caller
 from comptoir.settings import Settings
 from db import audit
-from db.core import ACCOUNTS, MEMBERS, core, core_rows, table_of
+from db.core import ACCOUNTS, MEMBERS, core, table_of
 from db.engine import transaction
 from db.models import BillingAccount, Member, SelfCareRequest, SelfCareRequestEvent, User
 from db.models.base import persisted_id
@@ -509,39 +509,31 @@ async def list_self_care_requests(
     first: int,
     after: list[Any] | None,
     with_count: bool,
-) -> RequestPage:
+) -> RowPage:
     """Newest first, keyset on (submitted_at, id)."""
-    column = REQUESTS.c.submitted_at
-    statement = request_rows(perimeter, query)
-    if after is not None:
-        value, last_id = decode_keyset(after)
-        statement = statement.where(
-            sa.or_(column < value, sa.and_(column == value, REQUESTS.c.id < last_id))
-        )
-    statement = statement.order_by(column.desc(), REQUESTS.c.id.desc()).limit(first + 1)
+    cursor = decode_keyset(after) if after is not None else None
     if perimeter.is_empty:
-        return RequestPage([], [], 0, False)
-    async with sessions() as session:
-        rows = await core_rows(session, statement)
-        total = None
-        if with_count:
-            count = request_rows(perimeter, query, sa.func.count(REQUESTS.c.id))
-            total = (await core(session, count)).scalar_one()
-    page = rows[:first]
-    cursors = [[r.submitted_at.isoformat(), r.id] for r in page]
-    return RequestPage(page, cursors, total, len(rows) > first)
+        return EMPTY_PAGE
+    page = keyset_page(
+        request_rows(perimeter, query),
+        REQUESTS.c.submitted_at,
+        REQUESTS.c.id,
+        descending=True,
+        first=first,
+        after=cursor,
+    )
+    count = request_rows(perimeter, query, sa.func.count(REQUESTS.c.id)) if with_count else None
+    return await fetch_page(
+        sessions, page, count, first=first, cursor_of=lambda r: [r.submitted_at.isoformat(), r.id]
+    )
 
 
 async def load_self_care_requests(
     sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, ids: Sequence[int | None]
 ) -> list[Any | None]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted or perimeter.is_empty:
+    if perimeter.is_empty:
         return [None] * len(ids)
-    async with sessions() as session:
-        rows = await core_rows(session, request_rows(perimeter).where(REQUESTS.c.id.in_(wanted)))
-    found = {r.id: r for r in rows}
-    return [found.get(i) if i is not None else None for i in ids]
+    return await rows_by_id(sessions, request_rows(perimeter), REQUESTS.c.id, ids)
 
 
 async def self_care_request_by_reference(

@@ -33,6 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import clean_email
 from api.resolvers.filter_scope import check_filter_scope
+from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
 from api.resolvers.writable import object_to_change, require_writing_credential, site_to_change
 from auth.caller import Caller
@@ -803,14 +804,6 @@ class TechnicalRequestQuery:
     reference: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class RequestPage:
-    rows: list[Any]
-    cursors: list[list[Any]]
-    total_count: int | None
-    has_next_page: bool
-
-
 def _scoped(perimeter: Perimeter, query: TechnicalRequestQuery, *columns: Any) -> Any:
     if query.submitted_from and query.submitted_to and query.submitted_to < query.submitted_from:
         raise Refusal(
@@ -873,45 +866,30 @@ async def list_technical_requests(
     first: int,
     after: list[Any] | None,
     with_count: bool,
-) -> RequestPage:
-    column = REQUESTS.c.submitted_at
-    descending = order is TechnicalRequestOrder.SUBMITTED_AT_DESC
-    statement = request_rows(perimeter, query)
-    if after is not None:
-        value, last_id = decode_keyset(after)
-        if descending:
-            statement = statement.where(
-                sa.or_(column < value, sa.and_(column == value, REQUESTS.c.id < last_id))
-            )
-        else:
-            statement = statement.where(
-                sa.or_(column > value, sa.and_(column == value, REQUESTS.c.id > last_id))
-            )
-    ordering = (column.desc(), REQUESTS.c.id.desc()) if descending else (column, REQUESTS.c.id)
-    statement = statement.order_by(*ordering).limit(first + 1)
+) -> RowPage:
+    cursor = decode_keyset(after) if after is not None else None
     if perimeter.is_empty:
-        return RequestPage([], [], 0, False)
-    async with sessions() as session:
-        rows = await core_rows(session, statement)
-        total = None
-        if with_count:
-            count = _scoped(perimeter, query, sa.func.count(REQUESTS.c.id))
-            total = (await core(session, count)).scalar_one()
-    page = rows[:first]
-    cursors = [[r.submitted_at.isoformat(), r.id] for r in page]
-    return RequestPage(page, cursors, total, len(rows) > first)
+        return EMPTY_PAGE
+    page = keyset_page(
+        request_rows(perimeter, query),
+        REQUESTS.c.submitted_at,
+        REQUESTS.c.id,
+        descending=order is TechnicalRequestOrder.SUBMITTED_AT_DESC,
+        first=first,
+        after=cursor,
+    )
+    count = _scoped(perimeter, query, sa.func.count(REQUESTS.c.id)) if with_count else None
+    return await fetch_page(
+        sessions, page, count, first=first, cursor_of=lambda r: [r.submitted_at.isoformat(), r.id]
+    )
 
 
 async def load_technical_requests(
     sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter, ids: Sequence[int | None]
 ) -> list[Any | None]:
-    wanted = sorted({i for i in ids if i is not None})
-    if not wanted or perimeter.is_empty:
+    if perimeter.is_empty:
         return [None] * len(ids)
-    async with sessions() as session:
-        rows = await core_rows(session, request_rows(perimeter).where(REQUESTS.c.id.in_(wanted)))
-    found = {r.id: r for r in rows}
-    return [found.get(i) if i is not None else None for i in ids]
+    return await rows_by_id(sessions, request_rows(perimeter), REQUESTS.c.id, ids)
 
 
 async def technical_request_by_reference(
