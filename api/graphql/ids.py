@@ -7,7 +7,7 @@ from typing import overload
 
 from strawberry import relay
 
-from domain.errors import not_found
+from domain.errors import ErrorCode, Refusal, not_found
 
 # Keys are PostgreSQL `integer` columns: a larger number would overflow in the driver.
 MAX_KEY = 2**31 - 1
@@ -40,3 +40,19 @@ def pk_of(global_id: relay.GlobalID | None, type_name: str, field: str) -> int |
 
 def pks_of(global_ids: list[relay.GlobalID] | None, type_name: str, field: str) -> list[int]:
     return [pk for gid in global_ids or [] if (pk := pk_of(gid, type_name, field)) is not None]
+
+
+MAX_FILTER_IDS = 100  # IDs a filter may name (a SQL `IN` list, not a dump of the perimeter)
+
+
+def capped_pks_of(
+    global_ids: list[relay.GlobalID] | None,
+    type_name: str,
+    field: str,
+    *,
+    at_most: int = MAX_FILTER_IDS,
+) -> list[int]:
+    """`pks_of` for a filter's list of IDs, refused with TOO_MANY_ITEMS beyond `at_most`."""
+    if len(global_ids or []) > at_most:
+        raise Refusal(ErrorCode.TOO_MANY_ITEMS, f"{at_most} identifiants au plus.", field=field)
+    return pks_of(global_ids, type_name, field)

@@ -16,7 +16,7 @@ from strawberry import relay
 
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.ids import key_of, pk_of, pks_of
+from api.graphql.ids import capped_pks_of, key_of, pk_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
@@ -27,7 +27,6 @@ from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import Energy
 from api.schema.portfolio import Site
 from domain import enums
-from domain.errors import ErrorCode, Refusal
 
 described_enum(
     enums.AlertKind,
@@ -190,8 +189,6 @@ async def unresolved_alerts_of_site(info: strawberry.Info, site_id: int) -> list
 
 # -- the filter --------------------------------------------------------------------------------
 
-MAX_IDS = 100
-
 
 @strawberry.input(description="Filtre des alertes (liste et décomptes) ; les critères se cumulent.")
 class AlertFilter:
@@ -218,9 +215,7 @@ class AlertFilter:
 
 
 def _ids(global_ids: list[relay.GlobalID] | None, type_name: str, field: str) -> tuple[int, ...]:
-    if len(global_ids or []) > MAX_IDS:
-        raise Refusal(ErrorCode.TOO_MANY_ITEMS, f"{MAX_IDS} identifiants au plus.", field=field)
-    return tuple(pks_of(global_ids, type_name, field))
+    return tuple(capped_pks_of(global_ids, type_name, field))
 
 
 def to_query(f: AlertFilter | None) -> cases.AlertQuery:

@@ -16,7 +16,7 @@ from strawberry import relay
 
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.ids import pk_of, pks_of
+from api.graphql.ids import capped_pks_of, pk_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
@@ -121,8 +121,6 @@ class SelfCareRequest(relay.Node):
 
 # -- the filter --------------------------------------------------------------------------------
 
-MAX_IDS = 100
-
 
 @strawberry.input(description="Filtre des demandes selfcare ; les critères se cumulent.")
 class SelfCareRequestFilter:
@@ -149,14 +147,12 @@ class SelfCareRequestFilter:
 def to_query(f: SelfCareRequestFilter | None) -> cases.SelfCareRequestQuery:
     if f is None:
         return cases.SelfCareRequestQuery()
-    if len(f.member_ids or []) > MAX_IDS:
-        raise Refusal(
-            ErrorCode.TOO_MANY_ITEMS, f"{MAX_IDS} identifiants au plus.", field="memberIds"
-        )
     return cases.SelfCareRequestQuery(
         kinds=tuple(enums.SelfCareRequestKind(k) for k in f.kinds or ()),
         statuses=tuple(enums.SelfCareRequestStatus(s) for s in f.statuses or ()),
-        member_ids=tuple(pks_of(f.member_ids, "Member", "memberIds")) if f.member_ids else None,
+        member_ids=tuple(capped_pks_of(f.member_ids, "Member", "memberIds"))
+        if f.member_ids
+        else None,
         billing_account_id=pk_of(f.billing_account_id, "BillingAccount", "billingAccountId"),
         submitted_from=f.submitted_from,
         submitted_to=f.submitted_to,

@@ -21,7 +21,7 @@ from strawberry.file_uploads import Upload
 from api.graphql.downloads import signed_file_url
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.ids import pk_of, pks_of
+from api.graphql.ids import capped_pks_of, pk_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
@@ -221,8 +221,6 @@ def _legacy(details: dict[str, Any]) -> dict[str, Any]:
 
 # -- the filter --------------------------------------------------------------------------------
 
-MAX_IDS = 100
-
 
 @strawberry.input(description="Filtre des demandes techniques ; les critères se cumulent.")
 class TechnicalRequestFilter:
@@ -247,15 +245,13 @@ class TechnicalRequestFilter:
 def to_query(f: TechnicalRequestFilter | None) -> cases.TechnicalRequestQuery:
     if f is None:
         return cases.TechnicalRequestQuery()
-    if len(f.member_ids or []) > MAX_IDS:
-        raise Refusal(
-            ErrorCode.TOO_MANY_ITEMS, f"{MAX_IDS} identifiants au plus.", field="memberIds"
-        )
     return cases.TechnicalRequestQuery(
         statuses=tuple(enums.TechnicalRequestStatus(s) for s in f.statuses or ()),
         types=tuple(enums.TechnicalRequestType(t) for t in f.types or ()),
         site_id=pk_of(f.site_id, "Site", "siteId"),
-        member_ids=tuple(pks_of(f.member_ids, "Member", "memberIds")) if f.member_ids else None,
+        member_ids=tuple(capped_pks_of(f.member_ids, "Member", "memberIds"))
+        if f.member_ids
+        else None,
         submitted_from=f.submitted_from,
         submitted_to=f.submitted_to,
     )

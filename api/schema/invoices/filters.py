@@ -8,7 +8,7 @@ from decimal import Decimal
 import strawberry
 from strawberry import relay
 
-from api.graphql.ids import pk_of, pks_of
+from api.graphql.ids import capped_pks_of, pk_of, pks_of
 from api.resolvers.invoices import InvoiceQuery
 from api.schema.enums import (
     EditionStatus,
@@ -69,19 +69,10 @@ class InvoiceFilter:
     )
 
 
-MAX_IDS = 100
-
-
 def to_query(f: InvoiceFilter | None) -> InvoiceQuery:
     """The resolver's query from the GraphQL filter (IDs of the wrong type → not found)."""
     if f is None:
         return InvoiceQuery()
-    if len(f.billing_account_ids or []) > MAX_IDS:
-        raise Refusal(
-            ErrorCode.TOO_MANY_ITEMS,
-            f"{MAX_IDS} comptes de contrat au plus.",
-            field="billingAccountIds",
-        )
     if len(f.invoice_ids or []) > billing.MAX_PDF_EXPORT:
         raise Refusal(
             ErrorCode.TOO_MANY_ITEMS,
@@ -92,7 +83,7 @@ def to_query(f: InvoiceFilter | None) -> InvoiceQuery:
         accounting_from=f.accounting_date_from,
         accounting_to=f.accounting_date_to,
         billing_account_ids=(
-            tuple(pks_of(f.billing_account_ids, "BillingAccount", "billingAccountIds"))
+            tuple(capped_pks_of(f.billing_account_ids, "BillingAccount", "billingAccountIds"))
             if f.billing_account_ids is not None
             else None
         ),
