@@ -78,7 +78,9 @@ async def yearly_review_table(
             field="year",
         )
     async with sessions() as session:
-        await check_filter_scope(session, perimeter, SiteCriteria(member_ids=tuple(member_ids or ())))
+        await check_filter_scope(
+            session, perimeter, SiteCriteria(member_ids=tuple(member_ids or ()))
+        )
     query = TechnicalRequestQuery(
         member_ids=tuple(member_ids) if member_ids else None,
         submitted_from=date(year, 1, 1),
