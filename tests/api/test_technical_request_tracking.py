@@ -463,3 +463,30 @@ async def test_the_yearly_review_counts_as_sql_does(
     )
     assert [e["code"] for e in refused["exportTechnicalRequestReview"]["errors"]] == ["INVALID"]
     assert date(2026, 11, 16).weekday() == 0  # the clock's Monday the hand counts start from
+
+
+# -- the README's tour, on the demo ----------------------------------------------------------
+
+
+async def test_the_readme_tour_finds_late_requests_and_a_review_on_the_demo(
+    demo_runner: Runner,
+) -> None:
+    from sqlmodel import select
+
+    from demo.logins import ADMIN_ID
+
+    async with demo_runner.sessions() as session:
+        admin = (await session.exec(select(User).where(User.id == ADMIN_ID))).one()
+    data = await demo_runner.run(
+        "query { technicalRequests(first: 5, filter: {overdue: true}, orderBy: MEMBER_ASC) "
+        "{ totalCount edges { node { reference memberLegalName statusLabel dueOn overdue } } } }",
+        as_user=admin,
+    )
+    page = data["technicalRequests"]
+    assert page["totalCount"] > 0 and all(e["node"]["overdue"] for e in page["edges"])
+    review = await demo_runner.run(
+        "mutation { exportTechnicalRequestReview(input: {year: 2026, format: XLSX}) "
+        "{ url rowCount errors { code } } }",
+        as_user=admin,
+    )
+    assert review["exportTechnicalRequestReview"]["rowCount"] > 1
