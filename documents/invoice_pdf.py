@@ -244,6 +244,10 @@ def _safe(text: str | None) -> str:
     )
 
 
+# Other documents printed with the core font (request summaries) take the same mapping.
+printable = _safe
+
+
 def legal_identity(supplier: PdfSupplier) -> str:
     """The mentions an invoice must carry about its issuer, on one paragraph."""
     return (

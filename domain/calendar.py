@@ -61,3 +61,13 @@ def working_days_between(start: date, end: date) -> int:
     if end < start:
         return -sum(1 for k in range((start - end).days) if is_working_day(end + timedelta(k)))
     return sum(1 for k in range(1, (end - start).days + 1) if is_working_day(start + timedelta(k)))
+
+
+def latest_start_overdue_on(today: date, days: int) -> date:
+    """The latest day whose deadline `days` working days later has passed by `today`: a step
+    started that day or before is overdue (`add_working_days` never goes back in time as its
+    start moves forward, so "started on or before this day" is the whole set, one SQL bound)."""
+    day = today - timedelta(days=1)
+    while add_working_days(day, days) >= today:
+        day -= timedelta(days=1)
+    return day

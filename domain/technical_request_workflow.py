@@ -13,12 +13,24 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from domain.enums import Distributor, TechnicalRequestStatus
+from domain.enums import Distributor, TechnicalRequestStatus, TechnicalRequestType
 from domain.errors import ErrorCode, Refusal
 from domain.request_workflow import allowed_moves, check_move
 from domain.request_workflow import clean_note as clean_note
 
 S = TechnicalRequestStatus
+
+# A commissioning is done when the meter runs for the customer: the distributor reads the
+# index it starts from, the first invoice's old index. The back office records it with DONE.
+COMMISSIONING_TYPES = frozenset(
+    {
+        TechnicalRequestType.COMMISSIONING,
+        TechnicalRequestType.EXPRESS_COMMISSIONING,
+        TechnicalRequestType.ADD_SITE_COMMISSIONING,
+    }
+)
+# Meters show at most 9 digits (gas) or 8 (electricity): a bigger figure is a typing error.
+MAX_COMMISSIONING_INDEX = 999_999_999
 
 TRANSITIONS: dict[TechnicalRequestStatus, frozenset[TechnicalRequestStatus]] = {
     S.SUBMITTED: frozenset({S.FORWARDED, S.ABANDONED, S.REJECTED}),
@@ -64,6 +76,7 @@ class Step:
     case_number: str | None = None
     appointment_at: datetime | None = None
     effective_at: datetime | None = None
+    commissioning_index: int | None = None
 
 
 def allowed_next(
@@ -90,10 +103,47 @@ def check_transition(
     )
 
 
-def check_step(step: Step, distributor: Distributor) -> list[Refusal]:
+def check_step(
+    step: Step,
+    distributor: Distributor,
+    request_type: TechnicalRequestType | None = None,
+    *,
+    customer_absent: bool = False,
+) -> list[Refusal]:
     """What the target status needs: a case number to forward, an appointment to schedule, a
-    reason to abandon or reject. One refusal per field at fault."""
+    reason to abandon or reject, the commissioning index to close a commissioning the customer
+    attended (and no such index on any other step). One refusal per field at fault."""
     refusals: list[Refusal] = []
+    index = step.commissioning_index
+    commissioning_done = (
+        step.to is S.DONE and request_type in COMMISSIONING_TYPES and not customer_absent
+    )
+    if commissioning_done and index is None:
+        refusals.append(
+            Refusal(
+                ErrorCode.REQUIRED,
+                "L'index de mise en service relevé par le distributeur est obligatoire pour "
+                "dire la mise en service réalisée.",
+                field="commissioningIndex",
+            )
+        )
+    elif index is not None and not commissioning_done:
+        refusals.append(
+            Refusal(
+                ErrorCode.INVALID,
+                "Un index de mise en service ne se saisit qu'en réalisant une mise en service "
+                "où le client était présent.",
+                field="commissioningIndex",
+            )
+        )
+    elif index is not None and not 0 <= index <= MAX_COMMISSIONING_INDEX:
+        refusals.append(
+            Refusal(
+                ErrorCode.INVALID,
+                "Index de mise en service invalide : un entier de 0 à 999 999 999.",
+                field="commissioningIndex",
+            )
+        )
     if step.to is S.FORWARDED:
         number = (step.case_number or "").strip().upper()
         if not number:

@@ -10,9 +10,11 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from documents.request_summary_pdf import RequestSummary, render_request_summary_pdf
 from documents.tables import Column, ColumnKind, xlsx_bytes
 
 XLSX_CONTENT_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+PDF_CONTENT_TYPE = ("application", "pdf")
 SITES_FILENAME = "sites-basculés.xlsx"
 
 # (column, context key). Point numbers and postcodes are identifiers (text): as numbers a
@@ -42,3 +44,20 @@ def switched_sites_xlsx(sites: Sequence[Mapping[str, Any]]) -> bytes:
     """One header row, then one row per site, in the order given."""
     rows = [[_value(key, site.get(key)) for _, key in SITE_COLUMNS] for site in sites]
     return xlsx_bytes([column for column, _ in SITE_COLUMNS], rows, "Sites basculés")
+
+
+def technical_request_summary_pdf(context: Mapping[str, Any]) -> tuple[str, bytes]:
+    """The confirmation's summary as a PDF (file name, bytes), from the mail's stored context:
+    the same lines the mail lists."""
+    service = context["customer_service"]
+    summary = RequestSummary(
+        title=f"Demande technique : {context['type_label']}",
+        reference=context["reference"],
+        filed_on=date.fromisoformat(context["filed_on"]),
+        supplier_name=context["supplier_name"],
+        lines=[(line["label"], line["value"]) for line in context["summary"]],
+        customer_service=[
+            service[key] for key in ("name", "phone", "email", "hours") if service.get(key)
+        ],
+    )
+    return f"demande-{context['reference']}.pdf", render_request_summary_pdf(summary)

@@ -27,7 +27,13 @@ from domain.labels import (
     INVOICE_DELIVERY_LABELS,
     PAYMENT_METHOD_LABELS,
 )
-from mailers.attachments import SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx
+from mailers.attachments import (
+    PDF_CONTENT_TYPE,
+    SITES_FILENAME,
+    XLSX_CONTENT_TYPE,
+    switched_sites_xlsx,
+    technical_request_summary_pdf,
+)
 from mailers.contacts import CustomerService, customer_service_of
 from mailers.outbox import enqueue_mail, message_id, to_json
 from mailers.rendering import french_duration, render_bodies
@@ -245,10 +251,21 @@ def _no_attachments(context: dict[str, Any]) -> list[Attachment]:
 # cannot follow.
 MAIL_POLICY = SMTP.clone(max_line_length=998)
 
+
+def _technical_request_attachments(context: dict[str, Any]) -> list[Attachment]:
+    """The confirmation carries the summary as a PDF; the later step mails do not. Mails queued
+    before the summary existed (no `filed_on`) go without it."""
+    if not context.get("submitted") or not context.get("filed_on"):
+        return []
+    filename, data = technical_request_summary_pdf(context)
+    return [(filename, PDF_CONTENT_TYPE, data)]
+
+
 ATTACHMENTS: dict[str, Callable[[dict[str, Any]], list[Attachment]]] = {
     "welcome_pack": lambda context: [
         (SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx(context["sites"]))
     ],
+    "technical_request": _technical_request_attachments,
 }
 
 
@@ -461,6 +478,7 @@ class TechnicalRequestMail:
     # (label, value) lines of the summary, in the form's order
     summary: list[tuple[str, str]]
     customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+    filed_on: date | None = None  # the day it was submitted: the summary PDF prints it
 
 
 async def queue_technical_request_mail(
@@ -470,7 +488,7 @@ async def queue_technical_request_mail(
         session,
         template="technical_request",
         recipients=[mail.email],
-        context=_request_context(mail),
+        context={**_request_context(mail), "filed_on": mail.filed_on},
         idempotency_key=f"technical-request:{mail.request_id}:{mail.event_id}",
         now=now,
     )

@@ -22,7 +22,7 @@ import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -52,7 +52,7 @@ from db.models import (
 from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_sites, scoped_technical_requests
 from documents.tables import Column, ColumnKind, Table
-from domain.calendar import PARIS, add_working_days, paris_date
+from domain.calendar import PARIS, add_working_days, latest_start_overdue_on, paris_date
 from domain.enums import Distributor, Energy, Segment, TechnicalRequestStatus, TechnicalRequestType
 from domain.errors import ErrorCode, Refusal, Refusals, not_found
 from domain.labels import ENERGY_LABELS
@@ -85,6 +85,7 @@ from domain.technical_requests import (
 )
 from mailers import contacts
 from mailers.mails import TechnicalRequestMail, queue_technical_request_mail
+from mailers.rendering import french_number
 
 REQUESTS = table_of(TechnicalRequest)
 EVENTS = table_of(TechnicalRequestEvent)
@@ -493,6 +494,10 @@ def _summary(request: TechnicalRequest, spec: RequestTypeSpec) -> list[tuple[str
         lines.append(("Rendez-vous", f"{paris_date(request.appointment_at):%d/%m/%Y}"))
     if expected := details.get("expected_on"):
         lines.append(("Date d'intervention visée", f"{date.fromisoformat(expected):%d/%m/%Y}"))
+    if done := details.get("done_on"):
+        lines.append(("Intervention réalisée le", f"{date.fromisoformat(done):%d/%m/%Y}"))
+    if (index := details.get("commissioning_index")) is not None:
+        lines.append(("Index de mise en service", french_number(index)))
     return lines
 
 
@@ -527,6 +532,7 @@ async def _mail_author(
             note=event.comment if event.status != TechnicalRequestStatus.SUBMITTED else None,
             summary=_summary(request, spec),
             customer_service=service,
+            filed_on=paris_date(request.submitted_at),
         ),
         now=now,
     )
@@ -550,7 +556,12 @@ async def _move(
     before = TechnicalRequestStatus(request.status)
     check_transition(before, step.to, by_customer=by_customer)
     distributor = Distributor((request.details or {}).get("distributor", "ENEDIS"))
-    refusals = check_step(step, distributor)
+    refusals = check_step(
+        step,
+        distributor,
+        TechnicalRequestType(request.request_type),
+        customer_absent=customer_absent,
+    )
     if refusals:
         raise Refusals(refusals)
     note = clean_note(step.note, required=False)
@@ -575,6 +586,8 @@ async def _move(
             "customer_absent": customer_absent,
             "fee_excl_vat": str(fee) if fee is not None else None,
         }
+        if step.commissioning_index is not None:
+            details["commissioning_index"] = step.commissioning_index
     request.details = details
     request.status = step.to
     request.updated_at = now
@@ -791,6 +804,76 @@ async def _row_of(session: AsyncSession, request_id: int) -> Any:
 class TechnicalRequestOrder(StrEnum):
     SUBMITTED_AT_DESC = "SUBMITTED_AT_DESC"
     SUBMITTED_AT_ASC = "SUBMITTED_AT_ASC"
+    REFERENCE_ASC = "REFERENCE_ASC"
+    REFERENCE_DESC = "REFERENCE_DESC"
+    MEMBER_ASC = "MEMBER_ASC"
+    MEMBER_DESC = "MEMBER_DESC"
+    POINT_NUMBER_ASC = "POINT_NUMBER_ASC"
+    STATUS_ASC = "STATUS_ASC"
+    TYPE_ASC = "TYPE_ASC"
+
+
+# The workflow's order (submitted first, closed last) and the types' labels in alphabetical
+# order: a list sorted "by status" or "by type" follows what the screen shows, not the codes.
+_STATUS_RANK = {status: rank for rank, status in enumerate(TechnicalRequestStatus)}
+_TYPE_RANK = {
+    code: rank
+    for rank, code in enumerate(sorted(CATALOGUE, key=lambda c: (CATALOGUE[c].label, c.value)))
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Sort:
+    """One ordering of the list: the sort key (then the id), its direction, and how a cursor's
+    value is read back (an ISO instant, a text or a rank)."""
+
+    key: Any
+    descending: bool
+    kind: type
+
+
+def _sort_of(order: TechnicalRequestOrder) -> _Sort:
+    o = TechnicalRequestOrder
+    submitted, reference = REQUESTS.c.submitted_at, REQUESTS.c.reference
+    sorts = {
+        o.SUBMITTED_AT_DESC: _Sort(submitted, True, datetime),
+        o.SUBMITTED_AT_ASC: _Sort(submitted, False, datetime),
+        o.REFERENCE_ASC: _Sort(reference, False, str),
+        o.REFERENCE_DESC: _Sort(reference, True, str),
+        o.MEMBER_ASC: _Sort(MEMBERS.c.legal_name, False, str),
+        o.MEMBER_DESC: _Sort(MEMBERS.c.legal_name, True, str),
+        # A request adding a site may have no point yet: it sorts first, as an empty text.
+        o.POINT_NUMBER_ASC: _Sort(sa.func.coalesce(REQUESTS.c.point_number, ""), False, str),
+        o.STATUS_ASC: _Sort(
+            sa.case({s.value: rank for s, rank in _STATUS_RANK.items()}, value=REQUESTS.c.status),
+            False,
+            int,
+        ),
+        o.TYPE_ASC: _Sort(
+            sa.case(
+                {t.value: rank for t, rank in _TYPE_RANK.items()}, value=REQUESTS.c.request_type
+            ),
+            False,
+            int,
+        ),
+    }
+    return sorts[order]
+
+
+def _sort_value(order: TechnicalRequestOrder, row: Any) -> Any:
+    """The cursor's first value for a row, as `_sort_of(order).key` computes it in SQL."""
+    o = TechnicalRequestOrder
+    if order in (o.SUBMITTED_AT_DESC, o.SUBMITTED_AT_ASC):
+        return row.submitted_at.isoformat()
+    if order in (o.REFERENCE_ASC, o.REFERENCE_DESC):
+        return row.reference
+    if order in (o.MEMBER_ASC, o.MEMBER_DESC):
+        return row.member_legal_name
+    if order is o.POINT_NUMBER_ASC:
+        return row.point_number or ""
+    if order is o.STATUS_ASC:
+        return _STATUS_RANK[TechnicalRequestStatus(row.status)]
+    return _TYPE_RANK[TechnicalRequestType(row.request_type)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -802,6 +885,37 @@ class TechnicalRequestQuery:
     submitted_from: date | None = None
     submitted_to: date | None = None
     reference: str | None = None
+    # True: only the requests past their step's due date on `today`; False: only the others.
+    overdue: bool | None = None
+    today: date | None = None
+
+
+def overdue_condition(today: date) -> Any:
+    """`due_dates(row, today)[1]` as one SQL condition (true or false, never NULL): a submitted
+    request not forwarded within 2 working days, a scheduled express commissioning not done
+    within its window. Each deadline is "started on or before a bound day", so the working-day
+    calendar is applied once here, not per row."""
+    forwarded_by = latest_start_overdue_on(today, FORWARDING_WORKING_DAYS)
+    late = [
+        sa.and_(
+            REQUESTS.c.status == TechnicalRequestStatus.SUBMITTED.value,
+            REQUESTS.c.submitted_at < paris_midnight(forwarded_by + timedelta(days=1)),
+        )
+    ]
+    windows: dict[int, list[str]] = defaultdict(list)
+    for code, spec in CATALOGUE.items():
+        if spec.fees.express_within_working_days is not None:
+            windows[spec.fees.express_within_working_days].append(code.value)
+    for window, codes in sorted(windows.items()):
+        late.append(
+            sa.and_(
+                REQUESTS.c.status == TechnicalRequestStatus.SCHEDULED.value,
+                REQUESTS.c.request_type.in_(sorted(codes)),
+                REQUESTS.c.details["scheduled_on"].as_string()
+                <= latest_start_overdue_on(today, window).isoformat(),
+            )
+        )
+    return sa.case((sa.or_(*late), True), else_=False)
 
 
 def _scoped(perimeter: Perimeter, query: TechnicalRequestQuery, *columns: Any) -> Any:
@@ -829,6 +943,10 @@ def _scoped(perimeter: Perimeter, query: TechnicalRequestQuery, *columns: Any) -
         )
     if query.reference is not None:
         where.append(REQUESTS.c.reference == query.reference)
+    if query.overdue is not None:
+        if query.today is None:
+            raise ValueError("an overdue filter needs the day it is judged on")
+        where.append(overdue_condition(query.today) == (sa.true() if query.overdue else sa.false()))
     return statement.where(*where)
 
 
@@ -836,19 +954,28 @@ def paris_midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=PARIS)
 
 
-def decode_keyset(after: list[Any]) -> tuple[datetime, int]:
-    """A request list's cursor: (submitted_at, id); INVALID for anything else."""
-    if (
-        len(after) != 2
-        or not isinstance(after[1], int)
-        or isinstance(after[1], bool)
-        or not isinstance(after[0], str)
-    ):
-        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+def decode_keyset(
+    after: list[Any], order: TechnicalRequestOrder = TechnicalRequestOrder.SUBMITTED_AT_DESC
+) -> tuple[Any, int]:
+    """A request list's cursor: (sort value, id) of the order it was issued for; INVALID for
+    anything else."""
+    kind = _sort_of(order).kind
+    invalid = Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
+    if len(after) != 2 or not isinstance(after[1], int) or isinstance(after[1], bool):
+        raise invalid
+    value = after[0]
+    if kind is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise invalid
+        return value, after[1]
+    if not isinstance(value, str):
+        raise invalid
+    if kind is str:
+        return value, after[1]
     try:
-        return datetime.fromisoformat(after[0]), after[1]
+        return datetime.fromisoformat(value), after[1]
     except ValueError:
-        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
+        raise invalid from None
 
 
 def request_rows(
@@ -867,20 +994,21 @@ async def list_technical_requests(
     after: list[Any] | None,
     with_count: bool,
 ) -> RowPage:
-    cursor = decode_keyset(after) if after is not None else None
+    cursor = decode_keyset(after, order) if after is not None else None
     if perimeter.is_empty:
         return EMPTY_PAGE
+    sort = _sort_of(order)
     page = keyset_page(
         request_rows(perimeter, query),
-        REQUESTS.c.submitted_at,
+        sort.key,
         REQUESTS.c.id,
-        descending=order is TechnicalRequestOrder.SUBMITTED_AT_DESC,
+        descending=sort.descending,
         first=first,
         after=cursor,
     )
     count = _scoped(perimeter, query, sa.func.count(REQUESTS.c.id)) if with_count else None
     return await fetch_page(
-        sessions, page, count, first=first, cursor_of=lambda r: [r.submitted_at.isoformat(), r.id]
+        sessions, page, count, first=first, cursor_of=lambda r: [_sort_value(order, r), r.id]
     )
 
 

@@ -27,6 +27,7 @@ from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
 from api.graphql.permissions import IsAuthenticated, WritesData, holds_tier
 from api.graphql.scalars import JsonObject
+from api.resolvers import technical_request_review as review
 from api.resolvers import technical_requests as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
 from api.schema.enums import Energy, Segment, TechnicalRequestType
@@ -59,6 +60,15 @@ described_enum(
     {
         cases.TechnicalRequestOrder.SUBMITTED_AT_DESC: "Les plus récentes d'abord (par défaut).",
         cases.TechnicalRequestOrder.SUBMITTED_AT_ASC: "Les plus anciennes d'abord.",
+        cases.TechnicalRequestOrder.REFERENCE_ASC: "Par référence croissante.",
+        cases.TechnicalRequestOrder.REFERENCE_DESC: "Par référence décroissante.",
+        cases.TechnicalRequestOrder.MEMBER_ASC: "Par raison sociale du membre, de A à Z.",
+        cases.TechnicalRequestOrder.MEMBER_DESC: "Par raison sociale du membre, de Z à A.",
+        cases.TechnicalRequestOrder.POINT_NUMBER_ASC: "Par numéro de point (PRM / PCE) ; les "
+        "sites à créer sans numéro d'abord.",
+        cases.TechnicalRequestOrder.STATUS_ASC: "Par état, dans l'ordre du traitement "
+        "(soumises, transmises, planifiées, réalisées, abandonnées, refusées).",
+        cases.TechnicalRequestOrder.TYPE_ASC: "Par libellé du type de demande, de A à Z.",
     },
     description="Ordre de la liste des demandes techniques.",
 )
@@ -138,6 +148,13 @@ class TechnicalRequest(relay.Node):
     fee_excl_vat: Decimal | None = strawberry.field(
         description="Frais facturés par le distributeur une fois l'intervention faite (€ HT)."
     )
+    done_on: date | None = strawberry.field(
+        description="Jour de l'intervention, une fois réalisée (heure de Paris)."
+    )
+    commissioning_index: int | None = strawberry.field(
+        description="Index de mise en service relevé par le distributeur, une fois la mise en "
+        "service réalisée ; null pour les autres demandes."
+    )
 
     @classmethod
     def from_row(cls, r: Any, today: date) -> Self:
@@ -171,6 +188,8 @@ class TechnicalRequest(relay.Node):
             due_on=due,
             overdue=overdue,
             fee_excl_vat=Decimal(fee) if fee else None,
+            done_on=date.fromisoformat(done) if (done := details.get("done_on")) else None,
+            commissioning_index=details.get("commissioning_index"),
         )
 
     @strawberry.field(description="L'historique, de la plus ancienne étape à la plus récente.")
@@ -240,9 +259,14 @@ class TechnicalRequestFilter:
     submitted_to: date | None = strawberry.field(
         default=None, description="Déposées jusqu'à ce jour (inclus, heure de Paris)."
     )
+    overdue: bool | None = strawberry.field(
+        default=None,
+        description="Vrai : seulement les demandes dont l'échéance de l'étape en cours est "
+        "dépassée (`overdue`) ; faux : seulement les autres.",
+    )
 
 
-def to_query(f: TechnicalRequestFilter | None) -> cases.TechnicalRequestQuery:
+def to_query(f: TechnicalRequestFilter | None, today: date) -> cases.TechnicalRequestQuery:
     if f is None:
         return cases.TechnicalRequestQuery()
     return cases.TechnicalRequestQuery(
@@ -254,6 +278,8 @@ def to_query(f: TechnicalRequestFilter | None) -> cases.TechnicalRequestQuery:
         else None,
         submitted_from=f.submitted_from,
         submitted_to=f.submitted_to,
+        overdue=f.overdue,
+        today=today,
     )
 
 
@@ -285,7 +311,7 @@ class TechnicalRequestQueries:
         page = await cases.list_technical_requests(
             ctx.sessions,
             ctx.perimeter,
-            to_query(filter),
+            to_query(filter, paris_date(ctx.now)),
             order=cases.TechnicalRequestOrder(order_by),
             first=size,
             after=cursor,
@@ -437,6 +463,12 @@ class AdvanceTechnicalRequestInput:
         default=False,
         description="Client absent au rendez-vous : frais de déplacement vain facturés.",
     )
+    commissioning_index: int | None = strawberry.field(
+        default=None,
+        description="Index de mise en service relevé par le distributeur : obligatoire pour "
+        "dire réalisée une mise en service (simple, express ou d'un site ajouté) où le client "
+        "était présent ; refusé pour toute autre étape.",
+    )
 
 
 @strawberry.input(description="Export de la liste de suivi des demandes techniques d'un filtre.")
@@ -444,6 +476,19 @@ class ExportTechnicalRequestsInput:
     filter: TechnicalRequestFilter | None = strawberry.field(
         default=None,
         description="Filtre des demandes ; toutes celles de votre périmètre s'il est absent.",
+    )
+    format: ExportFormat = strawberry.field(description="Format du fichier.")
+
+
+@strawberry.input(
+    description="Le bilan annuel des demandes techniques : par membre et par type, le nombre "
+    "de demandes, leur répartition par état et le délai médian du distributeur."
+)
+class ExportTechnicalRequestReviewInput:
+    year: int = strawberry.field(description="L'année de dépôt des demandes (ex. 2026).")
+    member_ids: list[relay.GlobalID] | None = strawberry.field(
+        default=None,
+        description="Les membres retenus (100 au plus) ; tous ceux de votre périmètre si absent.",
     )
     format: ExportFormat = strawberry.field(description="Format du fichier.")
 
@@ -633,6 +678,7 @@ class TechnicalRequestMutations:
                     case_number=input.case_number,
                     appointment_at=input.appointment_at,
                     effective_at=input.effective_at,
+                    commissioning_index=input.commissioning_index,
                 ),
                 customer_absent=input.customer_absent,
                 now=ctx.now,
@@ -708,7 +754,41 @@ class TechnicalRequestMutations:
             info,
             FileFormat(input.format),
             lambda: cases.technical_requests_table(
-                ctx.sessions, ctx.perimeter, to_query(input.filter), today=paris_date(ctx.now)
+                ctx.sessions,
+                ctx.perimeter,
+                to_query(input.filter, paris_date(ctx.now)),
+                today=paris_date(ctx.now),
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Exporte le bilan annuel des demandes techniques de votre périmètre : une "
+        "ligne par membre et par type (nombre de demandes, répartition par état, délai médian "
+        "en jours ouvrés entre le dépôt et l'intervention réalisée), puis une ligne par type "
+        "pour l'ensemble des membres.",
+        permission_classes=[IsAuthenticated],
+    )
+    async def export_technical_request_review(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            ExportTechnicalRequestReviewInput,
+            strawberry.argument(description="L'année, les membres, le format."),
+        ],
+    ) -> ExportPayload:
+        ctx = info.context
+        return await export_file(
+            info,
+            FileFormat(input.format),
+            lambda: review.yearly_review_table(
+                ctx.sessions,
+                ctx.perimeter,
+                year=input.year,
+                member_ids=(
+                    capped_pks_of(input.member_ids, "Member", "memberIds")
+                    if input.member_ids
+                    else None
+                ),
             ),
         )
 

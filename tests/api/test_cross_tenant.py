@@ -9,6 +9,7 @@ rule of `api/resolvers/writable.py`."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.datastructures import UploadFile
 
 from db.models import ApiKey, OutboxMail, SelfCareRequest, TechnicalRequest, User
 from domain.enums import (
@@ -32,6 +34,9 @@ from tests.ids import gid
 from tests.runner import Runner
 
 MISSING = 10**9
+SERVICE_ORDER_PDF = (
+    b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
 
 
 @dataclass(frozen=True)
@@ -302,6 +307,22 @@ TECHNICAL_REQUEST_CASES: list[Case] = [
         'mutation($id: ID!) { abandonTechnicalRequest(input: {requestId: $id, reason: "x"}) '
         "{ technicalRequest { id } " + _ERRORS + " } }",
         lambda a, t: {"id": t.technical_request},
+    ),
+    Case(
+        "exportTechnicalRequestReview(memberIds)",
+        "mutation($m: [ID!]!) { exportTechnicalRequestReview(input: {year: 2026, "
+        "memberIds: $m, format: XLSX}) { url rowCount " + _ERRORS + " } }",
+        lambda a, t: {"m": [t.member]},
+    ),
+    # In process, an Upload variable is the file object the multipart parser would give.
+    Case(
+        "attachServiceOrder",
+        "mutation($id: ID!, $f: Upload!) { attachServiceOrder(input: "
+        "{technicalRequestId: $id, file: $f}) { technicalRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {
+            "id": t.technical_request,
+            "f": UploadFile(io.BytesIO(SERVICE_ORDER_PDF), filename="bon-de-commande.pdf"),
+        },
     ),
     _node("self_care_request"),
     Case(

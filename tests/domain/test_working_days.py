@@ -7,7 +7,12 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.calendar import add_working_days, is_working_day, working_days_between
+from domain.calendar import (
+    add_working_days,
+    is_working_day,
+    latest_start_overdue_on,
+    working_days_between,
+)
 
 DAYS = st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31))
 COUNTS = st.integers(min_value=-60, max_value=60).filter(bool)  # 0 may move to a working day
@@ -71,3 +76,18 @@ def test_additive(start: date, a: int, b: int) -> None:
 def test_weekends_never_work(day: date) -> None:
     if day.weekday() >= 5:
         assert not is_working_day(day)
+
+
+@given(DAYS, st.integers(min_value=1, max_value=10), st.integers(min_value=0, max_value=40))
+def test_overdue_bound_splits_the_days(today: date, n: int, back: int) -> None:
+    """A step started on `start` is overdue by `today` exactly when `start` is on or before the
+    bound: the one SQL comparison the `overdue` filter makes."""
+    start = today - timedelta(days=back)
+    overdue = today > add_working_days(start, n)
+    assert overdue == (start <= latest_start_overdue_on(today, n))
+
+
+def test_overdue_bound_across_ascension() -> None:
+    # Monday 18 May 2026: a request submitted on Wednesday 13 was due Monday 18 (Ascension
+    # Thursday and the weekend skipped), so not yet overdue; one of Tuesday 12 was due Friday 15.
+    assert latest_start_overdue_on(date(2026, 5, 18), 2) == date(2026, 5, 12)
