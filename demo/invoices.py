@@ -16,6 +16,7 @@ from demo.billing import BuiltInvoice, SitePeriod, build_invoice, site_charges
 from demo.meters import to_kwh
 from demo.shapes import WINDOW_MONTHS, Row, SiteDraft, instant
 from demo.state import BuildState
+from domain.billing import site_parts_of
 from domain.consumption_profile import monthly_shares
 
 # Per-site amounts a cancellation negates.
@@ -204,9 +205,15 @@ class InvoiceBuilder:
                     **line,
                 }
             )
+        parts = site_parts_of(built.lines)
         for site_row in built.sites:
             out["invoice_sites"].append(
-                {"id": self.state.new_id("invoice_sites"), "invoice_id": invoice["id"], **site_row}
+                {
+                    "id": self.state.new_id("invoice_sites"),
+                    "invoice_id": invoice["id"],
+                    **site_row,
+                    **parts(site_row),
+                }
             )
 
     def _cancel_and_reissue(

@@ -27,6 +27,7 @@ from db.models import (
     Site,
     User,
 )
+from domain.billing import site_parts_of
 from domain.enums import (
     GAS_SEGMENTS,
     AlertKind,
@@ -442,8 +443,13 @@ async def make_invoice(
             "consumption_kwh", "subscription_amount", "energy_amount", "transport_amount",
             "taxes_amount", "total_excl_tax", "vat_amount", "total_incl_tax",
         )  # fmt: skip
+        parts = site_parts_of(
+            {"component": line["component"], "amount": sign * line["amount"]}  # type: ignore[operator]
+            for line in built.lines
+        )
         for row in built.sites:
             values = {k: (sign * v if k in amounts else v) for k, v in row.items()}  # type: ignore[operator]
+            values |= parts(values)
             session.add(InvoiceSite(invoice_id=invoice.id, **values))  # type: ignore[arg-type]
     return invoice
 

@@ -1,10 +1,12 @@
 """The billing file ("Direct View"): one row per invoice and site with every billed
 component, CSV or XLSX, written by the one table writer (documents/tables.py).
 
-Rows are read by one statement streamed in partitions (memory stays flat at 160,000 rows),
-each partition's component sums by one more; coded values go to the writer as codes and come
-out with their French labels. A filter naming a site lists that site's rows only: its share
-of each invoice, not the other sites of a grouped invoice.
+Rows are read by one statement streamed in partitions (memory stays flat at 160,000 rows)
+with each site's share of every component as stored when the invoice was written (rows
+written before that are split here from the invoice's lines, one more statement); coded
+values go to the writer as codes and come out with their French labels. A filter naming a
+site lists that site's rows only: its share of each invoice, not the other sites of a grouped
+invoice.
 """
 
 from __future__ import annotations
@@ -147,6 +149,10 @@ def _rows_statement(perimeter: Perimeter, query: InvoiceQuery, dialect: str) -> 
             _in_cents(SHARES.c.total_excl_tax, dialect, "total_excl_tax"),
             _in_cents(SHARES.c.vat_amount, dialect, "vat_amount"),
             _in_cents(SHARES.c.total_incl_tax, dialect, "total_incl_tax"),
+            *(
+                _in_cents(SHARES.c[billing.PART_COLUMNS[c]], dialect, billing.PART_COLUMNS[c])
+                for c in billing.CHARGE_COMPONENTS
+            ),
         )
         .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
         .join(SITES, SITES.c.id == SHARES.c.site_id)
@@ -189,6 +195,9 @@ def _file_rows(
     split = None
     current = None
     for r in rows:
+        if r[33] is not None:  # the parts stored when the invoice was written
+            out.append((*r[1:26], *_IN_FILE_ORDER(r[33:42]), *r[30:33]))
+            continue
         if r[0] != current:  # rows come invoice by invoice: one splitter per invoice
             current = r[0]
             split = billing.site_cents_splitter(components.get(current, {}))
@@ -234,7 +243,9 @@ async def export_billing_file(
             )
             async for partition in result.partitions(PARTITION_ROWS):
                 rows = list(partition)
-                components = await _components(lines, sorted({r[0] for r in rows}), dialect)
+                # Only rows written before the parts were stored need the invoice's lines.
+                unsplit = sorted({r[0] for r in rows if r[33] is None})
+                components = await _components(lines, unsplit, dialect) if unsplit else {}
                 yield _file_rows(rows, components)
 
     table = Table("fichier-de-facturation", "Factures", COLUMNS, chunks())

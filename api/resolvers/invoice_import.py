@@ -42,6 +42,7 @@ from domain.billing import (
     correction_reaches_too_far,
     earliest_correction_start,
     invoice_problems,
+    site_parts_of,
 )
 from domain.enums import (
     CustomerCategory,
@@ -534,7 +535,11 @@ async def _write(session: AsyncSession, ready: list[_Ready]) -> ImportReport:
         await session.flush()
         ids[invoice.number] = persisted_id(invoice)
         session.add_all(InvoiceLine(invoice_id=persisted_id(invoice), **x) for x in r.lines)
-        session.add_all(InvoiceSite(invoice_id=persisted_id(invoice), **v) for _, _, v in r.sites)
+        parts = site_parts_of(r.lines)
+        session.add_all(
+            InvoiceSite.model_validate({"invoice_id": persisted_id(invoice), **v, **parts(v)})
+            for _, _, v in r.sites
+        )
         lines += len(r.lines)
         sites += len(r.sites)
     await session.flush()

@@ -120,3 +120,15 @@ class InvoiceSite(SQLModel, table=True):
     total_excl_tax: Decimal = Field(sa_type=Money())
     vat_amount: Decimal = Field(sa_type=Money())
     total_incl_tax: Decimal = Field(sa_type=Money())
+    # Each component's share of the site (domain.billing.PART_COLUMNS), split from the family
+    # amounts when the invoice is written; None on rows written before they were stored (the
+    # billing file splits those as it reads them).
+    subscription_part: Decimal | None = Field(default=None, sa_type=Money())
+    energy_part: Decimal | None = Field(default=None, sa_type=Money())
+    capacity_part: Decimal | None = Field(default=None, sa_type=Money())
+    energy_saving_certificates_part: Decimal | None = Field(default=None, sa_type=Money())
+    regularisation_part: Decimal | None = Field(default=None, sa_type=Money())
+    transport_part: Decimal | None = Field(default=None, sa_type=Money())
+    cta_part: Decimal | None = Field(default=None, sa_type=Money())
+    excise_part: Decimal | None = Field(default=None, sa_type=Money())
+    local_tax_part: Decimal | None = Field(default=None, sa_type=Money())

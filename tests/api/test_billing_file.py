@@ -175,3 +175,75 @@ async def test_the_xlsx_billing_file_is_a_spreadsheet_people_can_read(
     assert {row[column["Type"]].value for row in rows[1:]} == {"Facture"}
     assert {row[column["Énergie"]].value for row in rows[1:]} <= {"Gaz naturel", "Électricité"}
     book.close()
+
+
+async def test_stored_parts_add_up_and_read_like_a_split_at_export(
+    runner: Runner, grouped: Grouped, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Each site row keeps its share of every component, written with the invoice: they add up
+    to the row's stored family amounts (SQL here), and a file read from them is byte for byte
+    the file split from the invoice's lines at export (the path of rows written before)."""
+    accounts = [a.id for a in grouped.world.accounts]
+    mine = (
+        "invoice_id IN (SELECT id FROM invoices WHERE billing_account_id IN "
+        f"({', '.join(str(a) for a in accounts)}))"
+    )
+    async with session_factory() as session:
+        connection = await session.connection()
+        off = (
+            await connection.execute(
+                sa.text(
+                    "SELECT count(*) FROM invoice_sites WHERE "
+                    f"{mine} AND (subscription_part IS NULL "
+                    "OR subscription_part <> subscription_amount "
+                    "OR energy_part + capacity_part + energy_saving_certificates_part "
+                    "+ regularisation_part <> energy_amount "
+                    "OR transport_part <> transport_amount "
+                    "OR cta_part + excise_part + local_tax_part <> taxes_amount)"
+                )
+            )
+        ).scalar_one()
+        rows = (
+            await connection.execute(sa.text(f"SELECT count(*) FROM invoice_sites WHERE {mine}"))
+        ).scalar_one()
+    assert rows >= 10 and off == 0
+    stored = {
+        fmt: _file_of(runner, (await _export(runner, grouped, {"format": fmt}))["url"]).read_bytes()
+        for fmt in ("CSV", "XLSX")
+    }
+    parts = (
+        "subscription_part",
+        "energy_part",
+        "capacity_part",
+        "energy_saving_certificates_part",
+        "regularisation_part",
+        "transport_part",
+        "cta_part",
+        "excise_part",
+        "local_tax_part",
+    )
+    async with session_factory() as session, session.begin():
+        await session.exec(  # type: ignore[call-overload]
+            sa.text(
+                f"UPDATE invoice_sites SET {', '.join(f'{p} = NULL' for p in parts)} WHERE {mine}"
+            )
+        )
+    # (the rows stay without parts: later tests read them through the split, the same figures)
+    for fmt, expected in stored.items():
+        split = _file_of(runner, (await _export(runner, grouped, {"format": fmt}))["url"])
+        if fmt == "CSV":
+            assert split.read_bytes() == expected
+        else:  # an XLSX zip carries its write time: compare the cells
+            assert _cells(split) == _cells_of_bytes(expected)
+
+
+def _cells(path: Path) -> list[tuple[Any, ...]]:
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))
+
+
+def _cells_of_bytes(data: bytes) -> list[tuple[Any, ...]]:
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    return list(sheet.iter_rows(values_only=True))
