@@ -547,3 +547,14 @@ async def test_the_file_sent_to_members_has_an_answer_column(runner: Runner, opt
     }
     assert answers[optim.sites["t3_car"].point_number] == "Acceptée"
     assert answers[optim.sites["t3_readings"].point_number] == ""
+
+
+async def test_another_groups_admin_sees_none_of_it(
+    runner: Runner, session_factory: async_sessionmaker[AsyncSession], optim: Optim
+) -> None:
+    other = await make_world(session_factory, "Optim voisin")
+    admin = other.people["ADMIN"]
+    data = await runner.run(LIST, {"first": 50}, as_user=admin)
+    assert data["optimisationProposals"]["totalCount"] == 0
+    record = await runner.run(CARRIED_OUT, {"year": 2026}, as_user=admin)
+    assert record["optimisationsCarriedOut"] == []
