@@ -47,6 +47,7 @@ from db.core import GROUPS, MEMBERS, METERS, READINGS, SITES, core, core_rows, t
 from db.engine import transaction
 from db.models import OptimisationCampaign, OptimisationProposal, TariffGrid
 from db.scoped import Perimeter, scoped_optimisation_proposals
+from documents.invoice_pdf import euros
 from documents.tables import Column, ColumnKind, Table
 from domain.calendar import PARIS, paris_date
 from domain.consumption import MeterBasis, ReadingPoint
@@ -683,9 +684,13 @@ async def accept_optimisation(
         proposed = _option_label(proposal.proposed_option, proposal.proposed_power_kva)
         note = (
             f"Optimisation tarifaire {current} → {proposed} (gain estimé "
-            f"{proposal.net_gain} € HT net la première année). Relevé spécial à réaliser à la "
-            "date du changement"
-            + (f" ({reading_fee} € HT, facturé au client)." if reading_fee is not None else ".")
+            f"{euros(proposal.net_gain)} HT net la première année). Relevé spécial à réaliser "
+            "à la date du changement"
+            + (
+                f" ({euros(reading_fee)} HT, facturé au client)."
+                if reading_fee is not None
+                else "."
+            )
         )
         extra = clean_note(comment, required=False, field="comment")
         request = await file_technical_request(

@@ -329,7 +329,7 @@ async def test_accepting_files_the_optimisation_request_and_tracks_it_to_the_cha
     request = accepted["technicalRequest"]
     assert request["requestType"] == "OPTIMISATION" and request["status"] == "SUBMITTED"
     assert request["characteristics"] == {"desired_tariff_option": "T2"}
-    assert "Relevé spécial" in request["comment"] and "26.50 € HT" in request["comment"]
+    assert "Relevé spécial" in request["comment"] and "26,50\u00a0€ HT" in request["comment"]
     assert accepted["technicalRequestReference"] == request["reference"]
     assert accepted["expectedChangeOn"] is not None
     assert await runner.count(TechnicalRequest) == requests_before + 1
