@@ -797,13 +797,15 @@ async def carried_out_in(
     today: date,
 ) -> list[CarriedOut]:
     """The optimisations the distributor carried out in `year` (their request DONE that year),
-    by date. The year's bounds apply to the request's done date; the candidates (requests DONE
-    and updated from that year on) are selected in SQL within the perimeter."""
+    by date. The year's bounds apply to the request's done date (an effective date the back
+    office gives); the candidates, requests DONE and updated since the year before (a change
+    recorded on 31 December may take effect in January), are selected in SQL within the
+    perimeter."""
     if perimeter.is_empty or not 2000 <= year <= 2100:
         return []
     statement = (
         proposal_rows(perimeter, ProposalQuery(states=(ProposalState.CARRIED_OUT,)), today)
-        .where(REQUESTS.c.updated_at >= datetime(year, 1, 1, tzinfo=PARIS))
+        .where(REQUESTS.c.updated_at >= datetime(year - 1, 1, 1, tzinfo=PARIS))
         .order_by(PROPOSALS.c.id)
     )
     async with sessions() as session:
