@@ -152,9 +152,8 @@ def yearly_consumption(
     between consecutive actual readings inside the window are added up and brought to 365
     days. The readings are used only when every register covers at least MIN_COVERED_DAYS.
     """
-    actual = [
-        r for r in readings if ReadingSource(r.source) in ACTUAL_SOURCES and r.read_on <= as_of
-    ]
+    # A StrEnum member hashes as its value: stored strings are looked up without an enum call.
+    actual = [r for r in readings if r.source in ACTUAL_SOURCES and r.read_on <= as_of]
     by_meter = {m.id: m for m in meters}
     if not actual:
         return YearlyConsumption({BASE: car_kwh}, ConsumptionBasis.CAR)
@@ -250,23 +249,19 @@ class Study:
         )
 
 
-def _same_power(a: Decimal | None, b: Decimal | None) -> bool:
-    return a == b or (a is not None and b is not None and a.compare(b) == 0)
-
-
 def allowed_options(grid: TariffGrid, site: SiteToStudy) -> list[OptionPrice]:
     """What the site may switch to. Gas: every option of the grid. Electricity C5: the other
     options at the site's subscribed power (lowering the power needs the load curve, which the
     study does not have; raising it only costs more)."""
     if grid.energy is Energy.GAS:
         return list(grid.options)
-    return [
-        o for o in grid.options if _same_power(o.subscribed_power_kva, site.subscribed_power_kva)
-    ]
+    # Decimal equality ignores the exponent: 9 kVA is 9.0 kVA.
+    return [o for o in grid.options if o.subscribed_power_kva == site.subscribed_power_kva]
 
 
-def current_option(grid: TariffGrid, site: SiteToStudy) -> OptionPrice | None:
-    for option in allowed_options(grid, site):
+def current_option(options: Iterable[OptionPrice], site: SiteToStudy) -> OptionPrice | None:
+    """The site's option among the allowed ones (None when the grid does not have it)."""
+    for option in options:
         if option.option == site.tariff_option:
             return option
     return None
@@ -275,12 +270,13 @@ def current_option(grid: TariffGrid, site: SiteToStudy) -> OptionPrice | None:
 def study_site(site: SiteToStudy, consumption: YearlyConsumption, grid: TariffGrid) -> Study | None:
     """The study, or None when the site's current option is not in the grid (nothing to
     compare with). The best option is the cheapest; on a tie the current one stays."""
-    current = current_option(grid, site)
+    allowed = allowed_options(grid, site)
+    current = current_option(allowed, site)
     if current is None:
         return None
     costs = [
         OptionCost(o.option, o.subscribed_power_kva, yearly_cost(o, consumption, grid))
-        for o in allowed_options(grid, site)
+        for o in allowed
     ]
     current_cost = next(c for c in costs if c.option == current.option)
     best = current_cost
