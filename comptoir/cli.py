@@ -127,6 +127,9 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
             f"Données de démonstration « {args.scale} » au {report.as_of:%d/%m/%Y} chargées en "
             f"{report.seconds:.1f} s : {total} lignes, {report.counts.get('sites', 0)} sites."
         )
+        # The demo shows this year's optimisation proposals: the study runs once at load.
+        for campaign in _run_optimisation(settings, None, None, report.as_of):
+            print(f"Optimisation tarifaire : {campaign}")
     print(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD}) :")
     for login in DEMO_LOGINS:
         print(f"  {login.tier.value:<12} {login.email:<36} {login.what}")
@@ -320,6 +323,60 @@ def cmd_detect_alerts(args: argparse.Namespace) -> None:
     print(f"Notification des alertes : {notified.summary()}")
 
 
+def _run_optimisation(
+    settings: Settings, group_code: str | None, threshold: Any, as_of: date | None
+) -> list[str]:
+    """Runs the optimisation study over every group (or one) and says what each run kept."""
+    from api.resolvers.optimisation import group_ids, run_campaign
+    from db.engine import create_session_factory
+    from db.types import utcnow
+    from domain.calendar import paris_date
+    from domain.optimisation import DEFAULT_THRESHOLD
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        sessions = create_session_factory(engine)
+        ids = await group_ids(sessions, group_code)
+        if group_code is not None and not ids:
+            raise CommandError(f"groupement inconnu : {group_code}")
+        now = utcnow()
+        return [
+            await run_campaign(
+                sessions,
+                group_id=group_id,
+                threshold=threshold if threshold is not None else DEFAULT_THRESHOLD,
+                as_of=as_of or paris_date(now),
+                now=now,
+            )
+            for group_id in ids
+        ]
+
+    return [
+        f"groupement {r.group_id} au {r.as_of:%d/%m/%Y}, seuil {r.threshold} € : "
+        f"{r.sites_studied} sites étudiés ({r.sites_on_readings} sur relevés réels, les autres "
+        f"sur leur CAR), {r.proposals} propositions, {r.superseded} remplacées, "
+        f"grilles {', '.join(r.grid_versions.values()) or 'aucune'} ({r.seconds:.1f} s)"
+        for r in _run_with_database(settings, work)
+    ]
+
+
+def _money_argument(text: str) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"montant invalide : {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise argparse.ArgumentTypeError(f"montant invalide : {text!r}")
+    return value
+
+
+def cmd_optimise(args: argparse.Namespace) -> None:
+    for line in _run_optimisation(_settings(), args.group, args.threshold, args.as_of):
+        print(f"Optimisation tarifaire : {line}")
+
+
 def cmd_send_alert_digests(args: argparse.Namespace) -> None:
     from api.resolvers.alert_notifications import send_alert_digests
     from db.engine import create_session_factory
@@ -411,6 +468,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     scope.add_argument("--group", metavar="CODE", help="tous les sites du groupement")
     detect.set_defaults(handler=cmd_detect_alerts)
+
+    optimise = commands.add_parser(
+        "optimise",
+        help="étude annuelle d'optimisation tarifaire : propositions au-delà du seuil de gain",
+    )
+    optimise.add_argument("--group", metavar="CODE", help="un groupement (tous sinon)")
+    optimise.add_argument(
+        "--threshold",
+        type=_money_argument,
+        metavar="EUROS",
+        help="gain net annuel minimal d'une proposition (500 par défaut)",
+    )
+    optimise.add_argument(
+        "--as-of", type=_iso_date, metavar="AAAA-MM-JJ", help="jour de l'étude (aujourd'hui)"
+    )
+    optimise.set_defaults(handler=cmd_optimise)
 
     digests = commands.add_parser(
         "send-alert-digests",

@@ -23,6 +23,7 @@ from db.models import (
     Group,
     Member,
     Meter,
+    OptimisationProposal,
     Reading,
     SelfCareRequest,
     Site,
@@ -179,3 +180,14 @@ def scoped_held_members(perimeter: Perimeter, *columns: Any) -> Any:
     """Members the perimeter holds whole (see `member_held`)."""
     selected = columns or (Member,)
     return select(*selected).where(member_held(perimeter, Member.id))
+
+
+def scoped_optimisation_proposals(perimeter: Perimeter, *columns: Any) -> Any:
+    """Tariff optimisation proposals of the perimeter's sites (a proposal carries its site's
+    billing account and member, as requests do)."""
+    selected = columns or (OptimisationProposal,)
+    return select(*selected).where(
+        billing_account_in(
+            perimeter, OptimisationProposal.billing_account_id, OptimisationProposal.member_id
+        )
+    )

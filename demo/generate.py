@@ -32,6 +32,7 @@ from demo.readings import ReadingBuilder
 from demo.self_care import SelfCareBuilder
 from demo.shapes import Batch, MemberInfo, Row, SiteDraft, SiteInfo
 from demo.state import BuildState
+from demo.tariff_grids import grid_rows
 from demo.technical_requests import TechnicalRequestBuilder
 from domain.enums import COMMUNICATING_METER_KINDS
 
@@ -57,6 +58,7 @@ class DemoGenerator:
 
     def batches(self) -> Iterator[Batch]:
         yield "groups", [group_row(self.state)]
+        yield "tariff_grids", grid_rows()
         yield "users", user_rows(self.state)
         for index, layout in enumerate(self.layouts):
             commune, postcode = self.communes[index]

@@ -24,6 +24,7 @@ from domain.calendar import paris_today
 # Insert order: every table after the tables it points to.
 TABLE_ORDER = (
     "groups",
+    "tariff_grids",
     "users",
     "members",
     "billing_accounts",

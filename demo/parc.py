@@ -56,6 +56,7 @@ class ParcBuilder:
         self.rng = state.rng
         self.point_counter = {"GAS": 0, "ELECTRICITY": 0}
         self.sites_by_segment: dict[str, int] = {}
+        self.t3_built = 0
 
     def sites(
         self, layout: MemberLayout, info: MemberInfo, switched_on: date, oddities: list[str]
@@ -88,6 +89,13 @@ class ParcBuilder:
                 "T2": lambda: int(6_000 * (50 ** rng.random() ** 1.6)),
                 "T3": lambda: int(300_000 * (16.6 ** rng.random() ** 1.5)),
             }[segment]()
+            if segment == "T3":
+                self.t3_built += 1
+                # Every third boiler room lost most of its building (a school merged, a wing
+                # closed): still on T3, it now consumes like a T2 site — what the yearly
+                # tariff optimisation study is for. No random draw, so the stream is unchanged.
+                if self.t3_built % 3 == 1:
+                    car //= 8
             profile = {
                 "T1": rng.choice(("P011", "P012")),
                 "T2": rng.choice(("P012", "P013", "P014")),

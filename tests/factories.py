@@ -476,3 +476,52 @@ async def make_alert(
         )
         session.add(alert)
     return alert
+
+
+async def make_optimisation_proposal(
+    sessions: async_sessionmaker[AsyncSession], site: Site, *, group_id: int
+) -> Any:
+    """An unanswered proposal T3 → T2 on `site` (figures of a 80,000 kWh site), in a campaign
+    of its group of its own: for tests that need one without running the study."""
+    from datetime import UTC, datetime, timedelta
+
+    from db.models import OptimisationCampaign, OptimisationProposal
+    from domain.optimisation import ConsumptionBasis, ProposalStatus
+    from tests.clock import NOW, TODAY
+
+    async with sessions() as session, session.begin():
+        campaign = OptimisationCampaign(
+            group_id=group_id,
+            as_of=TODAY,
+            threshold=Decimal("500.00"),
+            grid_versions={"GAS": "ATRD7-GRDF-2026-02"},
+            sites_studied=1,
+            proposals=1,
+            run_at=NOW.astimezone(UTC),
+        )
+        session.add(campaign)
+        await session.flush()
+        proposal = OptimisationProposal(
+            campaign_id=campaign.id,  # type: ignore[arg-type]
+            site_id=site.id,  # type: ignore[arg-type]
+            member_id=site.member_id,
+            billing_account_id=site.billing_account_id,
+            energy=site.energy,
+            grid_version="ATRD7-GRDF-2026-02",
+            current_option="T3",
+            proposed_option="T2",
+            consumption_kwh=80_000,
+            consumption_basis=ConsumptionBasis.CAR,
+            current_cost=Decimal("2015.32"),
+            proposed_cost=Decimal("969.58"),
+            gross_gain=Decimal("1045.74"),
+            fees=Decimal("68.50"),
+            net_gain=Decimal("977.24"),
+            options=[],
+            proposed_on=TODAY,
+            answer_by=TODAY + timedelta(days=30),
+            status=ProposalStatus.PROPOSED,
+            created_at=datetime.now(UTC),
+        )
+        session.add(proposal)
+    return proposal

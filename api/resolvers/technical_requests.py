@@ -153,6 +153,9 @@ class Submission:
     references: dict[str, str | None] = field(default_factory=dict)  # internal_code, …
     characteristics: Characteristics = field(default_factory=Characteristics)
     comment: str | None = None
+    # What the use case filing the request records beside the form (e.g. the optimisation
+    # proposal it carries out and the special reading it needs).
+    extra_details: dict[str, Any] = field(default_factory=dict)
 
 
 def _text(value: str, limit: int, field_name: str, *, required: bool = True) -> tuple[str, Any]:
@@ -291,6 +294,30 @@ async def submit_technical_request(
     """Files the request: its row, its first event, its confirmation mail (one transaction).
     Answers the request's row."""
     require_writing_credential(caller)
+    async with transaction(sessions) as session:
+        request = await file_technical_request(
+            session,
+            settings,
+            caller,
+            submission=submission,
+            now=now,
+            client_address=client_address,
+        )
+        return await _row_of(session, persisted_id(request))
+
+
+async def file_technical_request(
+    session: AsyncSession,
+    settings: Settings,
+    caller: Caller,
+    *,
+    submission: Submission,
+    now: datetime,
+    client_address: str | None,
+) -> TechnicalRequest:
+    """Files the request inside the caller's transaction (its row, first event, audit entry and
+    confirmation mail): `submit_technical_request`, and any use case whose outcome is a request
+    (an accepted optimisation), so the request exists exactly when the rest was written."""
     spec = CATALOGUE[submission.request_type]
     today = paris_date(now)
     refusals: list[Refusal] = []
@@ -301,157 +328,156 @@ async def submit_technical_request(
         comment = clean_note(submission.comment, required=False, field="comment")
     except Refusal as refusal:
         refusals.append(refusal)
-    async with transaction(sessions) as session:
-        details: dict[str, Any] = {}
-        site: Site | None = None
-        if spec.targets_existing_site:
-            if submission.new_site is not None:
-                raise Refusal(
-                    ErrorCode.INVALID,
-                    f"Une demande « {spec.label} » porte sur un site du portefeuille : "
-                    "désignez-le plutôt que d'en décrire un nouveau.",
-                    field="newSite",
-                )
-            site = await _site_named(session, caller, submission.site)
-            energy = Energy(site.energy)
-            member_id, account_id = site.member_id, site.billing_account_id
-            point: str | None = site.point_number
-            distributor = Distributor(site.distributor)
-        else:
-            new = submission.new_site
-            if new is None:
-                raise Refusal(
-                    ErrorCode.REQUIRED,
-                    f"Une demande « {spec.label} » décrit le site à ajouter.",
-                    field="newSite",
-                )
-            account: BillingAccount = await object_to_change(
-                session,
-                scoped_billing_accounts,
-                BillingAccount.id,
-                new.billing_account_id,
-                perimeter=caller.perimeter,
-                write_perimeter=caller.write_perimeter,
-                field="newSite.billingAccountId",
-                forbidden=READ_ONLY_ACCOUNT,
+    details: dict[str, Any] = {}
+    site: Site | None = None
+    if spec.targets_existing_site:
+        if submission.new_site is not None:
+            raise Refusal(
+                ErrorCode.INVALID,
+                f"Une demande « {spec.label} » porte sur un site du portefeuille : "
+                "désignez-le plutôt que d'en décrire un nouveau.",
+                field="newSite",
             )
-            energy = new.energy
-            member_id, account_id = account.member_id, persisted_id(account)
-            distributor = DEFAULT_DISTRIBUTOR[energy]
-            point, problem = check_point_number(new.point_number, "newSite.pointNumber")
-            if problem:
-                refusals.append(problem)
-            elif (
-                await session.exec(
-                    scoped_sites(caller.perimeter, Site.id).where(col(Site.point_number) == point)
-                )
-            ).first() is not None:
-                refusals.append(
-                    Refusal(
-                        ErrorCode.ALREADY_EXISTS,
-                        "Ce point est déjà dans votre portefeuille : déposez la demande sur ce "
-                        "site.",
-                        field="newSite.pointNumber",
-                    )
-                )
-            if (segment_problem := check_segment(new.segment, energy)) is not None:
-                refusals.append(segment_problem)
-            if not 0 <= new.green_share_pct <= 100:
-                refusals.append(
-                    Refusal(
-                        ErrorCode.INVALID,
-                        "Part verte entre 0 et 100 %.",
-                        field="newSite.greenSharePct",
-                    )
-                )
-            new_site: dict[str, Any] = {
-                "segment": new.segment.value,
-                "green_share_pct": new.green_share_pct,
-                "billing_label": account.invoice_label,
-            }
-            for key, value, limit in (
-                ("street", new.street, 200),
-                ("postcode", new.postcode, 10),
-                ("city", new.city, 120),
-            ):
-                cleaned, text_problem = _text(value, limit, f"newSite.{key}")
-                if text_problem:
-                    refusals.append(text_problem)
-                new_site[key] = cleaned
-            details["new_site"] = new_site
-        if (energy_problem := check_type_for_energy(spec, energy)) is not None:
-            refusals.append(energy_problem)
-        wished, problems = check_characteristics(
-            spec, energy, submission.characteristics, submitted_on=today
+        site = await _site_named(session, caller, submission.site)
+        energy = Energy(site.energy)
+        member_id, account_id = site.member_id, site.billing_account_id
+        point: str | None = site.point_number
+        distributor = Distributor(site.distributor)
+    else:
+        new = submission.new_site
+        if new is None:
+            raise Refusal(
+                ErrorCode.REQUIRED,
+                f"Une demande « {spec.label} » décrit le site à ajouter.",
+                field="newSite",
+            )
+        account: BillingAccount = await object_to_change(
+            session,
+            scoped_billing_accounts,
+            BillingAccount.id,
+            new.billing_account_id,
+            perimeter=caller.perimeter,
+            write_perimeter=caller.write_perimeter,
+            field="newSite.billingAccountId",
+            forbidden=READ_ONLY_ACCOUNT,
         )
-        refusals.extend(problems)
-        if refusals:
-            raise Refusals(refusals)
-        wished_days = wished.get("wished_dates")
-        wished_dates = (
-            [date.fromisoformat(d) for d in wished_days] if isinstance(wished_days, list) else []
-        )
-        details |= {
-            "characteristics": wished,
-            "references": references,
-            "distributor": distributor.value,
-            "forward_by": add_working_days(today, FORWARDING_WORKING_DAYS).isoformat(),
-            "expected_on": (
-                wished_dates[0] if wished_dates else earliest_wished_date(spec, today)
-            ).isoformat(),
+        energy = new.energy
+        member_id, account_id = account.member_id, persisted_id(account)
+        distributor = DEFAULT_DISTRIBUTOR[energy]
+        point, problem = check_point_number(new.point_number, "newSite.pointNumber")
+        if problem:
+            refusals.append(problem)
+        elif (
+            await session.exec(
+                scoped_sites(caller.perimeter, Site.id).where(col(Site.point_number) == point)
+            )
+        ).first() is not None:
+            refusals.append(
+                Refusal(
+                    ErrorCode.ALREADY_EXISTS,
+                    "Ce point est déjà dans votre portefeuille : déposez la demande sur ce site.",
+                    field="newSite.pointNumber",
+                )
+            )
+        if (segment_problem := check_segment(new.segment, energy)) is not None:
+            refusals.append(segment_problem)
+        if not 0 <= new.green_share_pct <= 100:
+            refusals.append(
+                Refusal(
+                    ErrorCode.INVALID,
+                    "Part verte entre 0 et 100 %.",
+                    field="newSite.greenSharePct",
+                )
+            )
+        new_site: dict[str, Any] = {
+            "segment": new.segment.value,
+            "green_share_pct": new.green_share_pct,
+            "billing_label": account.invoice_label,
         }
-        request = TechnicalRequest(
-            # A placeholder until the id is known: the reference is built from it.
-            reference=f"tmp-{secrets.token_hex(8)}",
-            member_id=member_id,
-            billing_account_id=account_id,
-            site_id=site.id if site is not None else None,
-            request_type=spec.code,
-            status=TechnicalRequestStatus.SUBMITTED,
-            energy=energy,
-            point_number=point,
-            contact_name=contact["name"],
-            contact_phone=contact["phone"],
-            contact_email=contact["email"],
-            details=details,
-            comment=comment,
-            submitted_by_user_id=caller.user_id,
-            submitted_at=now,
-            updated_at=now,
-        )
-        session.add(request)
-        await session.flush()
-        assert request.id is not None
-        request.reference = reference_number(today.year, request.id)
-        event = TechnicalRequestEvent(
-            request_id=request.id,
-            status=TechnicalRequestStatus.SUBMITTED,
-            occurred_at=now,
-            actor_user_id=caller.user_id,
-            comment="Demande enregistrée, récapitulatif envoyé par courriel",
-        )
-        session.add_all([request, event])
-        await session.flush()
-        audit.record(
-            session,
-            actor_user_id=caller.user_id,
-            action="technical_request.submit",
-            object_type="TechnicalRequest",
-            object_id=request.id,
-            now=now,
-            client_address=client_address,
-            details={"type": spec.code.value, "site_id": request.site_id},
-        )
-        await _mail_author(
-            session,
-            settings,
-            request,
-            event,
-            author_email=caller.email,
-            author_name=caller.full_name,
-            now=now,
-        )
-        return await _row_of(session, request.id)
+        for key, value, limit in (
+            ("street", new.street, 200),
+            ("postcode", new.postcode, 10),
+            ("city", new.city, 120),
+        ):
+            cleaned, text_problem = _text(value, limit, f"newSite.{key}")
+            if text_problem:
+                refusals.append(text_problem)
+            new_site[key] = cleaned
+        details["new_site"] = new_site
+    if (energy_problem := check_type_for_energy(spec, energy)) is not None:
+        refusals.append(energy_problem)
+    wished, problems = check_characteristics(
+        spec, energy, submission.characteristics, submitted_on=today
+    )
+    refusals.extend(problems)
+    if refusals:
+        raise Refusals(refusals)
+    wished_days = wished.get("wished_dates")
+    wished_dates = (
+        [date.fromisoformat(d) for d in wished_days] if isinstance(wished_days, list) else []
+    )
+    details |= submission.extra_details
+    details |= {
+        "characteristics": wished,
+        "references": references,
+        "distributor": distributor.value,
+        "forward_by": add_working_days(today, FORWARDING_WORKING_DAYS).isoformat(),
+        "expected_on": (
+            wished_dates[0] if wished_dates else earliest_wished_date(spec, today)
+        ).isoformat(),
+    }
+    request = TechnicalRequest(
+        # A placeholder until the id is known: the reference is built from it.
+        reference=f"tmp-{secrets.token_hex(8)}",
+        member_id=member_id,
+        billing_account_id=account_id,
+        site_id=site.id if site is not None else None,
+        request_type=spec.code,
+        status=TechnicalRequestStatus.SUBMITTED,
+        energy=energy,
+        point_number=point,
+        contact_name=contact["name"],
+        contact_phone=contact["phone"],
+        contact_email=contact["email"],
+        details=details,
+        comment=comment,
+        submitted_by_user_id=caller.user_id,
+        submitted_at=now,
+        updated_at=now,
+    )
+    session.add(request)
+    await session.flush()
+    assert request.id is not None
+    request.reference = reference_number(today.year, request.id)
+    event = TechnicalRequestEvent(
+        request_id=request.id,
+        status=TechnicalRequestStatus.SUBMITTED,
+        occurred_at=now,
+        actor_user_id=caller.user_id,
+        comment="Demande enregistrée, récapitulatif envoyé par courriel",
+    )
+    session.add_all([request, event])
+    await session.flush()
+    audit.record(
+        session,
+        actor_user_id=caller.user_id,
+        action="technical_request.submit",
+        object_type="TechnicalRequest",
+        object_id=request.id,
+        now=now,
+        client_address=client_address,
+        details={"type": spec.code.value, "site_id": request.site_id},
+    )
+    await _mail_author(
+        session,
+        settings,
+        request,
+        event,
+        author_email=caller.email,
+        author_name=caller.full_name,
+        now=now,
+    )
+    return request
 
 
 def _summary(request: TechnicalRequest, spec: RequestTypeSpec) -> list[tuple[str, str]]:

@@ -15,6 +15,11 @@ from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
+from api.schema.optimisation import (
+    OPTIMISATION_TYPES,
+    OptimisationMutations,
+    OptimisationQueries,
+)
 from api.schema.outbox import OutboxMutations, OutboxQueries
 from api.schema.portfolio import NODE_TYPES
 from api.schema.readings import ReadingMutations, ReadingQueries
@@ -46,6 +51,7 @@ QUERIES: tuple[type, ...] = (
     AlertQueries,
     TechnicalRequestQueries,
     SelfCareRequestQueries,
+    OptimisationQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -62,6 +68,7 @@ MUTATIONS: tuple[type, ...] = (
     AlertMutations,
     TechnicalRequestMutations,
     SelfCareRequestMutations,
+    OptimisationMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
@@ -71,4 +78,5 @@ EXTRA_TYPES: tuple[type, ...] = (
     *ALERT_TYPES,
     *TECHNICAL_REQUEST_TYPES,
     *SELF_CARE_REQUEST_TYPES,
+    *OPTIMISATION_TYPES,
 )

@@ -13,6 +13,11 @@ from db.models.base import SQLModel
 from db.models.billing import Invoice, InvoiceLine, InvoiceSite
 from db.models.journal import AuditEntry, OutboxMail
 from db.models.notifications import AlertDigest, AlertNotification, AlertPreference
+from db.models.optimisation import (
+    OptimisationCampaign,
+    OptimisationProposal,
+    TariffGrid,
+)
 from db.models.organisation import BillingAccount, Group, Member
 from db.models.portfolio import Meter, Site
 from db.models.readings import Reading
@@ -44,6 +49,8 @@ __all__ = [
     "InvoiceSite",
     "Member",
     "Meter",
+    "OptimisationCampaign",
+    "OptimisationProposal",
     "OutboxMail",
     "Reading",
     "RefreshToken",
@@ -51,6 +58,7 @@ __all__ = [
     "SelfCareRequest",
     "SelfCareRequestEvent",
     "Site",
+    "TariffGrid",
     "TechnicalRequest",
     "TechnicalRequestAttachment",
     "TechnicalRequestEvent",

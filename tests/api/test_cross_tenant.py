@@ -29,7 +29,14 @@ from domain.enums import (
     TechnicalRequestType,
 )
 from tests.clock import NOW, TODAY
-from tests.factories import World, make_alert, make_invoice, make_person, make_world
+from tests.factories import (
+    World,
+    make_alert,
+    make_invoice,
+    make_optimisation_proposal,
+    make_person,
+    make_world,
+)
 from tests.ids import gid
 from tests.runner import Runner
 
@@ -62,6 +69,8 @@ class Target:
     # set by the fixture: a submitted self-care request of tenant B (on its accounts[0])
     self_care_request: str = gid("SelfCareRequest", MISSING)
     self_care_request_reference: str = "SC-2026-999999"
+    # set by the fixture: an unanswered optimisation proposal of tenant B (on its sites[0])
+    optimisation_proposal: str = gid("OptimisationProposal", MISSING)
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -375,6 +384,57 @@ TECHNICAL_REQUEST_CASES: list[Case] = [
 ]
 
 
+_ANSWER = "{ proposal { id state } " + _ERRORS + " } }"
+OPTIMISATION_CASES: list[Case] = [
+    _node("optimisation_proposal"),
+    *(
+        Case(
+            f"{field}(filter.{name})",
+            document.format(kind=kind, name=name),
+            lambda a, t, attr=attr, many=kind.startswith("["): {
+                "x": [getattr(t, attr)] if many else getattr(t, attr)
+            },
+        )
+        for field, document in (
+            (
+                "optimisationProposals",
+                "query($x: {kind}) {{ optimisationProposals(filter: {{{name}: $x}}) "
+                "{{ totalCount edges {{ node {{ id netGain }} }} }} }}",
+            ),
+            (
+                "exportOptimisationProposals",
+                "mutation($x: {kind}) {{ exportOptimisationProposals(input: {{format: CSV, "
+                "filter: {{{name}: $x}}}}) {{ url rowCount errors {{ field code message }} }} }}",
+            ),
+        )
+        for name, kind, attr in (("siteId", "ID!", "site"), ("memberIds", "[ID!]!", "member"))
+    ),
+    Case(
+        "acceptOptimisation",
+        "mutation($id: ID!) { acceptOptimisation(input: {proposalId: $id, contact: "
+        '{name: "A", phone: "0612345678", email: "a@a.test"}}) ' + _ANSWER,
+        lambda a, t: {"id": t.optimisation_proposal},
+    ),
+    Case(
+        "declineOptimisation",
+        "mutation($id: ID!) { declineOptimisation(input: {proposalId: $id}) " + _ANSWER,
+        lambda a, t: {"id": t.optimisation_proposal},
+    ),
+    Case(
+        "runOptimisationCampaign(groupId)",
+        'mutation($g: ID!) { runOptimisationCampaign(input: {groupId: $g, threshold: "500"}) '
+        "{ campaign { proposals } " + _ERRORS + " } }",
+        lambda a, t: {"g": t.group},
+    ),
+    Case(
+        "runOptimisationCampaign(memberIds)",
+        "mutation($g: ID!, $m: ID!) { runOptimisationCampaign(input: {groupId: $g, "
+        'threshold: "500", memberIds: [$m]}) { campaign { proposals } ' + _ERRORS + " } }",
+        lambda a, t: {"g": gid("Group", a.group.id), "m": t.member},
+    ),
+]
+
+
 CASES: list[Case] = [
     _node("group"),
     _node("member"),
@@ -553,6 +613,7 @@ CASES: list[Case] = [
     *INVOICE_CASES,
     *ALERT_CASES,
     *TECHNICAL_REQUEST_CASES,
+    *OPTIMISATION_CASES,
 ]
 
 
@@ -560,6 +621,8 @@ CASES: list[Case] = [
 ALERT_OF: dict[int, str] = {}
 # Tenant A's submitted technical request on sites[0], by group.
 REQUEST_OF: dict[int, str] = {}
+# Tenant A's unanswered optimisation proposal on sites[0], by group.
+PROPOSAL_OF: dict[int, str] = {}
 
 
 @dataclass(frozen=True)
@@ -671,6 +734,13 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         "TechnicalRequest", (await _technical_request(session_factory, a)).id
     )
     ALERT_OF[a.group.id] = gid("Alert", ours.id)
+    their_proposal = await make_optimisation_proposal(
+        session_factory, b.sites[0], group_id=b.group.id
+    )
+    PROPOSAL_OF[a.group.id] = gid(
+        "OptimisationProposal",
+        (await make_optimisation_proposal(session_factory, a.sites[0], group_id=a.group.id)).id,
+    )
     target = dataclasses.replace(
         Target.of(b, key.id, meter.id),  # type: ignore[arg-type]
         invoice=gid("Invoice", invoice.id),  # type: ignore[arg-type]
@@ -681,6 +751,7 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         technical_request_reference=request.reference,
         self_care_request=gid("SelfCareRequest", self_care.id),  # type: ignore[arg-type]
         self_care_request_reference=self_care.reference,
+        optimisation_proposal=gid("OptimisationProposal", their_proposal.id),
     )
     return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
@@ -867,6 +938,16 @@ READ_ONLY_CASES: list[ReadOnlyCase] = [
         _BY_NAME["sendWelcomePacks(memberIds)"].document,
         lambda a: {"i": {"memberIds": [gid("Member", a.member.id)]}},
         ("ADMIN_KEY",),
+    ),
+    # A read-only grant or key sees the optimisation proposal but answers none.
+    *(
+        ReadOnlyCase(
+            name,
+            _BY_NAME[name].document,
+            lambda a: {"id": PROPOSAL_OF[a.group.id]},
+            ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY", "INFRA_USER_KEY"),
+        )
+        for name in ("acceptOptimisation", "declineOptimisation")
     ),
 ]
 

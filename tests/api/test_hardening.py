@@ -50,6 +50,7 @@ FILE_EXPORTS = {
     "exportAlerts",
     "exportTechnicalRequests",
     "exportTechnicalRequestReview",
+    "exportOptimisationProposals",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.
