@@ -21,6 +21,7 @@ from db.models import (
     Alert,
     BillingAccount,
     Group,
+    InvoiceDispute,
     Member,
     Meter,
     Reading,
@@ -179,3 +180,12 @@ def scoped_held_members(perimeter: Perimeter, *columns: Any) -> Any:
     """Members the perimeter holds whole (see `member_held`)."""
     selected = columns or (Member,)
     return select(*selected).where(member_held(perimeter, Member.id))
+
+
+def scoped_invoice_disputes(perimeter: Perimeter, *columns: Any) -> Any:
+    """Invoice disputes of the perimeter: through the disputed invoice's billing account (and
+    its member), carried on the dispute row."""
+    selected = columns or (InvoiceDispute,)
+    return select(*selected).where(
+        billing_account_in(perimeter, InvoiceDispute.billing_account_id, InvoiceDispute.member_id)
+    )
