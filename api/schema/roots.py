@@ -14,6 +14,11 @@ from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
+from api.schema.invoice_disputes import (
+    INVOICE_DISPUTE_TYPES,
+    InvoiceDisputeMutations,
+    InvoiceDisputeQueries,
+)
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
 from api.schema.outbox import OutboxMutations, OutboxQueries
 from api.schema.portfolio import NODE_TYPES
@@ -46,6 +51,7 @@ QUERIES: tuple[type, ...] = (
     AlertQueries,
     TechnicalRequestQueries,
     SelfCareRequestQueries,
+    InvoiceDisputeQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -62,6 +68,7 @@ MUTATIONS: tuple[type, ...] = (
     AlertMutations,
     TechnicalRequestMutations,
     SelfCareRequestMutations,
+    InvoiceDisputeMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
@@ -71,4 +78,5 @@ EXTRA_TYPES: tuple[type, ...] = (
     *ALERT_TYPES,
     *TECHNICAL_REQUEST_TYPES,
     *SELF_CARE_REQUEST_TYPES,
+    *INVOICE_DISPUTE_TYPES,
 )

@@ -49,6 +49,7 @@ FILE_EXPORTS = {
     "exportBillingFile",
     "exportAlerts",
     "exportTechnicalRequests",
+    "exportInvoiceDisputes",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.
