@@ -1087,6 +1087,11 @@ async def counts_by_reason(
         return sa.func.sum(sa.case((condition, 1), else_=0))
 
     found: dict[str, Any] = {}
+    if member_ids:
+        # A member outside the perimeter is refused as a missing one, as every filter of a
+        # figure (no zeros reported for another tenant's member).
+        async with sessions() as session:
+            await check_filter_scope(session, perimeter, SiteCriteria(member_ids=member_ids))
     if not perimeter.is_empty:
         statement = dispute_rows(
             perimeter,
