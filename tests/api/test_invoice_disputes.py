@@ -896,3 +896,46 @@ async def test_the_reasons_are_listed_as_data(runner: Runner, world: World) -> N
     }
     assert len(reasons) == 7
     assert json.dumps(reasons)  # plain data
+
+
+# -- the README's tour, on the demo ----------------------------------------------------------
+
+TOUR = """
+query {
+  invoiceDisputes(first: 10) { totalCount edges { node {
+    reference invoiceNumber reasonLabel chorusStatusLabel promisedDelay statusLabel dueOn
+    overdue correction cancellationInvoiceNumber reissuedInvoiceNumber answer
+    events { status occurredAt note } } } }
+  invoiceDisputeCountsByReason(year: 2026) { reason { code label } total open resolved
+    rejected overdue }
+}"""
+TOUR_ADMIN = """
+query { invoiceDisputes(first: 5, filter: {statuses: [RESOLVED]}) { totalCount edges { node {
+  reference memberLegalName correction invoice { number paymentStatus }
+  cancellationInvoice { number totalInclTax } reissuedInvoice { number totalInclTax } } } } }"""
+
+
+async def test_the_readme_tour_returns_the_demo_disputes(demo_runner: Runner) -> None:
+    from sqlmodel import select
+
+    from demo.logins import ADMIN_ID, MEMBER_USER_ID
+
+    async with demo_runner.sessions() as session:
+        user = (await session.exec(select(User).where(User.id == MEMBER_USER_ID))).one()
+        admin = (await session.exec(select(User).where(User.id == ADMIN_ID))).one()
+    data = await demo_runner.run(TOUR, as_user=user)
+    page = data["invoiceDisputes"]
+    assert page["totalCount"] >= 2
+    statuses = {e["node"]["statusLabel"] for e in page["edges"]}
+    assert len(statuses) >= 2
+    assert sum(c["total"] for c in data["invoiceDisputeCountsByReason"]) >= 2
+    resolved = (await demo_runner.run(TOUR_ADMIN, as_user=admin))["invoiceDisputes"]
+    assert resolved["totalCount"] > 0
+    reissue = next(
+        e["node"]
+        for e in resolved["edges"]
+        if e["node"]["correction"] == "CANCELLATION_AND_REISSUE"
+    )
+    assert reissue["cancellationInvoice"]["totalInclTax"].startswith("-")
+    assert reissue["invoice"]["paymentStatus"] == "CANCELLED"
+    assert reissue["reissuedInvoice"]["number"]
