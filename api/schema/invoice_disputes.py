@@ -159,14 +159,20 @@ class InvoicePdfVersion:
 
 
 async def _invoice(info: strawberry.Info, invoice_id: int | None) -> Invoice | None:
+    """A linked invoice; its lines and per-site rows are read only when the answer asks for
+    them (a list showing the invoice's number and amount reads one statement)."""
     if invoice_id is None:
         return None
     ctx = info.context
+    levels = any(selects(info, name) for name in ("lines", "vatBreakdown", "sites"))
 
     async def load(ids: Sequence[int]) -> list[Any]:
-        return await invoices.load_invoices(ctx.sessions, ctx.perimeter, ids)
+        return await invoices.load_invoices(
+            ctx.sessions, ctx.perimeter, ids, lines=levels, sites=levels
+        )
 
-    found = await request_loader(ctx, "InvoiceByIdLoader", load).load(invoice_id)
+    name = "InvoiceByIdLoader" if levels else "InvoiceHeaderByIdLoader"
+    found = await request_loader(ctx, name, load).load(invoice_id)
     return Invoice.from_detail(found) if found is not None else None
 
 
