@@ -10,7 +10,7 @@ import base64
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -872,6 +872,24 @@ async def test_the_list_exports_through_the_one_writer(
     rejected = next(r for r in body if r[0] == made[2]["reference"])
     assert "SIRET erroné" in rejected[3] and rejected[4] == "Rejetée"
     assert rejected[header.index("État")] == "Rejetée"
+    # the spreadsheet: French headers and labels, real dates, money as numbers
+    import openpyxl
+
+    data = await runner.run(EXPORT, {"i": {"format": "XLSX"}}, as_user=world.people["USER"])
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        answer = await client.get(
+            data["exportInvoiceDisputes"]["url"].replace(runner.settings.public_url, "")
+        )
+    sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).active
+    assert sheet is not None
+    cells = list(sheet.iter_rows(values_only=True))
+    assert list(cells[0][:4]) == ["Référence", "Facture", "Montant TTC", "Motif"]
+    received = cells[0].index("Reçue le")
+    assert all(isinstance(r[received], datetime) for r in cells[1:])
+    assert all(isinstance(r[2], float | int) for r in cells[1:])
+    assert {r[cells[0].index("État")] for r in cells[1:]} == {"Reçue", "Rejetée"}
     # a filter naming another tenant's member is refused as a missing one
     foreign = await runner.run(
         EXPORT,
@@ -939,3 +957,73 @@ async def test_the_readme_tour_returns_the_demo_disputes(demo_runner: Runner) ->
     assert reissue["cancellationInvoice"]["totalInclTax"].startswith("-")
     assert reissue["invoice"]["paymentStatus"] == "CANCELLED"
     assert reissue["reissuedInvoice"]["number"]
+
+
+# -- the photo over a real multipart HTTP request, as a technical request's service order ----
+
+
+async def test_a_photo_and_a_document_go_up_as_a_multipart_request(
+    runner: Runner, world: World
+) -> None:
+    import hashlib
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from api.app import create_app
+    from auth.api_keys import new_api_key
+    from db.models import ApiKey
+
+    made = new_api_key()
+    async with runner.sessions() as session, session.begin():
+        session.add(
+            ApiKey(
+                user_id=world.people["USER"].id,
+                name="contestations",
+                prefix=made.prefix,
+                key_hash=made.key_hash,
+                scopes=["read", "write"],
+                expires_at=datetime.now(UTC) + timedelta(days=1),  # keys go by the wall clock
+            )
+        )
+    invoice = await invoice_of(runner, world)
+    operations = {
+        "query": CONTEST,
+        "variables": {
+            "i": {
+                "invoiceId": gid("Invoice", invoice.id),
+                "reason": "DISPUTED_INDEX",
+                "comment": "Photo du compteur jointe.",
+                "index": {"value": 4321, "photo": None},
+                "attachments": [None],
+            }
+        },
+    }
+    app = create_app(runner.settings)
+    app.state.sessions = runner.sessions  # the lifespan's job, which ASGITransport skips
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        answer = await client.post(
+            "/graphql",
+            headers={"Authorization": f"Bearer {made.key}"},
+            data={
+                "operations": json.dumps(operations),
+                "map": json.dumps(
+                    {"0": ["variables.i.index.photo"], "1": ["variables.i.attachments.0"]}
+                ),
+            },
+            files={
+                "0": ("index.jpg", b"\xff\xd8\xff\xe0" + bytes(32), "image/jpeg"),
+                "1": ("courrier.pdf", PDF, "application/pdf"),
+            },
+        )
+        assert answer.status_code == 200, answer.text
+        payload = answer.json()["data"]["contestInvoice"]
+        assert payload["errors"] == [], payload
+        files = payload["invoiceDispute"]["attachments"]
+        assert [(f["filename"], f["contentType"], f["isIndexPhoto"]) for f in files] == [
+            ("index.jpg", "image/jpeg", True),
+            ("courrier.pdf", "application/pdf", False),
+        ]
+        assert files[1]["sha256"] == hashlib.sha256(PDF).hexdigest()
