@@ -510,7 +510,7 @@ async def _mail_author(
     author_email: str,
     author_name: str,
     now: datetime,
-    extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    extra: Sequence[tuple[str, str]] = (),
 ) -> None:
     member = (
         await core(
