@@ -21,6 +21,7 @@ from db.models import (
     Alert,
     BillingAccount,
     Group,
+    InvoiceDispute,
     Member,
     Meter,
     OptimisationProposal,
@@ -190,4 +191,13 @@ def scoped_optimisation_proposals(perimeter: Perimeter, *columns: Any) -> Any:
         billing_account_in(
             perimeter, OptimisationProposal.billing_account_id, OptimisationProposal.member_id
         )
+    )
+
+
+def scoped_invoice_disputes(perimeter: Perimeter, *columns: Any) -> Any:
+    """Invoice disputes of the perimeter: through the disputed invoice's billing account (and
+    its member), carried on the dispute row."""
+    selected = columns or (InvoiceDispute,)
+    return select(*selected).where(
+        billing_account_in(perimeter, InvoiceDispute.billing_account_id, InvoiceDispute.member_id)
     )

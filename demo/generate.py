@@ -16,6 +16,7 @@ from datetime import date
 
 from demo import names
 from demo.alerts import AlertBuilder
+from demo.disputes import DisputeBuilder
 from demo.invoices import InvoiceBuilder
 from demo.logins import ADMIN_ID, GROUP_ID, SECOND_ADMIN_ID, SECOND_GROUP_ID
 from demo.members import MemberBuilder
@@ -69,6 +70,7 @@ class DemoGenerator:
             self.state, self.members, self.parc.point_counter
         ).batches()
         yield from SelfCareBuilder(self.state, self.members).batches()
+        yield from DisputeBuilder(self.state, self.members, self.invoices).batches()
         yield from self._second_group()
         yield from self._c4_sites()
 

@@ -45,6 +45,10 @@ class InvoiceBuilder:
         self.state = state
         self.rng = state.rng
         self.invoice_seq: dict[str, int] = {}
+        # What the dispute builder contests: each account's latest invoice, and each
+        # cancelled invoice with its cancellation and corrected invoice (demo/disputes.py).
+        self.latest: dict[int, Row] = {}
+        self.reissues: list[tuple[Row, Row, Row]] = []
 
     def invoices(self, account: Row, sites: list[SiteDraft], out: dict[str, list[Row]]) -> None:
         monthly = account["billing_frequency"] == "MONTHLY"
@@ -72,6 +76,8 @@ class InvoiceBuilder:
             )
             built_invoices.append((invoice, built))
             self._emit_invoice(invoice, built, out)
+            if invoice["kind"] == "INVOICE":
+                self.latest[account["id"]] = invoice
         if cancel:
             old = [
                 (inv, b)
@@ -277,3 +283,4 @@ class InvoiceBuilder:
             "created_at": instant(day, 4, 5),
         }
         self._emit_invoice(corrected, built, out)
+        self.reissues.append((original, cancellation, corrected))

@@ -42,6 +42,8 @@ TABLE_ORDER = (
     "technical_request_attachments",
     "self_care_requests",
     "self_care_request_events",
+    "invoice_disputes",
+    "invoice_dispute_events",
 )
 CHUNK = 5_000
 FLUSH_AT = 40_000

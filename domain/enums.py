@@ -243,3 +243,39 @@ class CustomerCategory(StrEnum):
     PUBLIC = "PUBLIC"  # a public body (collectivité, établissement public): this market's members
     BUSINESS = "BUSINESS"
     PRIVATE = "PRIVATE"  # a private person
+
+
+class DisputeReason(StrEnum):
+    """Why a public buyer contests an invoice (the supplier's Chorus Pro memo): the data of each
+    reason lives in `domain/invoice_disputes.py`."""
+
+    MISSING_DOCUMENT = "MISSING_DOCUMENT"  # supporting document missing / explanation asked
+    WRONG_CHORUS_REFERENCES = "WRONG_CHORUS_REFERENCES"  # legal commitment, service code
+    DISPUTED_INDEX = "DISPUTED_INDEX"
+    PRICE_NOT_MATCHING_SCHEDULE = "PRICE_NOT_MATCHING_SCHEDULE"
+    WRONG_TAXES = "WRONG_TAXES"  # taxes or VAT
+    WRONG_BILLING_STRUCTURE = "WRONG_BILLING_STRUCTURE"
+    WRONG_SIRET = "WRONG_SIRET"  # transfer of competence, not the buyer's invoice
+
+
+class ChorusStatus(StrEnum):
+    """The status the buyer sets on the invoice in Chorus Pro."""
+
+    SUSPENDED = "SUSPENDED"  # suspendue
+    TO_RECYCLE = "TO_RECYCLE"  # à recycler
+    REJECTED = "REJECTED"  # rejetée
+
+
+class DisputeCorrection(StrEnum):
+    """What the supplier does about a founded dispute."""
+
+    CLARIFICATION = "CLARIFICATION"  # explanation or document sent, the invoice stands
+    REPRINT = "REPRINT"  # data corrected, same invoice number reprinted
+    CANCELLATION_AND_REISSUE = "CANCELLATION_AND_REISSUE"  # cancellation invoice + new invoice
+
+
+class DisputeStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    IN_ANALYSIS = "IN_ANALYSIS"
+    RESOLVED = "RESOLVED"  # closed by a correction (see DisputeCorrection)
+    REJECTED = "REJECTED"  # closed: the invoice stands, with the explanation

@@ -48,6 +48,8 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "INVALID_QUERY"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Invoice disputes.
+    CORRECTION_TOO_OLD = "CORRECTION_TOO_OLD"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -100,6 +102,8 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "profonde, trop d'alias ou trop longue.",
     ErrorCode.INTERNAL_ERROR: "Erreur imprévue côté serveur : elle est journalisée, le détail "
     "n'est pas transmis.",
+    ErrorCode.CORRECTION_TOO_OLD: "Correction en défaveur du client remontant au-delà de la "
+    "limite de sa catégorie (2, 4 ou 5 ans avant la date de la facture).",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

@@ -494,7 +494,9 @@ async def queue_technical_request_mail(
     )
 
 
-def _request_context(mail: TechnicalRequestMail | SelfCareRequestMail) -> dict[str, Any]:
+def _request_context(
+    mail: TechnicalRequestMail | SelfCareRequestMail | InvoiceDisputeMail,
+) -> dict[str, Any]:
     """What a request's step mail tells, technical or self-care."""
     return {
         **_common(mail.customer_service),
@@ -537,5 +539,37 @@ async def queue_self_care_request_mail(
         recipients=[mail.email],
         context={**_request_context(mail), "member_legal_name": mail.member_legal_name},
         idempotency_key=f"self-care-request:{mail.request_id}:{mail.event_id}",
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDisputeMail:
+    """An invoice dispute as its author's mail tells it: the confirmation with the reference,
+    the promised day and the summary, then one mail per step (`event_id` keys each one)."""
+
+    dispute_id: int
+    event_id: int
+    reference: str
+    full_name: str
+    email: str
+    invoice_number: str
+    status_label: str
+    type_label: str  # the reason
+    submitted: bool
+    note: str | None
+    summary: list[tuple[str, str]]
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_invoice_dispute_mail(
+    session: AsyncSession, *, mail: InvoiceDisputeMail, now: datetime | None = None
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="invoice_dispute",
+        recipients=[mail.email],
+        context={**_request_context(mail), "invoice_number": mail.invoice_number},
+        idempotency_key=f"invoice-dispute:{mail.dispute_id}:{mail.event_id}",
         now=now,
     )

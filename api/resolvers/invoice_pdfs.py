@@ -365,6 +365,46 @@ async def ensure_pdfs(
     return keys
 
 
+# -- versions kept by a reprint ----------------------------------------------------------------
+
+
+def version_key(number: str, version: int) -> str:
+    """Where a printed version of an invoice is kept (a reprint adds one, never overwrites)."""
+    return f"invoices/versions/{re.sub(r'[^A-Za-z0-9_-]', '_', number)}-v{version}.pdf"
+
+
+def current_pdf(settings: Settings, pdf_key: str | None, number: str) -> Path | None:
+    """The invoice's PDF as customers get it today: the billing system's, else the rendering
+    kept; None when neither was ever made."""
+    return _stored(settings, pdf_key) or _stored(settings, rendered_key(number))
+
+
+async def write_version(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    invoice_id: int,
+    billing_account_id: int,
+    number: str,
+    version: int,
+    copy_of: Path | None = None,
+) -> str:
+    """Writes version `version` of an invoice's PDF and answers its key: a copy of `copy_of`,
+    or a rendering of the invoice's data as this session sees it (changes flushed inside the
+    caller's transaction included). The perimeter is the invoice's own account: the back
+    office renders for the customer who will read it."""
+    key = version_key(number, version)
+    path = settings.files_dir / key
+    if copy_of is not None:
+        content = await asyncio.to_thread(copy_of.read_bytes)
+    else:
+        perimeter = Perimeter(billing_account_ids=frozenset({billing_account_id}))
+        [data] = await _pdf_data(session, settings, perimeter, [invoice_id])
+        content = await asyncio.to_thread(render_pdf, data)
+    await asyncio.to_thread(_write_atomic, path, content)
+    return key
+
+
 # -- the zip of PDFs -------------------------------------------------------------------------
 
 

@@ -15,10 +15,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from api.resolvers.access import clean_email
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
+from api.resolvers.uploads import StoredUpload, remove_uploads, store_upload
 from api.resolvers.writable import object_to_change, require_writing_credential, site_to_change
 from auth.caller import Caller
 from comptoir.settings import Settings
@@ -57,12 +56,6 @@ from domain.enums import Distributor, Energy, Segment, TechnicalRequestStatus, T
 from domain.errors import ErrorCode, Refusal, Refusals, not_found
 from domain.labels import ENERGY_LABELS
 from domain.references import SITE_REFERENCE_LIMITS, ReferenceProblem, clean_reference
-from domain.technical_request_attachments import (
-    ACCEPTED_LABEL,
-    display_name,
-    sniff,
-    storage_name,
-)
 from domain.technical_request_workflow import (
     STATUS_LABELS,
     Step,
@@ -107,7 +100,6 @@ READ_ONLY_REQUEST = "Votre habilitation permet de consulter cette demande, pas d
 READ_ONLY_ATTACHMENT = (
     "Votre habilitation permet de consulter cette demande, pas d'y joindre de fichier."
 )
-ATTACHMENTS_DIR = "attachments"
 DEFAULT_DISTRIBUTOR = {Energy.GAS: Distributor.GRDF, Energy.ELECTRICITY: Distributor.ENEDIS}
 _PHONE = re.compile(r"\+?[0-9 .()-]{6,32}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -744,7 +736,7 @@ async def attach_file(
     its SHA-256; a refused upload or a failed transaction leaves no file. Answers the
     request's row."""
     require_writing_credential(caller)
-    folder: Any = None
+    stored: list[StoredUpload] = []
     try:
         async with transaction(sessions) as session:
             request: TechnicalRequest = await object_to_change(
@@ -757,37 +749,15 @@ async def attach_file(
                 field="technicalRequestId",
                 forbidden=READ_ONLY_ATTACHMENT,
             )
-            cap = settings.max_attachment_bytes
-            if len(content) > cap:
-                raise Refusal(
-                    ErrorCode.TOO_LONG,
-                    f"Fichier trop gros : {cap // 1_000_000 or 1} Mo au plus ({cap} octets).",
-                    field="file",
-                )
-            if not content:
-                raise Refusal(ErrorCode.REQUIRED, "Le fichier est vide.", field="file")
-            kind = sniff(content)
-            if kind is None:
-                raise Refusal(
-                    ErrorCode.INVALID,
-                    f"Format non accepté : {ACCEPTED_LABEL} seulement (reconnu à son contenu, "
-                    "pas à son nom).",
-                    field="file",
-                )
-            content_type, extension = kind
-            shown = display_name(filename, extension)
-            random_part = secrets.token_urlsafe(24)
-            key = f"{ATTACHMENTS_DIR}/{random_part}/{storage_name(shown, extension)}"
-            folder = settings.files_dir / ATTACHMENTS_DIR / random_part
-            folder.mkdir(parents=True, exist_ok=False)
-            (settings.files_dir / key).write_bytes(content)
+            upload = store_upload(settings, filename, content)
+            stored.append(upload)
             attachment = TechnicalRequestAttachment(
                 request_id=persisted_id(request),
-                filename=shown,
-                content_type=content_type,
-                size_bytes=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-                storage_key=key,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                size_bytes=upload.size_bytes,
+                sha256=upload.sha256,
+                storage_key=upload.storage_key,
                 uploaded_by_user_id=caller.user_id,
                 created_at=now,
             )
@@ -801,12 +771,15 @@ async def attach_file(
                 object_id=request_id,
                 now=now,
                 client_address=client_address,
-                details={"filename": shown, "sha256": attachment.sha256, "size": len(content)},
+                details={
+                    "filename": upload.filename,
+                    "sha256": upload.sha256,
+                    "size": upload.size_bytes,
+                },
             )
             return await _row_of(session, request_id)
     except BaseException:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        remove_uploads(stored)
         raise
 
 
@@ -1088,16 +1061,19 @@ async def step_events(
 
 
 async def attachments_of_requests(
-    sessions: async_sessionmaker[AsyncSession], request_ids: Sequence[int]
+    sessions: async_sessionmaker[AsyncSession],
+    request_ids: Sequence[int],
+    attachments: sa.Table = ATTACHMENTS,
 ) -> list[list[Any]]:
-    """Each request's attachments, in upload order: one statement (ids read in the perimeter)."""
+    """Each request's attachments (rows of `attachments`, a request kind's files keyed by
+    `request_id`), in upload order: one statement (ids read in the perimeter)."""
     wanted = sorted(set(request_ids))
     by_request: dict[int, list[Any]] = defaultdict(list)
     if wanted:
         statement = (
-            sa.select(*ATTACHMENTS.c)
-            .where(ATTACHMENTS.c.request_id.in_(wanted))
-            .order_by(ATTACHMENTS.c.created_at, ATTACHMENTS.c.id)
+            sa.select(*attachments.c)
+            .where(attachments.c.request_id.in_(wanted))
+            .order_by(attachments.c.created_at, attachments.c.id)
         )
         async with sessions() as session:
             for row in await core_rows(session, statement):

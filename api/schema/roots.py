@@ -14,6 +14,11 @@ from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
+from api.schema.invoice_disputes import (
+    INVOICE_DISPUTE_TYPES,
+    InvoiceDisputeMutations,
+    InvoiceDisputeQueries,
+)
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
 from api.schema.optimisation import (
     OPTIMISATION_TYPES,
@@ -52,6 +57,7 @@ QUERIES: tuple[type, ...] = (
     TechnicalRequestQueries,
     SelfCareRequestQueries,
     OptimisationQueries,
+    InvoiceDisputeQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -69,6 +75,7 @@ MUTATIONS: tuple[type, ...] = (
     TechnicalRequestMutations,
     SelfCareRequestMutations,
     OptimisationMutations,
+    InvoiceDisputeMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
@@ -79,4 +86,5 @@ EXTRA_TYPES: tuple[type, ...] = (
     *TECHNICAL_REQUEST_TYPES,
     *SELF_CARE_REQUEST_TYPES,
     *OPTIMISATION_TYPES,
+    *INVOICE_DISPUTE_TYPES,
 )

@@ -8,6 +8,7 @@ author joined; events and attachments come through one loader call per level of 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -505,9 +506,21 @@ class AttachServiceOrderInput:
     )
 
 
+def uploads_in(value: Any) -> list[Any]:
+    """Every uploaded file an input holds, however deep (a file, a list of files, a file in a
+    sub-input)."""
+    if hasattr(value, "read") and hasattr(value, "close"):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [u for item in value for u in uploads_in(item)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [u for f in dataclasses.fields(value) for u in uploads_in(getattr(value, f.name))]
+    return []
+
+
 class ClosesUpload(FieldExtension):
-    """Closes the uploaded file (a spooled temporary file) once the mutation has answered,
-    whether it read it or a guard answered first: strawberry hands the form's files over and
+    """Closes the uploaded files (spooled temporary files) once the mutation has answered,
+    whether it read them or a guard answered first: strawberry hands the form's files over and
     never closes them."""
 
     async def resolve_async(
@@ -520,8 +533,7 @@ class ClosesUpload(FieldExtension):
         try:
             return await next_(source, info, **kwargs)
         finally:
-            upload: Any = getattr(kwargs.get("input"), "file", None)
-            if hasattr(upload, "close"):
+            for upload in uploads_in(kwargs.get("input")):
                 await upload.close()
 
 

@@ -11,6 +11,12 @@ from db.models.accounts import (
 )
 from db.models.base import SQLModel
 from db.models.billing import Invoice, InvoiceLine, InvoiceSite
+from db.models.disputes import (
+    InvoiceDispute,
+    InvoiceDisputeAttachment,
+    InvoiceDisputeEvent,
+    InvoicePdfVersion,
+)
 from db.models.journal import AuditEntry, OutboxMail
 from db.models.notifications import AlertDigest, AlertNotification, AlertPreference
 from db.models.optimisation import (
@@ -45,7 +51,11 @@ __all__ = [
     "GrantBillingAccount",
     "Group",
     "Invoice",
+    "InvoiceDispute",
+    "InvoiceDisputeAttachment",
+    "InvoiceDisputeEvent",
     "InvoiceLine",
+    "InvoicePdfVersion",
     "InvoiceSite",
     "Member",
     "Meter",

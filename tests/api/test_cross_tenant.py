@@ -20,8 +20,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import UploadFile
 
-from db.models import ApiKey, OutboxMail, SelfCareRequest, TechnicalRequest, User
+from db.models import (
+    ApiKey,
+    InvoiceDispute,
+    OutboxMail,
+    SelfCareRequest,
+    TechnicalRequest,
+    User,
+)
 from domain.enums import (
+    DisputeReason,
+    DisputeStatus,
     MailStatus,
     SelfCareRequestKind,
     SelfCareRequestStatus,
@@ -71,6 +80,9 @@ class Target:
     self_care_request_reference: str = "SC-2026-999999"
     # set by the fixture: an unanswered optimisation proposal of tenant B (on its sites[0])
     optimisation_proposal: str = gid("OptimisationProposal", MISSING)
+    # set by the fixture: a received dispute of tenant B's invoice
+    invoice_dispute: str = gid("InvoiceDispute", MISSING)
+    invoice_dispute_reference: str = "CF-2026-999999"
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -383,6 +395,50 @@ TECHNICAL_REQUEST_CASES: list[Case] = [
     ),
 ]
 
+_CONTEST = (
+    'mutation($i: ID!) { contestInvoice(input: {invoiceId: $i, reason: WRONG_TAXES, comment: "x"}) '
+    "{ invoiceDispute { id } " + _ERRORS + " } }"
+)
+DISPUTE_CASES: list[Case] = [
+    _node("invoice_dispute"),
+    Case(
+        "invoiceDispute(reference)",
+        "query($r: String!) { invoiceDispute(reference: $r) { id events { status } } }",
+        lambda a, t: {"r": t.invoice_dispute_reference},
+    ),
+    Case(
+        "node(Invoice).dispute",
+        "query($id: ID!) { node(id: $id) { ... on Invoice { dispute { id } } } }",
+        lambda a, t: {"id": t.invoice},
+    ),
+    Case(
+        "invoiceDisputes(filter.memberIds)",
+        "query($m: ID!) { invoiceDisputes(filter: {memberIds: [$m]}) "
+        "{ totalCount edges { node { id } } } }",
+        lambda a, t: {"m": t.member},
+    ),
+    Case(
+        "invoiceDisputeCountsByReason(memberIds)",
+        "query($m: ID!) { invoiceDisputeCountsByReason(year: 2026, memberIds: [$m]) { total } }",
+        lambda a, t: {"m": t.member},
+    ),
+    Case(
+        "exportInvoiceDisputes(filter.memberIds)",
+        "mutation($m: ID!) { exportInvoiceDisputes(input: {format: CSV, "
+        "filter: {memberIds: [$m]}}) { url rowCount " + _ERRORS + " } }",
+        lambda a, t: {"m": t.member},
+    ),
+    Case("contestInvoice(invoiceId)", _CONTEST, lambda a, t: {"i": t.invoice}),
+    # The back office settles every group's disputes by design (test_invoice_disputes).
+    Case(
+        "advanceInvoiceDispute",
+        "mutation($id: ID!) { advanceInvoiceDispute(input: {disputeId: $id, "
+        "status: IN_ANALYSIS}) { invoiceDispute { id } " + _ERRORS + " } }",
+        lambda a, t: {"id": t.invoice_dispute},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+]
+
 
 _ANSWER = "{ proposal { id state } " + _ERRORS + " } }"
 OPTIMISATION_CASES: list[Case] = [
@@ -614,6 +670,7 @@ CASES: list[Case] = [
     *ALERT_CASES,
     *TECHNICAL_REQUEST_CASES,
     *OPTIMISATION_CASES,
+    *DISPUTE_CASES,
 ]
 
 
@@ -678,6 +735,32 @@ async def _self_care_request(
     return request
 
 
+# Tenant A's invoice on accounts[0], by group (the read-only callers see it).
+INVOICE_OF: dict[int, str] = {}
+
+
+async def _invoice_dispute(
+    session_factory: async_sessionmaker[AsyncSession], world: World, invoice: Any
+) -> InvoiceDispute:
+    """A received dispute of the world's invoice (on accounts[0]), filed by its USER."""
+    async with session_factory() as session, session.begin():
+        dispute = InvoiceDispute(
+            reference=f"CF-T-{world.group.id:06d}",
+            invoice_id=invoice.id,
+            billing_account_id=world.accounts[0].id,
+            member_id=world.member.id,
+            reason=DisputeReason.WRONG_TAXES,
+            status=DisputeStatus.RECEIVED,
+            comment="TVA",
+            received_on=TODAY,
+            due_on=TODAY,
+            submitted_by_user_id=world.people["USER"].id,
+            submitted_at=NOW,
+        )
+        session.add(dispute)
+    return dispute
+
+
 @pytest.fixture(scope="module")
 async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
     from db.models import Meter
@@ -730,6 +813,13 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
     ours = await make_alert(session_factory, a.sites[0], detected_on=TODAY)
     request = await _technical_request(session_factory, b)
     self_care = await _self_care_request(session_factory, b)
+    dispute = await _invoice_dispute(session_factory, b, invoice)
+    INVOICE_OF[a.group.id] = gid(
+        "Invoice",
+        (
+            await make_invoice(session_factory, a.accounts[0], [a.sites[0]], accounting_date=TODAY)
+        ).id,
+    )
     REQUEST_OF[a.group.id] = gid(
         "TechnicalRequest", (await _technical_request(session_factory, a)).id
     )
@@ -752,6 +842,8 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         self_care_request=gid("SelfCareRequest", self_care.id),  # type: ignore[arg-type]
         self_care_request_reference=self_care.reference,
         optimisation_proposal=gid("OptimisationProposal", their_proposal.id),
+        invoice_dispute=gid("InvoiceDispute", dispute.id),  # type: ignore[arg-type]
+        invoice_dispute_reference=dispute.reference,
     )
     return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
@@ -949,6 +1041,13 @@ READ_ONLY_CASES: list[ReadOnlyCase] = [
         )
         for name in ("acceptOptimisation", "declineOptimisation")
     ),
+    # A read-only grant or key sees the invoice but contests nothing.
+    ReadOnlyCase(
+        "contestInvoice",
+        _CONTEST,
+        lambda a: {"i": INVOICE_OF[a.group.id]},
+        ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY", "INFRA_USER_KEY"),
+    ),
 ]
 
 
@@ -1016,6 +1115,7 @@ async def test_a_visible_object_the_caller_may_not_change_is_forbidden(
                 await runner.count(AuditEntry),
                 await runner.count(TechnicalRequest),
                 await runner.count(TechnicalRequestEvent),
+                await runner.count(InvoiceDispute),
             )
 
     before = await snapshot()

@@ -51,6 +51,7 @@ FILE_EXPORTS = {
     "exportTechnicalRequests",
     "exportTechnicalRequestReview",
     "exportOptimisationProposals",
+    "exportInvoiceDisputes",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.

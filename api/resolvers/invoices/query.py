@@ -15,8 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from db.core import INVOICES, SHARES
-from db.models import Site
+from db.core import INVOICES, SHARES, table_of
+from db.models import InvoiceDispute, Site
 from db.scoped import Perimeter, scoped_sites
 from domain import billing
 from domain.enums import (
@@ -28,6 +28,9 @@ from domain.enums import (
     PaymentStatus,
 )
 from domain.errors import ErrorCode, Refusal
+from domain.invoice_disputes import OPEN_STATUSES
+
+DISPUTES = table_of(InvoiceDispute)
 
 
 class InvoiceOrder(StrEnum):
@@ -67,6 +70,8 @@ class InvoiceQuery:
     number: str | None = None
     min_total_incl_tax: Decimal | None = None
     max_total_incl_tax: Decimal | None = None
+    # Leave out the invoices under an open dispute (their amounts are contested).
+    exclude_disputed: bool = False
 
 
 def bounded(query: InvoiceQuery, *, today: date, max_months: int) -> InvoiceQuery:
@@ -144,4 +149,13 @@ def filtered(statement: sa.Select[Any], perimeter: Perimeter, query: InvoiceQuer
         where.append(c.total_incl_tax >= low)
     if high is not None:
         where.append(c.total_incl_tax <= high)
+    if query.exclude_disputed:
+        where.append(c.id.not_in(open_disputed_invoices()))
     return statement.where(*where)
+
+
+def open_disputed_invoices() -> Any:
+    """`SELECT invoice_id` of the open disputes (at most one per invoice)."""
+    return sa.select(DISPUTES.c.invoice_id).where(
+        DISPUTES.c.status.in_([s.value for s in OPEN_STATUSES])
+    )

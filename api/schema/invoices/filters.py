@@ -67,6 +67,11 @@ class InvoiceFilter:
     max_total_incl_tax: Decimal | None = strawberry.field(
         default=None, description="Montant TTC maximal."
     )
+    exclude_disputed: bool = strawberry.field(
+        default=False,
+        description="Vrai : laisse de côté les factures sous contestation en cours (leurs "
+        "montants sont contestés), dans la liste comme dans les bilans.",
+    )
 
 
 def to_query(f: InvoiceFilter | None) -> InvoiceQuery:
@@ -102,4 +107,5 @@ def to_query(f: InvoiceFilter | None) -> InvoiceQuery:
         number=f.number,
         min_total_incl_tax=f.min_total_incl_tax,
         max_total_incl_tax=f.max_total_incl_tax,
+        exclude_disputed=f.exclude_disputed,
     )

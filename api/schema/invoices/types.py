@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
@@ -28,6 +28,9 @@ from api.schema.enums import (
     PaymentStatus,
 )
 from api.schema.portfolio import BillingAccount, Site
+
+if TYPE_CHECKING:
+    from api.schema.invoice_disputes import InvoiceDispute
 
 
 @strawberry.type(description="Une ligne de facture : une composante, ou la TVA d'un taux.")
@@ -239,6 +242,17 @@ class Invoice(relay.Node):
 
         found = await request_loader(info.context, "InvoiceByCancelledIdLoader", load).load(self.id)
         return Invoice.from_detail(found) if found is not None else None
+
+    @strawberry.field(
+        description="La contestation de cette facture (ou celle qu'elle règle, pour une facture "
+        "d'annulation ou une nouvelle facture) ; null si aucune."
+    )
+    async def dispute(
+        self, info: strawberry.Info
+    ) -> Annotated[InvoiceDispute, strawberry.lazy("api.schema.invoice_disputes")] | None:
+        from api.schema.invoice_disputes import dispute_of_invoice
+
+        return await dispute_of_invoice(info, self.id)
 
     @strawberry.field(
         description="Lien signé vers le PDF de la facture, valable quelques minutes (celui du "
