@@ -179,3 +179,10 @@ def scoped_held_members(perimeter: Perimeter, *columns: Any) -> Any:
     """Members the perimeter holds whole (see `member_held`)."""
     selected = columns or (Member,)
     return select(*selected).where(member_held(perimeter, Member.id))
+
+
+def scoped_held_billing_accounts(perimeter: Perimeter, *columns: Any) -> Any:
+    """Billing accounts of the members the perimeter holds whole (a USER's, an ADMIN's group's):
+    what the account statement may be asked on directly."""
+    selected = columns or (BillingAccount,)
+    return select(*selected).where(member_held(perimeter, BillingAccount.member_id))

@@ -7,6 +7,7 @@ them. Adding a domain's fields is adding its class here.
 from __future__ import annotations
 
 from api.schema.access import AccessMutations, AccessQueries
+from api.schema.account_statements import AccountStatementMutations
 from api.schema.accounts import AccountQueries
 from api.schema.alert_preferences import AlertPreferenceMutations, AlertPreferenceQueries
 from api.schema.alerts import ALERT_TYPES, AlertMutations, AlertQueries
@@ -62,6 +63,7 @@ MUTATIONS: tuple[type, ...] = (
     AlertMutations,
     TechnicalRequestMutations,
     SelfCareRequestMutations,
+    AccountStatementMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
