@@ -217,7 +217,7 @@ async def test_the_statement_pdf_carries_the_legal_identity_the_documents_and_th
     # then
     payload = data["exportAccountStatement"]
     assert payload["errors"] == []
-    status, body, content_type = await download(live_server, payload["url"])
+    status, body, _ = await download(live_server, payload["url"])
     assert status == 200 and body.startswith(b"%PDF")
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
     settings = runner.settings
