@@ -16,6 +16,7 @@ from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
+from api.schema.management_sheets import ManagementSheetMutations
 from api.schema.outbox import OutboxMutations, OutboxQueries
 from api.schema.portfolio import NODE_TYPES
 from api.schema.readings import ReadingMutations, ReadingQueries
@@ -64,6 +65,7 @@ MUTATIONS: tuple[type, ...] = (
     TechnicalRequestMutations,
     SelfCareRequestMutations,
     AccountStatementMutations,
+    ManagementSheetMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
