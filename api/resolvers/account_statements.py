@@ -37,6 +37,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.export_files import WrittenExport, new_export_path
 from api.resolvers.invoice_pdfs import _supplier
+from auth.caller import Caller
+from auth.permissions import user_members
 from comptoir.settings import Settings
 from db.core import ACCOUNTS, GROUPS, INVOICES, MEMBERS, core, core_rows
 from db.models import BillingAccount, Member
@@ -92,6 +94,17 @@ class StatementTarget:
     billing_account_id: int | None
     start: date
     end: date
+
+
+def own_member(caller: Caller) -> int:
+    """The member a statement names implicitly: the caller's, when it holds exactly one (as
+    for a self-care request); REQUIRED otherwise."""
+    members = user_members(caller)
+    if len(members) != 1:
+        raise Refusal(
+            ErrorCode.REQUIRED, "Précisez l'adhérent concerné (memberId).", field="memberId"
+        )
+    return next(iter(members))
 
 
 def check_target(target: StatementTarget) -> None:

@@ -44,7 +44,9 @@ class ExportAccountStatementInput:
         default=None, description="Le compte de facturation."
     )
     member_id: relay.GlobalID | None = strawberry.field(
-        default=None, description="L'adhérent (tous ses comptes de facturation)."
+        default=None,
+        description="L'adhérent (tous ses comptes de facturation) ; par défaut le vôtre "
+        "(obligatoire pour un administrateur).",
     )
     from_: date = strawberry.field(name="from", description="Premier jour (date comptable).")
     to: date = strawberry.field(description="Dernier jour inclus (trois ans au plus).")
@@ -101,11 +103,13 @@ class AccountStatementMutations:
         ctx = info.context
 
         async def work() -> WrittenExport:
+            member_id = pk_of(input.member_id, "Member", "memberId")
+            account_id = pk_of(input.billing_account_id, "BillingAccount", "billingAccountId")
+            if member_id is None and account_id is None:
+                member_id = cases.own_member(ctx.caller)
             target = cases.StatementTarget(
-                member_id=pk_of(input.member_id, "Member", "memberId"),
-                billing_account_id=pk_of(
-                    input.billing_account_id, "BillingAccount", "billingAccountId"
-                ),
+                member_id=member_id,
+                billing_account_id=account_id,
                 start=input.from_,
                 end=input.to,
             )

@@ -240,7 +240,7 @@ async def test_the_statement_pdf_carries_the_legal_identity_the_documents_and_th
         ("USER", "other_member", "NOT_FOUND"),
         ("ADMIN", "unknown_account", "NOT_FOUND"),
         ("USER", "both", "REQUIRED"),
-        ("USER", "none", "REQUIRED"),
+        ("ADMIN", "none", "REQUIRED"),
     ],
 )
 async def test_a_statement_outside_the_callers_hold_is_not_found(
@@ -381,3 +381,58 @@ async def sql_audit(runner: Runner, request_gid: str) -> str:
             )
         ).one()
     return str(row[0])
+
+
+# -- the README's tour, on the demo ----------------------------------------------------------
+
+TOUR_EXPORT = """
+mutation { exportAccountStatement(input: {from: "2026-01-01", to: "2026-10-31", format: PDF}) {
+  url rowCount errors { code message } } }"""
+
+TOUR_REQUEST = """
+mutation { submitSelfCareRequest(input: {accountStatement: {periodFrom: "2026-01-01",
+  periodTo: "2026-10-31"}}) { selfCareRequest { id reference } errors { code message } } }"""
+
+TOUR_STATEMENT = """
+query($ref: String!) { selfCareRequest(reference: $ref) { statusLabel answer
+  statement { pdfUrl csvUrl xlsxUrl expiresAt } } }"""
+
+
+async def _demo_user(demo_runner: Runner, user_id: int) -> User:
+    from sqlmodel import select
+
+    async with demo_runner.sessions() as session:
+        found: User = (await session.exec(select(User).where(User.id == user_id))).one()
+    return found
+
+
+async def test_the_readme_tour_downloads_the_demo_members_statement(
+    demo_runner: Runner,
+) -> None:
+    from demo.logins import MEMBER_USER_ID
+
+    user = await _demo_user(demo_runner, MEMBER_USER_ID)
+    payload = (await demo_runner.run(TOUR_EXPORT, as_user=user))["exportAccountStatement"]
+    assert payload["errors"] == []
+    assert payload["rowCount"] > 0 and payload["url"]
+
+
+async def test_the_readme_tour_requests_a_statement_and_downloads_it_once_approved(
+    demo_runner: Runner,
+) -> None:
+    from demo.logins import MEMBER_USER_ID, OPERATOR_ID
+
+    user = await _demo_user(demo_runner, MEMBER_USER_ID)
+    operator = await _demo_user(demo_runner, OPERATOR_ID)
+    submitted = (await demo_runner.run(TOUR_REQUEST, as_user=user))["submitSelfCareRequest"]
+    assert submitted["errors"] == []
+    request = submitted["selfCareRequest"]
+    for status in ("IN_PROGRESS", "APPROVED"):
+        step = await demo_runner.run(
+            ADVANCE, {"i": {"requestId": request["id"], "status": status}}, as_user=operator
+        )
+        assert step["advanceSelfCareRequest"]["errors"] == []
+    seen = await demo_runner.run(TOUR_STATEMENT, {"ref": request["reference"]}, as_user=user)
+    files = seen["selfCareRequest"]["statement"]
+    assert files["pdfUrl"] and files["csvUrl"] and files["xlsxUrl"]
+    assert "documents" in seen["selfCareRequest"]["answer"]

@@ -249,3 +249,36 @@ async def test_the_sheet_costs_the_same_statements_for_one_site_or_all(
         counts.append((len(counted), payload["rowCount"]))
     assert counts[0][0] == counts[1][0]
     assert counts[0][1] < counts[1][1]
+
+
+# -- the README's tour, on the demo ----------------------------------------------------------
+
+TOUR = """
+mutation { exportManagementSheet(input: {fromMonth: "2025-11", format: XLSX}) {
+  url rowCount errors { code message } } }"""
+
+
+async def test_the_readme_tour_exports_the_demo_groups_sheet(
+    demo_runner: Runner, live_server: LiveServer
+) -> None:
+    from sqlmodel import select
+
+    from db.models import User
+    from demo.logins import ADMIN_ID
+
+    async with demo_runner.sessions() as session:
+        admin = (await session.exec(select(User).where(User.id == ADMIN_ID))).one()
+    payload = (await demo_runner.run(TOUR, as_user=admin))["exportManagementSheet"]
+    assert payload["errors"] == []
+    rows = payload["rowCount"]
+    async with demo_runner.sessions() as session:
+        sites = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT COUNT(*) FROM sites s JOIN members m ON m.id = s.member_id "
+                    "WHERE m.group_id = (SELECT group_id FROM members WHERE id = "
+                    "(SELECT member_id FROM sites LIMIT 1))"
+                )
+            )
+        ).scalar_one()
+    assert rows > sites > 0  # each site, plus the account, member and overall totals
