@@ -40,8 +40,8 @@ from domain.errors import ErrorCode, Refusal
 from domain.labels import ENERGY_LABELS
 
 MONTHS = 12
-PARTITION_ROWS = 5_000  # rows fetched at a time
-CHUNK_ROWS = 2_000  # sheet rows handed to the writer at a time
+PARTITION_ROWS = 2_000  # rows fetched at a time
+CHUNK_ROWS = 500  # sheet rows handed to the writer at a time (90 columns each)
 
 # What each month (and the 12 months' total) shows, in order.
 FIGURES = ("kWh", "Fourniture HT", "Acheminement HT", "Taxes", "TVA", "Total TTC")
