@@ -389,14 +389,6 @@ TOUR_EXPORT = """
 mutation { exportAccountStatement(input: {from: "2026-01-01", to: "2026-10-31", format: PDF}) {
   url rowCount errors { code message } } }"""
 
-TOUR_REQUEST = """
-mutation { submitSelfCareRequest(input: {accountStatement: {periodFrom: "2026-01-01",
-  periodTo: "2026-10-31"}}) { selfCareRequest { id reference } errors { code message } } }"""
-
-TOUR_STATEMENT = """
-query($ref: String!) { selfCareRequest(reference: $ref) { statusLabel answer
-  statement { pdfUrl csvUrl xlsxUrl expiresAt } } }"""
-
 
 async def _demo_user(demo_runner: Runner, user_id: int) -> User:
     from sqlmodel import select
@@ -415,24 +407,3 @@ async def test_the_readme_tour_downloads_the_demo_members_statement(
     payload = (await demo_runner.run(TOUR_EXPORT, as_user=user))["exportAccountStatement"]
     assert payload["errors"] == []
     assert payload["rowCount"] > 0 and payload["url"]
-
-
-async def test_the_readme_tour_requests_a_statement_and_downloads_it_once_approved(
-    demo_runner: Runner,
-) -> None:
-    from demo.logins import MEMBER_USER_ID, OPERATOR_ID
-
-    user = await _demo_user(demo_runner, MEMBER_USER_ID)
-    operator = await _demo_user(demo_runner, OPERATOR_ID)
-    submitted = (await demo_runner.run(TOUR_REQUEST, as_user=user))["submitSelfCareRequest"]
-    assert submitted["errors"] == []
-    request = submitted["selfCareRequest"]
-    for status in ("IN_PROGRESS", "APPROVED"):
-        step = await demo_runner.run(
-            ADVANCE, {"i": {"requestId": request["id"], "status": status}}, as_user=operator
-        )
-        assert step["advanceSelfCareRequest"]["errors"] == []
-    seen = await demo_runner.run(TOUR_STATEMENT, {"ref": request["reference"]}, as_user=user)
-    files = seen["selfCareRequest"]["statement"]
-    assert files["pdfUrl"] and files["csvUrl"] and files["xlsxUrl"]
-    assert "documents" in seen["selfCareRequest"]["answer"]
