@@ -11,7 +11,8 @@ included); taxes are the CTA, the excise and the local taxes. A site's figures a
 under the billing account it belongs to now. Sums are made in SQL, in whole cents.
 
 One statement, streamed: the perimeter's sites (with the filter), each joined to its monthly
-sums (one GROUP BY over the window's per-site invoice rows), in member, account and point
+sums (one GROUP BY over the window's per-site invoice rows) and its account to the number
+of invoices that billed its sites (each grouped invoice once), in member, account and point
 order; rows are pivoted as they come, so memory stays flat whatever the perimeter's size.
 """
 
@@ -111,6 +112,22 @@ def _statement(perimeter: Perimeter, criteria: SiteCriteria, period: Period, dia
         .group_by(SHARES.c.site_id, year, month)
         .subquery("sums")
     )
+    # Each account's invoices, counted once however many of its sites they bill.
+    account_invoices = (
+        scoped_invoice_sites(
+            perimeter,
+            SITES.c.billing_account_id,
+            sa.func.count(sa.distinct(SHARES.c.invoice_id)).label("invoice_count"),
+        )
+        .join(SITES, SITES.c.id == SHARES.c.site_id)
+        .where(
+            INVOICES.c.accounting_date >= period.start,
+            INVOICES.c.accounting_date <= period.last_day,
+            SHARES.c.site_id.in_(sites_matching(perimeter, criteria, SITES.c.id)),
+        )
+        .group_by(SITES.c.billing_account_id)
+        .subquery("account_invoices")
+    )
     account_sites = (
         sa.select(SITES.c.billing_account_id, sa.func.count(SITES.c.id).label("site_count"))
         .group_by(SITES.c.billing_account_id)
@@ -129,6 +146,7 @@ def _statement(perimeter: Perimeter, criteria: SiteCriteria, period: Period, dia
             ACCOUNTS.c.invoice_label,
             ACCOUNTS.c.is_multi_site,
             account_sites.c.site_count,
+            account_invoices.c.invoice_count.label("account_invoices"),
             sa.type_coerce(SITES.c.energy, sa.String).label("energy"),
             SITES.c.point_number,
             SITES.c.internal_code,
@@ -148,6 +166,7 @@ def _statement(perimeter: Perimeter, criteria: SiteCriteria, period: Period, dia
             SITES.join(ACCOUNTS, ACCOUNTS.c.id == SITES.c.billing_account_id)
             .join(MEMBERS, MEMBERS.c.id == SITES.c.member_id)
             .join(account_sites, account_sites.c.billing_account_id == ACCOUNTS.c.id)
+            .outerjoin(account_invoices, account_invoices.c.billing_account_id == ACCOUNTS.c.id)
             .outerjoin(sums, sums.c.site_id == SITES.c.id)
         )
         .order_by(
@@ -215,17 +234,21 @@ class _Pivot:
         self.everything = _Total(_head(LEVEL_ALL))
 
     def _close_site(self) -> None:
+        # A site's invoice count is its own; an account's counts each invoice once (its
+        # grouped invoices bill several sites), and a member's and the sheet's add those up.
         if self.site is not None:
             self.out.append(self.site.row())
-            assert self.account is not None and self.member is not None
-            for total in (self.account, self.member, self.everything):
-                total.add(self.site.invoices, self.site.figures)
+            assert self.account is not None
+            self.account.add(0, self.site.figures)
             self.site = None
 
     def _close_account(self) -> None:
         self._close_site()
         if self.account is not None:
             self.out.append(self.account.row())
+            assert self.member is not None
+            for total in (self.member, self.everything):
+                total.add(self.account.invoices, self.account.figures)
             self.account = None
 
     def _close_member(self) -> None:
@@ -251,7 +274,8 @@ class _Pivot:
                     r.invoice_label,
                     grouping_label(r.is_multi_site, r.site_count),
                     r.energy,
-                )
+                ),
+                invoices=int(r.account_invoices or 0),
             )
         if r.id != self.site_id:
             self._close_site()

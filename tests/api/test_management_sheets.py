@@ -178,6 +178,18 @@ async def test_an_admins_sheet_lists_each_site_and_totals_that_match_sql_in_xlsx
         assert figures_of(accounts[account.number]) == {
             k: v for k, v in want.items() if k != "Factures"
         }
+    # an account counts each grouped invoice once
+    async with runner.sessions() as session:
+        invoices = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT COUNT(*) FROM invoices WHERE billing_account_id = :a "
+                    "AND accounting_date BETWEEN :start AND :end"
+                ),
+                {"a": world.accounts[0].id, "start": WINDOW[0], "end": WINDOW[1]},
+            )
+        ).scalar_one()
+    assert accounts[world.accounts[0].number]["Factures"] == invoices == 6
     members = {r["Adhérent"]: r for r in rows if r["Ligne"] == "Total adhérent"}
     for member in (world.member, world.other_member):
         want = await sql_sums(runner, "s.member_id = :m", m=member.id)
@@ -188,7 +200,23 @@ async def test_an_admins_sheet_lists_each_site_and_totals_that_match_sql_in_xlsx
         runner, "s.member_id IN (:m1, :m2)", m1=world.member.id, m2=world.other_member.id
     )
     assert figures_of(overall) == {k: v for k, v in want.items() if k != "Factures"}
-    assert overall["Factures"] == want["Factures"]
+    async with runner.sessions() as session:
+        distinct = (
+            await (await session.connection()).execute(
+                sa.text(
+                    "SELECT COUNT(DISTINCT x.invoice_id) FROM invoice_sites x "
+                    "JOIN invoices i ON i.id = x.invoice_id JOIN sites s ON s.id = x.site_id "
+                    "WHERE s.member_id IN (:m1, :m2) AND i.accounting_date BETWEEN :start AND :end"
+                ),
+                {
+                    "m1": world.member.id,
+                    "m2": world.other_member.id,
+                    "start": WINDOW[0],
+                    "end": WINDOW[1],
+                },
+            )
+        ).scalar_one()
+    assert overall["Factures"] == distinct
     assert payload["rowCount"] == len(rows) == 4 + 3 + 2 + 1
 
 
