@@ -10,10 +10,11 @@ whole invoice. Supply is the subscription plus the energy (capacity, CEE and reg
 included); taxes are the CTA, the excise and the local taxes. A site's figures are summed
 under the billing account it belongs to now. Sums are made in SQL, in whole cents.
 
-One statement, streamed: the perimeter's sites (with the filter), each joined to its monthly
-sums (one GROUP BY over the window's per-site invoice rows) and its account to the number
-of invoices that billed its sites (each grouped invoice once), in member, account and point
-order; rows are pivoted as they come, so memory stays flat whatever the perimeter's size.
+Two statements: each billing account's number of invoices in the window (each grouped
+invoice once; a few thousand pairs), then, streamed, the perimeter's sites (with the filter),
+each joined to its monthly sums (one GROUP BY over the window's per-site invoice rows), in
+member, account and point order; rows are pivoted as they come, so memory stays flat whatever
+the perimeter's size.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.resolvers.billing_file import _in_cents
 from api.resolvers.consumption import Period, check_period
 from api.resolvers.filter_scope import check_filter_scope
-from api.resolvers.portfolio import SiteCriteria, sites_matching
+from api.resolvers.portfolio import SiteCriteria, site_conditions, sites_matching
 from db.core import ACCOUNTS, INVOICES, MEMBERS, SHARES, SITES
 from db.scoped import Perimeter, scoped_invoice_sites
 from documents.tables import Column, Table
@@ -84,6 +85,26 @@ def grouping_label(is_multi_site: bool, sites: int) -> str:
     return f"Facture groupée ({sites} sites)" if is_multi_site else "Facture par site"
 
 
+def _account_invoices(perimeter: Perimeter, criteria: SiteCriteria, period: Period) -> Any:
+    """Each account's invoices in the window that bill its selected sites, counted once
+    however many sites they bill: a few thousand pairs, read before the rows. Joined, not
+    `IN (sites)`: SQLite rebuilt the site list per invoice."""
+    return (
+        scoped_invoice_sites(
+            perimeter,
+            SITES.c.billing_account_id,
+            sa.func.count(sa.distinct(INVOICES.c.id)),
+        )
+        .join(SITES, SITES.c.id == SHARES.c.site_id)
+        .where(
+            INVOICES.c.accounting_date >= period.start,
+            INVOICES.c.accounting_date <= period.last_day,
+            *site_conditions(perimeter, criteria),
+        )
+        .group_by(SITES.c.billing_account_id)
+    )
+
+
 def _statement(perimeter: Perimeter, criteria: SiteCriteria, period: Period, dialect: str) -> Any:
     year = sa.extract("year", INVOICES.c.accounting_date)
     month = sa.extract("month", INVOICES.c.accounting_date)
@@ -112,22 +133,6 @@ def _statement(perimeter: Perimeter, criteria: SiteCriteria, period: Period, dia
         .group_by(SHARES.c.site_id, year, month)
         .subquery("sums")
     )
-    # Each account's invoices, counted once however many of its sites they bill.
-    account_invoices = (
-        scoped_invoice_sites(
-            perimeter,
-            SITES.c.billing_account_id,
-            sa.func.count(sa.distinct(SHARES.c.invoice_id)).label("invoice_count"),
-        )
-        .join(SITES, SITES.c.id == SHARES.c.site_id)
-        .where(
-            INVOICES.c.accounting_date >= period.start,
-            INVOICES.c.accounting_date <= period.last_day,
-            SHARES.c.site_id.in_(sites_matching(perimeter, criteria, SITES.c.id)),
-        )
-        .group_by(SITES.c.billing_account_id)
-        .subquery("account_invoices")
-    )
     account_sites = (
         sa.select(SITES.c.billing_account_id, sa.func.count(SITES.c.id).label("site_count"))
         .group_by(SITES.c.billing_account_id)
@@ -146,7 +151,6 @@ def _statement(perimeter: Perimeter, criteria: SiteCriteria, period: Period, dia
             ACCOUNTS.c.invoice_label,
             ACCOUNTS.c.is_multi_site,
             account_sites.c.site_count,
-            account_invoices.c.invoice_count.label("account_invoices"),
             sa.type_coerce(SITES.c.energy, sa.String).label("energy"),
             SITES.c.point_number,
             SITES.c.internal_code,
@@ -166,7 +170,6 @@ def _statement(perimeter: Perimeter, criteria: SiteCriteria, period: Period, dia
             SITES.join(ACCOUNTS, ACCOUNTS.c.id == SITES.c.billing_account_id)
             .join(MEMBERS, MEMBERS.c.id == SITES.c.member_id)
             .join(account_sites, account_sites.c.billing_account_id == ACCOUNTS.c.id)
-            .outerjoin(account_invoices, account_invoices.c.billing_account_id == ACCOUNTS.c.id)
             .outerjoin(sums, sums.c.site_id == SITES.c.id)
         )
         .order_by(
@@ -222,8 +225,9 @@ class _Pivot:
     """Rows of (site × month) in, sheet rows out: a site's row when the next site starts,
     an account's and a member's total when they end."""
 
-    def __init__(self, start: date) -> None:
+    def __init__(self, start: date, account_invoices: dict[int, int]) -> None:
         self.first = start.year * 12 + start.month - 1
+        self.account_invoices = account_invoices
         self.out: list[list[Any]] = []
         self.site: _Total | None = None
         self.site_id: int | None = None
@@ -275,7 +279,7 @@ class _Pivot:
                     grouping_label(r.is_multi_site, r.site_count),
                     r.energy,
                 ),
-                invoices=int(r.account_invoices or 0),
+                invoices=self.account_invoices.get(r.account_id, 0),
             )
         if r.id != self.site_id:
             self._close_site()
@@ -341,9 +345,10 @@ async def management_sheet(
         await check_filter_scope(session, perimeter, criteria)
 
     async def chunks() -> AsyncIterator[list[list[Any]]]:
-        pivot = _Pivot(period.start)
         async with sessions() as session:
             connection = await session.connection()
+            counts = await connection.execute(_account_invoices(perimeter, criteria, period))
+            pivot = _Pivot(period.start, {a: int(n) for a, n in counts})
             statement = _statement(perimeter, criteria, period, connection.dialect.name)
             result = await connection.stream(statement.execution_options(yield_per=PARTITION_ROWS))
             async for partition in result.partitions(PARTITION_ROWS):
