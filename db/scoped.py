@@ -201,3 +201,10 @@ def scoped_invoice_disputes(perimeter: Perimeter, *columns: Any) -> Any:
     return select(*selected).where(
         billing_account_in(perimeter, InvoiceDispute.billing_account_id, InvoiceDispute.member_id)
     )
+
+
+def scoped_held_billing_accounts(perimeter: Perimeter, *columns: Any) -> Any:
+    """Billing accounts of the members the perimeter holds whole (a USER's, an ADMIN's group's):
+    what the account statement may be asked on directly."""
+    selected = columns or (BillingAccount,)
+    return select(*selected).where(member_held(perimeter, BillingAccount.member_id))

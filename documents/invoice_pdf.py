@@ -336,7 +336,7 @@ def render_invoice_pdf(data: InvoicePdfData) -> bytes:
     return bytes(pdf.output())
 
 
-def _title(pdf: _Document, text: str, size: float = 10.5) -> None:
+def _title(pdf: FPDF, text: str, size: float = 10.5) -> None:
     pdf.set_font("helvetica", "B", size)
     pdf.set_text_color(18, 53, 91)
     pdf.cell(0, 7, _safe(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -410,7 +410,7 @@ def _header(pdf: _Document, d: InvoicePdfData) -> None:
 
 @contextmanager
 def _table(
-    pdf: _Document,
+    pdf: FPDF,
     widths: Sequence[float],
     aligns: Sequence[str],
     *,

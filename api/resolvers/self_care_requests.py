@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.account_statements import produce_request_statement
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.technical_requests import (
     decode_keyset,
@@ -314,16 +315,29 @@ async def _mail_author(
 # -- the back office ---------------------------------------------------------------------------
 
 
-async def _apply(session: AsyncSession, request: SelfCareRequest) -> dict[str, Any]:
+async def _apply(
+    session: AsyncSession, settings: Settings, request: SelfCareRequest, *, now: datetime
+) -> dict[str, Any]:
     """Writes the approved change to its member or billing account, flushed (a constraint
     the database refuses raises here, inside the caller's transaction); answers the values
-    before and after, for the audit."""
+    before and after, for the audit. A statement asked for is produced (its files written
+    under the request's reference)."""
     kind = SelfCareRequestKind(request.kind)
     payload = request.payload or {}
     changes: dict[str, Any]
     target: Member | BillingAccount
     if kind is K.ACCOUNT_STATEMENT:
-        return {}
+        produced = await produce_request_statement(
+            session,
+            settings,
+            reference=request.reference,
+            member_id=request.member_id,
+            billing_account_id=request.billing_account_id,
+            start=date.fromisoformat(payload["from"]),
+            end=date.fromisoformat(payload["to"]),
+            issued_on=paris_date(now),
+        )
+        return {"statement": produced}
     if kind in (K.CHANGE_LEGAL_NAME, K.CHANGE_LEGAL_ADDRESS):
         target = (
             await session.exec(
@@ -416,7 +430,18 @@ async def advance_self_care_request(
         )
         session.add_all([request, event])
         await session.flush()
-        applied = await _apply(session, request) if to is SelfCareRequestStatus.APPROVED else {}
+        applied = (
+            await _apply(session, settings, request, now=now)
+            if to is SelfCareRequestStatus.APPROVED
+            else {}
+        )
+        if "statement" in applied and not cleaned:
+            request.answer = (
+                f"Relevé de compte établi ({applied['statement']['documents']} documents) : "
+                "téléchargeable depuis la demande."
+            )
+            session.add(request)
+            await session.flush()
         audit.record(
             session,
             actor_user_id=caller.user_id,

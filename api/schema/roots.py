@@ -7,6 +7,7 @@ them. Adding a domain's fields is adding its class here.
 from __future__ import annotations
 
 from api.schema.access import AccessMutations, AccessQueries
+from api.schema.account_statements import AccountStatementMutations
 from api.schema.accounts import AccountQueries
 from api.schema.alert_preferences import AlertPreferenceMutations, AlertPreferenceQueries
 from api.schema.alerts import ALERT_TYPES, AlertMutations, AlertQueries
@@ -20,6 +21,7 @@ from api.schema.invoice_disputes import (
     InvoiceDisputeQueries,
 )
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
+from api.schema.management_sheets import ManagementSheetMutations
 from api.schema.optimisation import (
     OPTIMISATION_TYPES,
     OptimisationMutations,
@@ -76,6 +78,8 @@ MUTATIONS: tuple[type, ...] = (
     SelfCareRequestMutations,
     OptimisationMutations,
     InvoiceDisputeMutations,
+    AccountStatementMutations,
+    ManagementSheetMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.

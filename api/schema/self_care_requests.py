@@ -24,6 +24,7 @@ from api.graphql.permissions import IsAuthenticated, WritesData, holds_tier
 from api.graphql.scalars import JsonObject
 from api.resolvers import self_care_requests as cases
 from api.resolvers.cursors import decode_cursor, encode_cursor, page_size
+from api.schema.account_statements import AccountStatementFiles, request_statement_files
 from api.schema.enums import InvoiceDelivery, SelfCareRequestKind
 from domain import enums
 from domain.errors import ErrorCode, Refusal
@@ -93,6 +94,17 @@ class SelfCareRequest(relay.Node):
             submitted_at=r.submitted_at,
             updated_at=r.updated_at,
         )
+
+    @strawberry.field(
+        description="Le relevé de compte produit à l'acceptation d'une demande de relevé : "
+        "liens signés (PDF, CSV, XLSX) ; null tant qu'il n'est pas établi."
+    )
+    def statement(self, info: strawberry.Info) -> AccountStatementFiles | None:
+        if self.kind is not enums.SelfCareRequestKind.ACCOUNT_STATEMENT:
+            return None
+        if self.status is not enums.SelfCareRequestStatus.APPROVED:
+            return None
+        return request_statement_files(info, self.reference)
 
     @strawberry.field(description="L'historique, de la plus ancienne étape à la plus récente.")
     async def events(self, info: strawberry.Info) -> list[SelfCareRequestEvent]:

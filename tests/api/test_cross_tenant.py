@@ -491,6 +491,40 @@ OPTIMISATION_CASES: list[Case] = [
 ]
 
 
+# The account statement (ADMIN and USER only) and the annual management sheet.
+STATEMENT_CASES: list[Case] = [
+    *(
+        Case(
+            f"exportAccountStatement({name})",
+            f"mutation($x: ID!) {{ exportAccountStatement(input: {{{name}: $x, "
+            'from: "2026-01-01", to: "2026-11-30", format: CSV}) { url rowCount '
+            + _ERRORS
+            + " } }",
+            lambda a, t, attr=attr: {"x": getattr(t, attr)},
+        )
+        for name, attr in (("billingAccountId", "billing_account"), ("memberId", "member"))
+    ),
+    *(
+        Case(
+            f"exportManagementSheet(filter.{name})",
+            f"mutation($x: {kind}) {{ exportManagementSheet(input: {{format: CSV, "
+            f'fromMonth: "2025-11", filter: {{{name}: $x}}}}) {{ url rowCount ' + _ERRORS + " } }",
+            lambda a, t, attr=attr, many=kind.startswith("["): {
+                "x": [getattr(t, attr)] if many else getattr(t, attr)
+            },
+        )
+        for name, kind, attr in (
+            ("memberIds", "[ID!]!", "member"),
+            ("billingAccountIds", "[ID!]!", "billing_account"),
+        )
+    ),
+    Case(
+        "selfCareRequest(reference).statement",
+        "query($r: String!) { selfCareRequest(reference: $r) { statement { pdfUrl } } }",
+        lambda a, t: {"r": t.self_care_request_reference},
+    ),
+]
+
 CASES: list[Case] = [
     _node("group"),
     _node("member"),
@@ -671,6 +705,7 @@ CASES: list[Case] = [
     *TECHNICAL_REQUEST_CASES,
     *OPTIMISATION_CASES,
     *DISPUTE_CASES,
+    *STATEMENT_CASES,
 ]
 
 

@@ -52,6 +52,8 @@ FILE_EXPORTS = {
     "exportTechnicalRequestReview",
     "exportOptimisationProposals",
     "exportInvoiceDisputes",
+    "exportAccountStatement",
+    "exportManagementSheet",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.
