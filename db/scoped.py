@@ -10,16 +10,18 @@ missing one. Nothing is fetched first and filtered in Python.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from db.core import ACCOUNTS, INVOICES, LINES, SHARES
+from db.core import ACCOUNTS, INVOICES, LINES, SHARES, SITES
 from db.models import (
     Alert,
     BillingAccount,
+    Contact,
     Group,
     Member,
     Meter,
@@ -35,6 +37,11 @@ class Perimeter:
     group_ids: frozenset[int] = field(default_factory=frozenset)
     member_ids: frozenset[int] = field(default_factory=frozenset)
     billing_account_ids: frozenset[int] = field(default_factory=frozenset)
+    # Data retention (domain/retention.py): the earliest contract end still served, computed
+    # once per request from its clock. Sites whose supply ended before it, their readings and
+    # their invoices are out of every scoped query. None: no cut-off (batch jobs that must see
+    # everything, such as the purge itself).
+    served_since: date | None = None
 
     @classmethod
     def nobody(cls) -> Perimeter:
@@ -71,8 +78,31 @@ def members_of_groups(group_ids: frozenset[int] | set[int]) -> Any:
 
 def site_in(perimeter: Perimeter) -> ColumnElement[bool]:
     """The predicate "this site is in the perimeter", for statements that select from sites
-    with further criteria (the parc filter)."""
-    return billing_account_in(perimeter, Site.billing_account_id, Site.member_id)
+    with further criteria (the parc filter). A site past its retention is in no perimeter."""
+    inside = billing_account_in(perimeter, Site.billing_account_id, Site.member_id)
+    if perimeter.served_since is None:
+        return inside
+    return sa.and_(inside, site_served(perimeter.served_since, col(Site.supply_end)))
+
+
+def site_served(since: date, supply_end: Any) -> ColumnElement[bool]:
+    """The predicate "this site's contract ended on `since` or later, or has not ended"."""
+    return sa.or_(supply_end.is_(None), supply_end >= since)
+
+
+def invoice_served(since: date, invoice_id: Any) -> ColumnElement[bool]:
+    """The predicate "this invoice is still served": it covers at least one served site, or
+    names no site at all. An invoice whose every site is past its retention goes with them."""
+    # Aliases: the outer statement may select from these tables too (per-site rows), and
+    # SQLAlchemy would correlate the subqueries to them.
+    share, site = SHARES.alias("retention_shares"), SITES.alias("retention_sites")
+    any_share = sa.exists().where(share.c.invoice_id == invoice_id)
+    served_share = sa.exists().where(
+        share.c.invoice_id == invoice_id,
+        site.c.id == share.c.site_id,
+        site_served(since, site.c.supply_end),
+    )
+    return sa.or_(~any_share, served_share)
 
 
 def scoped_sites(perimeter: Perimeter, *columns: Any) -> Any:
@@ -113,16 +143,31 @@ def scoped_invoices(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
     An invoice belongs to the perimeter through its billing account; further joins (member,
     group, per-site rows) are added by the caller with `.join(...)`.
     """
-    return (
+    statement = (
         sa.select(*columns)
         .select_from(INVOICES.join(ACCOUNTS, ACCOUNTS.c.id == INVOICES.c.billing_account_id))
         .where(billing_account_in(perimeter, ACCOUNTS.c.id, ACCOUNTS.c.member_id))
     )
+    if perimeter.served_since is not None:
+        statement = statement.where(invoice_served(perimeter.served_since, INVOICES.c.id))
+    return statement
 
 
 def scoped_invoice_sites(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
-    """An invoice's per-site rows (`invoice_sites`) whose invoice is in the perimeter."""
-    return scoped_invoices(perimeter, *columns).join(SHARES, SHARES.c.invoice_id == INVOICES.c.id)
+    """An invoice's per-site rows (`invoice_sites`) whose invoice is in the perimeter (and,
+    past a retention cut-off, whose own site is still served)."""
+    statement = scoped_invoices(perimeter, *columns).join(
+        SHARES, SHARES.c.invoice_id == INVOICES.c.id
+    )
+    if perimeter.served_since is not None:
+        site = SITES.alias("retention_sites")
+        statement = statement.where(
+            sa.exists().where(
+                site.c.id == SHARES.c.site_id,
+                site_served(perimeter.served_since, site.c.supply_end),
+            )
+        )
+    return statement
 
 
 def scoped_invoice_lines(perimeter: Perimeter, *columns: Any) -> sa.Select[Any]:
@@ -179,3 +224,19 @@ def scoped_held_members(perimeter: Perimeter, *columns: Any) -> Any:
     """Members the perimeter holds whole (see `member_held`)."""
     selected = columns or (Member,)
     return select(*selected).where(member_held(perimeter, Member.id))
+
+
+def scoped_contacts(perimeter: Perimeter, *columns: Any) -> Any:
+    """The contacts ("vos interlocuteurs") a perimeter reads: the supplier's (no group), those
+    of the groups it reaches (no member) and those of the members it reaches."""
+    selected = columns or (Contact,)
+    return select(*selected).where(
+        sa.or_(
+            col(Contact.group_id).is_(None),
+            sa.and_(
+                col(Contact.member_id).is_(None),
+                col(Contact.group_id).in_(scoped_groups(perimeter, Group.id)),
+            ),
+            col(Contact.member_id).in_(scoped_members(perimeter, Member.id)),
+        )
+    )

@@ -15,10 +15,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
-import shutil
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +33,7 @@ from api.resolvers.access import clean_email
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
+from api.resolvers.stored_files import StoredFile, discard, store_upload
 from api.resolvers.writable import object_to_change, require_writing_credential, site_to_change
 from auth.caller import Caller
 from comptoir.settings import Settings
@@ -57,12 +56,7 @@ from domain.enums import Distributor, Energy, Segment, TechnicalRequestStatus, T
 from domain.errors import ErrorCode, Refusal, Refusals, not_found
 from domain.labels import ENERGY_LABELS
 from domain.references import SITE_REFERENCE_LIMITS, ReferenceProblem, clean_reference
-from domain.technical_request_attachments import (
-    ACCEPTED_LABEL,
-    display_name,
-    sniff,
-    storage_name,
-)
+from domain.technical_request_attachments import ACCEPTED_LABEL, SIGNATURES
 from domain.technical_request_workflow import (
     STATUS_LABELS,
     Step,
@@ -705,7 +699,7 @@ async def attach_file(
     its SHA-256; a refused upload or a failed transaction leaves no file. Answers the
     request's row."""
     require_writing_credential(caller)
-    folder: Any = None
+    stored: StoredFile | None = None
     try:
         async with transaction(sessions) as session:
             request: TechnicalRequest = await object_to_change(
@@ -718,37 +712,21 @@ async def attach_file(
                 field="technicalRequestId",
                 forbidden=READ_ONLY_ATTACHMENT,
             )
-            cap = settings.max_attachment_bytes
-            if len(content) > cap:
-                raise Refusal(
-                    ErrorCode.TOO_LONG,
-                    f"Fichier trop gros : {cap // 1_000_000 or 1} Mo au plus ({cap} octets).",
-                    field="file",
-                )
-            if not content:
-                raise Refusal(ErrorCode.REQUIRED, "Le fichier est vide.", field="file")
-            kind = sniff(content)
-            if kind is None:
-                raise Refusal(
-                    ErrorCode.INVALID,
-                    f"Format non accepté : {ACCEPTED_LABEL} seulement (reconnu à son contenu, "
-                    "pas à son nom).",
-                    field="file",
-                )
-            content_type, extension = kind
-            shown = display_name(filename, extension)
-            random_part = secrets.token_urlsafe(24)
-            key = f"{ATTACHMENTS_DIR}/{random_part}/{storage_name(shown, extension)}"
-            folder = settings.files_dir / ATTACHMENTS_DIR / random_part
-            folder.mkdir(parents=True, exist_ok=False)
-            (settings.files_dir / key).write_bytes(content)
+            stored = store_upload(
+                settings,
+                directory=ATTACHMENTS_DIR,
+                filename=filename,
+                content=content,
+                accepted=frozenset(content_type for _, content_type, _ in SIGNATURES),
+                accepted_label=ACCEPTED_LABEL,
+            )
             attachment = TechnicalRequestAttachment(
                 request_id=persisted_id(request),
-                filename=shown,
-                content_type=content_type,
-                size_bytes=len(content),
-                sha256=hashlib.sha256(content).hexdigest(),
-                storage_key=key,
+                filename=stored.filename,
+                content_type=stored.content_type,
+                size_bytes=stored.size_bytes,
+                sha256=stored.sha256,
+                storage_key=stored.key,
                 uploaded_by_user_id=caller.user_id,
                 created_at=now,
             )
@@ -762,12 +740,15 @@ async def attach_file(
                 object_id=request_id,
                 now=now,
                 client_address=client_address,
-                details={"filename": shown, "sha256": attachment.sha256, "size": len(content)},
+                details={
+                    "filename": stored.filename,
+                    "sha256": stored.sha256,
+                    "size": stored.size_bytes,
+                },
             )
             return await _row_of(session, request_id)
     except BaseException:
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
+        discard(stored)
         raise
 
 

@@ -24,7 +24,7 @@ from auth.permissions import admin_groups
 from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
-from db.models import AccessGrant, BillingAccount, Group, Member, OutboxMail, Site, User
+from db.models import AccessGrant, BillingAccount, Member, OutboxMail, Site, User
 from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_members
 from domain.enums import SiteStatus, Tier, UserStatus
@@ -150,15 +150,8 @@ async def _welcome_member(
     if not users:
         report.members_without_user.append(member.customer_number)
         return
-    group = await session.get(Group, member.group_id)
-    assert group is not None
     accounts, sites = await _services_and_sites(session, member_id)
-    service = contacts.customer_service_of(
-        settings,
-        contacts.GroupContacts(
-            group.name, group.customer_service_email, group.customer_service_phone
-        ),
-    )
+    service = (await contacts.for_groups(session, settings, [member.group_id]))[member.group_id]
     for user in users:
         key = mails.welcome_pack_key(member_id, user.email)
         queued = (

@@ -14,6 +14,7 @@ from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
+from api.schema.help import HelpMutations, HelpQueries
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
 from api.schema.outbox import OutboxMutations, OutboxQueries
 from api.schema.portfolio import NODE_TYPES
@@ -46,6 +47,7 @@ QUERIES: tuple[type, ...] = (
     AlertQueries,
     TechnicalRequestQueries,
     SelfCareRequestQueries,
+    HelpQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -62,6 +64,7 @@ MUTATIONS: tuple[type, ...] = (
     AlertMutations,
     TechnicalRequestMutations,
     SelfCareRequestMutations,
+    HelpMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.

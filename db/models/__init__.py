@@ -11,6 +11,7 @@ from db.models.accounts import (
 )
 from db.models.base import SQLModel
 from db.models.billing import Invoice, InvoiceLine, InvoiceSite
+from db.models.help import Contact, Guide
 from db.models.journal import AuditEntry, OutboxMail
 from db.models.notifications import AlertDigest, AlertNotification, AlertPreference
 from db.models.organisation import BillingAccount, Group, Member
@@ -37,8 +38,10 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BillingAccount",
+    "Contact",
     "GrantBillingAccount",
     "Group",
+    "Guide",
     "Invoice",
     "InvoiceLine",
     "InvoiceSite",
