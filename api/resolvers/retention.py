@@ -130,14 +130,12 @@ async def purge_expired(
         ]
         for label, table, where in plan:
             if apply:
+                found = 0
                 if label == "factures":
-                    # A cancellation points at the invoice it cancels: both go, the pointer
-                    # first, so the order of the rows inside the statement does not matter.
-                    await core(
-                        session,
-                        sa.update(INVOICES).where(where).values(cancels_invoice_id=None),
-                    )
-                found = (await core(session, sa.delete(table).where(where))).rowcount
+                    # A cancellation points at the invoice it cancels: it goes first.
+                    cancellations = sa.and_(where, INVOICES.c.cancels_invoice_id.is_not(None))
+                    found = (await core(session, sa.delete(INVOICES).where(cancellations))).rowcount
+                found += (await core(session, sa.delete(table).where(where))).rowcount
             else:
                 found = (
                     await core(session, sa.select(sa.func.count()).select_from(table).where(where))

@@ -14,9 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.retention import purge_expired
 from db.models import Invoice, Site
-from domain.enums import ReadingSource, Register, SiteStatus
-from tests.factories import World, make_invoice, make_metered_site, make_world
+from domain.enums import InvoiceKind, ReadingSource, Register, SiteStatus
+from tests.factories import World, make_alert, make_invoice, make_metered_site, make_world
 from tests.ids import gid
 from tests.runner import Runner
 
@@ -162,3 +163,67 @@ async def test_an_ended_contract_is_served_five_years_then_gone(
         totals = data["billingSummary"]["totals"]
         assert totals["invoiceCount"] == wanted["invoices"]
         assert Decimal(totals["totalInclTax"]) == wanted["total"]
+
+
+async def test_the_purge_removes_an_expired_site_with_its_invoices_and_keeps_a_shared_one(
+    runner: Runner, ending: Ending, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # given: a second site of the member, ended the day before, with its own invoice, the
+    # cancellation of that invoice and an alert (the first one shares a served invoice)
+    world = ending.world
+    gone, _ = await make_metered_site(
+        session_factory,
+        world.accounts[1],
+        status=SiteStatus.TERMINATED,
+        readings=[(ENDED, Register.BASE, 900, ReadingSource.DISTRIBUTOR_ACTUAL, False)],
+    )
+    async with session_factory() as session, session.begin():
+        await session.exec(  # type: ignore[call-overload]
+            sa.text(
+                "UPDATE sites SET supply_start = '2018-01-01', supply_end = :end WHERE id = :id"
+            ).bindparams(end=date(2021, 6, 29), id=gone.id)
+        )
+    own = await make_invoice(
+        session_factory, world.accounts[1], [gone], accounting_date=date(2021, 7, 10)
+    )
+    cancel = await make_invoice(
+        session_factory,
+        world.accounts[1],
+        [gone],
+        accounting_date=date(2021, 8, 10),
+        kind=InvoiceKind.CANCELLATION,
+        cancels=own,
+    )
+    await make_alert(session_factory, gone, detected_on=date(2021, 6, 1))
+
+    async def count(sql: str, **values: Any) -> int:
+        async with session_factory() as session:
+            result = await session.exec(sa.text(sql).bindparams(**values))  # type: ignore[call-overload]
+            return int(result.one()[0])
+
+    numbers = {"a": own.number, "b": cancel.number}
+    invoices_sql = "SELECT COUNT(*) FROM invoices WHERE number IN (:a, :b)"
+    # when: a dry run, then the purge, on the day after five years (neither site is served)
+    today = AFTER.date()
+    dry = await purge_expired(runner.sessions, runner.settings, today=today, now=AFTER)
+    assert dry.sites == [(gone.point_number, date(2021, 6, 29))]
+    assert dry.kept == [ending.site.point_number]
+    assert dry.counts["factures"] == 2 and dry.counts["alertes"] == 1
+    assert await count(invoices_sql, **numbers) == 2
+    done = await purge_expired(runner.sessions, runner.settings, today=today, now=AFTER, apply=True)
+    # then: the expired site and everything of it is gone; the one on a shared invoice stays
+    assert done.counts == dry.counts
+    assert await count("SELECT COUNT(*) FROM sites WHERE id = :i", i=gone.id) == 0
+    assert await count(invoices_sql, **numbers) == 0
+    for table in ("readings", "meters", "alerts"):
+        assert await count(f"SELECT COUNT(*) FROM {table} WHERE site_id = :i", i=gone.id) == 0
+    assert await count("SELECT COUNT(*) FROM invoice_lines WHERE invoice_id = :i", i=own.id) == 0
+    assert await count("SELECT COUNT(*) FROM sites WHERE id = :i", i=ending.site.id) == 1
+    assert await count("SELECT COUNT(*) FROM invoices WHERE id = :i", i=ending.shared.id) == 1
+    assert (
+        await count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'retention.purge' AND object_id = :i",
+            i=str(gone.id),
+        )
+        == 1
+    )
