@@ -27,7 +27,7 @@ from db.core import core_rows
 from db.engine import transaction
 from db.models import Contact, Group, Guide, Member
 from db.models.base import persisted_id
-from db.scoped import scoped_contacts
+from db.scoped import scoped_contacts, scoped_groups, scoped_members
 from domain.enums import ContactRole, GuideAudience, Tier
 from domain.errors import ErrorCode, Refusal, not_found
 from domain.help import (
@@ -56,9 +56,19 @@ async def list_contacts(
 ) -> list[Contact]:
     """The caller's contacts (the back office: every one), the supplier's first, then the
     groups', then the members'; narrowed to one group or member when asked."""
-    statement = (
-        select(Contact) if caller.holds(Tier.OPERATOR) else scoped_contacts(caller.perimeter)
-    )
+    back_office = caller.holds(Tier.OPERATOR)
+    statement = select(Contact) if back_office else scoped_contacts(caller.perimeter)
+    if not back_office:
+        # A group or member outside the perimeter is named like one that does not exist:
+        # nobody to show (not even the supplier's, which would tell the two apart).
+        if group_id is not None:
+            statement = statement.where(
+                sa.literal(group_id).in_(scoped_groups(caller.perimeter, Group.id))
+            )
+        if member_id is not None:
+            statement = statement.where(
+                sa.literal(member_id).in_(scoped_members(caller.perimeter, Member.id))
+            )
     if group_id is not None:
         statement = statement.where(
             sa.or_(col(Contact.group_id).is_(None), col(Contact.group_id) == group_id)
