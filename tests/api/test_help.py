@@ -21,6 +21,7 @@ from domain.enums import Tier
 from tests.factories import World, make_person, make_world
 from tests.ids import gid
 from tests.runner import Runner
+from tests.sql_counter import SqlCounter
 
 CONTACTS = """
 query($g: ID, $m: ID) {
@@ -432,3 +433,41 @@ async def test_customers_cannot_manage_contacts_or_guides(runner: Runner, world:
             as_user=world.people[tier],
         )
         assert result.errors and result.errors[0].extensions["code"] == "FORBIDDEN", tier
+
+
+async def test_the_help_tab_costs_the_same_statements_for_any_number_of_entries(
+    runner: Runner, world: World, count_sql: SqlCounter
+) -> None:
+    document = "{ guides { id title downloadUrl } contacts { id name phone } }"
+    user = world.people["USER"]
+    await runner.run(document, as_user=user)  # warm: the caller's load is not the point
+    with count_sql() as before:
+        first = await runner.run(document, as_user=user)
+    operator = world.people["OPERATOR"]
+    for n in range(3):
+        await add_contact(
+            runner,
+            operator,
+            role="DEDICATED_ADVISER",
+            name=f"Conseiller {n}",
+            phone="02 54 00 00 0" + str(n),
+            email=f"conseiller{n}@fournisseur.test",
+            memberId=gid("Member", world.member.id),
+        )
+        await runner.run(
+            CREATE_GUIDE,
+            {
+                "i": {
+                    "title": f"Guide {n}",
+                    "description": "Encore un.",
+                    "audience": "MEMBERS",
+                    "file": upload(PDF),
+                }
+            },
+            as_user=operator,
+        )
+    with count_sql() as after:
+        second = await runner.run(document, as_user=user)
+    assert len(second["guides"]) >= len(first["guides"]) + 3
+    assert len(second["contacts"]) == len(first["contacts"]) + 3
+    assert len(after) == len(before)
