@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.retention import purge_expired
 from db.models import Invoice, Site
+from db.types import Money
 from domain.enums import InvoiceKind, ReadingSource, Register, SiteStatus
 from tests.factories import World, make_alert, make_invoice, make_metered_site, make_world
 from tests.ids import gid
@@ -86,10 +87,11 @@ async def expected(
     member = ending.world.member.id
     async with sessions() as session:
 
-        async def one(text: str) -> Any:
-            result = await session.exec(  # type: ignore[call-overload]
-                sa.text(text).bindparams(m=member, since=since)
-            )
+        async def one(text: str, *columns: Any) -> Any:
+            statement = sa.text(text).bindparams(m=member, since=since)
+            if columns:  # the money column read through its type (cents on SQLite)
+                statement = statement.columns(*columns)  # type: ignore[assignment]
+            result = await session.exec(statement)  # type: ignore[call-overload]
             return result.one()
 
         (sites,) = await one(
@@ -97,16 +99,18 @@ async def expected(
             " AND (supply_end IS NULL OR supply_end >= :since)"
         )
         count, total = await one(
-            "SELECT COUNT(*), COALESCE(SUM(i.total_incl_tax), 0) FROM invoices i"
+            "SELECT COUNT(*) AS n, COALESCE(SUM(i.total_incl_tax), 0) AS total FROM invoices i"
             " JOIN billing_accounts b ON b.id = i.billing_account_id"
             " WHERE b.member_id = :m AND i.accounting_date BETWEEN '2021-04-01' AND '2021-09-30'"
             " AND EXISTS (SELECT 1 FROM invoice_sites s JOIN sites t ON t.id = s.site_id"
-            "  WHERE s.invoice_id = i.id AND (t.supply_end IS NULL OR t.supply_end >= :since))"
+            "  WHERE s.invoice_id = i.id AND (t.supply_end IS NULL OR t.supply_end >= :since))",
+            sa.column("n", sa.Integer()),
+            sa.column("total", Money()),
         )
     return {
         "sites": sites,
         "invoices": count,
-        "total": Decimal(int(total)) / 100,  # all of kind INVOICE; stored in cents
+        "total": total,  # all of kind INVOICE
     }
 
 
