@@ -471,3 +471,29 @@ async def test_the_help_tab_costs_the_same_statements_for_any_number_of_entries(
     assert len(second["guides"]) >= len(first["guides"]) + 3
     assert len(second["contacts"]) == len(first["contacts"]) + 3
     assert len(after) == len(before)
+
+
+async def test_the_welcome_pack_lists_the_members_guides(runner: Runner, world: World) -> None:
+    # given: a guide for members and one for coordinators only
+    operator = world.people["OPERATOR"]
+    for title, audience in (
+        ("Bien démarrer", "MEMBERS"),
+        ("Réservé au coordonnateur", "COORDINATORS"),
+    ):
+        await runner.run(
+            CREATE_GUIDE,
+            {"i": {"title": title, "description": "…", "audience": audience, "file": upload(PDF)}},
+            as_user=operator,
+        )
+    # when: the member's welcome pack goes
+    answer = await runner.run(
+        "mutation($m: [ID!]) { sendWelcomePacks(input: {memberIds: $m}) { errors { code } } }",
+        {"m": [gid("Member", world.member.id)]},
+        as_user=world.people["ADMIN"],
+    )
+    assert answer["sendWelcomePacks"]["errors"] == []
+    # then: it lists the members' guide, linked to the Help tab, not the coordinators'
+    (mail,) = await runner.mails_to(world.people["USER"].email, "welcome_pack")
+    titles = [g["title"] for g in mail.context["guides"]]
+    assert "Bien démarrer" in titles and "Réservé au coordonnateur" not in titles
+    assert all("/aide/guides/" in g["url"] for g in mail.context["guides"])
