@@ -102,11 +102,6 @@ def _supplier_fallback(settings: Settings) -> CustomerService:
     )
 
 
-async def supplier(session: AsyncSession, settings: Settings) -> CustomerService:
-    """The supplier's own customer service (for a person outside any group)."""
-    return (await for_groups(session, settings, [0]))[0]
-
-
 async def for_site(session: AsyncSession, settings: Settings, site_id: int) -> CustomerService:
     """The contacts of the group a site belongs to."""
     group_id = (

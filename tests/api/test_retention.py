@@ -164,6 +164,12 @@ async def test_an_ended_contract_is_served_five_years_then_gone(
         assert data["sites"]["totalCount"] == wanted["sites"]
         assert data["viewer"]["perimeter"]["sites"] == wanted["sites"]
         assert data["invoices"]["totalCount"] == wanted["invoices"]
+        exported = await runner.run(
+            "mutation { exportSites(input: {format: CSV}) { rowCount errors { code } } }",
+            as_user=person,
+            now=now,
+        )
+        assert exported["exportSites"]["rowCount"] == wanted["sites"]  # exports obey it too
         totals = data["billingSummary"]["totals"]
         assert totals["invoiceCount"] == wanted["invoices"]
         assert Decimal(totals["totalInclTax"]) == wanted["total"]

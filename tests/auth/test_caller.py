@@ -17,10 +17,10 @@ from db.scoped import Perimeter
 from domain.enums import Tier, UserStatus
 from tests.auth.scopes import grant_scope
 from tests.clock import NOW
+from tests.factories import World, make_person, make_world
 
 # A caller's perimeter stops at the data still retained on the request's day (five years).
 SERVED = date(NOW.year - 5, NOW.month, NOW.day)
-from tests.factories import World, make_person, make_world
 
 
 def test_each_tier_turns_into_its_scope() -> None:
