@@ -36,11 +36,6 @@ class CustomerService:
     supplier_name: str = "Comptoir Énergie"
 
 
-# Only for mails built by hand without a database (the dataclasses' default): every mail the
-# application queues takes its block from the contacts table.
-UNKNOWN = CustomerService(name="Service clients", email="", phone="", hours="")
-
-
 def contact_lines(service: CustomerService | Mapping[str, Any]) -> list[str]:
     """The contact block, line by line, as every mail and PDF prints it. Takes the dataclass
     or its JSON form (what a queued mail's context holds)."""
@@ -86,13 +81,14 @@ async def for_groups(
         .order_by(CONTACTS.c.id.desc()),
     )
     found = {row.group_id: _service(settings, row) for row in rows}
-    supplier = found.get(None) or _supplier_fallback(settings)
+    supplier = found.get(None) or customer_service_of(settings)
     return {group_id: found.get(group_id, supplier) for group_id in wanted}
 
 
-def _supplier_fallback(settings: Settings) -> CustomerService:
-    """No supplier-wide row (the back office may not delete the last one, so only a database
-    built by hand gets here): a block with the supplier's name and nothing to call."""
+def customer_service_of(settings: Settings) -> CustomerService:
+    """The block of last resort, from settings alone: the supplier's name and nothing to call.
+    Only what a mail built without a database shows (mailers.mails' default), or a database
+    with no supplier-wide contact (the back office may not delete the last one)."""
     return CustomerService(
         name=f"Service clients {settings.supplier_name}",
         email="",

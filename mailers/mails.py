@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from comptoir.settings import Settings
 from db.types import utcnow
 from domain.enums import BillingFrequency, Energy, InvoiceDelivery, PaymentMethod, Segment
 from domain.labels import (
@@ -27,13 +28,12 @@ from domain.labels import (
     PAYMENT_METHOD_LABELS,
 )
 from mailers.attachments import SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx
-from mailers.contacts import UNKNOWN, CustomerService
+from mailers.contacts import CustomerService, customer_service_of
 from mailers.outbox import enqueue_mail, message_id, to_json
 from mailers.rendering import french_duration, render_bodies
 
-# For mails built by hand without a database (tests, scripts): the application always passes
-# the block it read from the contacts table (mailers/contacts.py).
-DEFAULT_CUSTOMER_SERVICE = UNKNOWN
+# The defaults of those settings, for callers without settings at hand (tests, scripts).
+DEFAULT_CUSTOMER_SERVICE = customer_service_of(Settings.model_construct())
 
 
 @dataclass(frozen=True, slots=True)
