@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.grants import GrantRow, load_grants
 from db.models import RefreshToken, User
 from db.scoped import Perimeter
+from domain.calendar import paris_date
 from domain.enums import Tier, UserStatus
+from domain.retention import served_since
 
 READ_SCOPE = "read"
 WRITE_SCOPE = "write"  # self-readings, requests, reference edits
@@ -58,7 +60,8 @@ class Caller:
         return [grant for grant in self.grants if grant.tier is tier]
 
 
-def perimeter_for(grants: Iterable[GrantScope]) -> Perimeter:
+def perimeter_for(grants: Iterable[GrantScope], *, today: date | None = None) -> Perimeter:
+    """The scopes the grants reach; with `today`, limited to the data still retained then."""
     groups: set[int] = set()
     members: set[int] = set()
     accounts: set[int] = set()
@@ -69,7 +72,12 @@ def perimeter_for(grants: Iterable[GrantScope]) -> Perimeter:
             members.add(grant.member_id)
         elif grant.tier in (Tier.INFRA_USER, Tier.THIRD_PARTY):
             accounts.update(grant.billing_account_ids)
-    return Perimeter(frozenset(groups), frozenset(members), frozenset(accounts))
+    return Perimeter(
+        frozenset(groups),
+        frozenset(members),
+        frozenset(accounts),
+        served_since=served_since(today) if today is not None else None,
+    )
 
 
 def scope_of(row: GrantRow) -> GrantScope:
@@ -127,8 +135,8 @@ async def load_caller(
         email=user.email,
         full_name=user.full_name,
         grants=grants,
-        perimeter=perimeter_for(grants),
-        write_perimeter=perimeter_for(writable),
+        perimeter=perimeter_for(grants, today=paris_date(now)),
+        write_perimeter=perimeter_for(writable, today=paris_date(now)),
         family_id=family_id,
         api_key_id=api_key_id,
         read_only_key=read_only_key,

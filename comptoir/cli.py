@@ -113,7 +113,14 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
         await _require_migrated(engine)
         if args.if_empty and not await database_is_empty(engine):
             return None
-        return await load_demo_data(engine, scale=args.scale, seed=args.seed, as_of=args.as_of)
+        return await load_demo_data(
+            engine,
+            scale=args.scale,
+            seed=args.seed,
+            as_of=args.as_of,
+            files_dir=settings.files_dir,
+            supplier_name=settings.supplier_name,
+        )
 
     try:
         report = _run_with_database(settings, work)
@@ -395,6 +402,35 @@ def cmd_send_alert_digests(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_purge_expired(args: argparse.Namespace) -> None:
+    from api.resolvers.retention import purge_expired
+    from db.engine import create_session_factory
+    from db.types import utcnow
+    from domain.calendar import paris_date
+
+    settings = _settings()
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        now = utcnow()
+        return await purge_expired(
+            create_session_factory(engine),
+            settings,
+            today=args.as_of or paris_date(now),
+            now=now,
+            apply=args.apply,
+        )
+
+    report = _run_with_database(settings, work)
+    for point, ended in report.sites:
+        print(f"  {point}  contrat terminé le {ended:%d/%m/%Y}")
+    for point in report.kept:
+        print(f"  {point}  conservé : partage une facture avec un site encore servi")
+    print(f"Purge des données expirées : {report.summary()}")
+    if not args.apply and report.sites:
+        print("Relancez avec --apply pour supprimer ces données.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="comptoir", description="Espace client headless (API GraphQL).")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -491,6 +527,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digests.set_defaults(handler=cmd_send_alert_digests)
 
+    purge = commands.add_parser(
+        "purge-expired",
+        help="supprime les sites dont le contrat a pris fin il y a plus de 5 ans (simulation "
+        "sans --apply)",
+    )
+    purge.add_argument(
+        "--apply", action="store_true", help="supprime vraiment (sinon : liste ce qui partirait)"
+    )
+    purge.add_argument(
+        "--as-of", type=_iso_date, default=None, help="le jour de référence (AAAA-MM-JJ)"
+    )
+    purge.set_defaults(handler=cmd_purge_expired)
     export = commands.add_parser("export-schema", help="écrit le schéma GraphQL (SDL)")
     export.add_argument("--output", default=str(SCHEMA_FILE), help="fichier cible")
     export.set_defaults(handler=cmd_export_schema)

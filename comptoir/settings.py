@@ -81,12 +81,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     smtp_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
 
-    # Who the mails come from and whom customers call (header and footer of every mail).
+    # Who the mails come from (header of every mail). Whom customers call is data: the
+    # contacts table (Help tab, mailers/contacts.py), maintained by the back office.
     supplier_name: str = "Comptoir Énergie"
-    customer_service_name: str = "Service clients Comptoir Énergie"
-    customer_service_email: str = "service-clients@comptoir.example"
-    customer_service_phone: str = "09 70 00 00 00"
-    customer_service_hours: str = "du lundi au vendredi, de 8 h 30 à 17 h 30"
     # The supplier's legal identity, printed on every invoice (a public accountant refuses an
     # invoice without it). The demo defaults are a consistent fictitious company: a Luhn-valid
     # SIREN, the SIRET of its head office and the intra-EU VAT number derived from the SIREN.

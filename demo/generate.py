@@ -17,6 +17,7 @@ from datetime import date
 from demo import names
 from demo.alerts import AlertBuilder
 from demo.disputes import DisputeBuilder
+from demo.help import contact_rows
 from demo.invoices import InvoiceBuilder
 from demo.logins import ADMIN_ID, GROUP_ID, SECOND_ADMIN_ID, SECOND_GROUP_ID
 from demo.members import MemberBuilder
@@ -30,6 +31,7 @@ from demo.people import (
 )
 from demo.plan import SECOND_GROUP_PLANS, MemberLayout, Scale, c4_holders, member_layouts
 from demo.readings import ReadingBuilder
+from demo.retention import retention_batches
 from demo.self_care import SelfCareBuilder
 from demo.shapes import Batch, MemberInfo, Row, SiteDraft, SiteInfo
 from demo.state import BuildState
@@ -73,6 +75,9 @@ class DemoGenerator:
         yield from DisputeBuilder(self.state, self.members, self.invoices).batches()
         yield from self._second_group()
         yield from self._c4_sites()
+        # Last: the sites at the edge of data retention and the Help tab's contacts.
+        yield from retention_batches(self.state, self.parc.point_counter)
+        yield "contacts", contact_rows(self.state.as_of, [m.id for m in self.members])
 
     def _second_group(self) -> Iterator[Batch]:
         yield from second_group_batches(self.state)

@@ -10,6 +10,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from db.models import SQLModel
 from db.site_search import refresh_site_search
 from demo.generate import DemoGenerator
+from demo.help import demo_guides
 from demo.logins import DEMO_PASSWORD
 from domain.calendar import paris_today
 
@@ -44,6 +46,7 @@ TABLE_ORDER = (
     "self_care_request_events",
     "invoice_disputes",
     "invoice_dispute_events",
+    "contacts",
 )
 CHUNK = 5_000
 FLUSH_AT = 40_000
@@ -78,10 +81,14 @@ async def load_demo_data(
     scale: Literal["small", "full"],
     seed: int = 2026,
     as_of: date | None = None,
+    files_dir: Path | None = None,
+    supplier_name: str = "Comptoir Énergie",
 ) -> DemoReport:
     """Load the demo data set in one transaction; deterministic for (scale, seed, as_of).
 
     Without `as_of` the data set is dated today (Paris): the only clock the loader reads.
+    With `files_dir` (the app's COMPTOIR_FILES_DIR), the Help tab's guides are rendered as
+    PDFs there and listed; without it the demo has no guides.
     """
     from auth.passwords import hash_password
 
@@ -108,6 +115,10 @@ async def load_demo_data(
                 await _flush(connection, buffers)
                 buffered = 0
         await _flush(connection, buffers)
+        if files_dir is not None:
+            guides = demo_guides(files_dir, as_of, supplier_name)
+            await connection.execute(sa.insert(_table("guides")), guides)
+            report.counts["guides"] = len(guides)
         await refresh_site_search(connection)
         # Fresh statistics: without them SQLite's planner picks the readings' `source` index
         # over the site index for the last-readings query (measured 54 ms → 3 ms at full scale).

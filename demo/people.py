@@ -29,8 +29,6 @@ def group_row(state: BuildState) -> Row:
         "code": "SDE41",
         "name": "Syndicat départemental d'énergie de Loir-et-Cher",
         "coordinator_name": "SDE 41 – service achats d'énergie",
-        "customer_service_email": "service.client@energie-collectivites.fr",
-        "customer_service_phone": "09 70 81 41 41",
         "created_at": instant(state.window_start - timedelta(days=400), 9),
     }
 
@@ -129,8 +127,6 @@ def second_group_batches(state: BuildState) -> Iterator[Batch]:
                 "code": "GCEV41",
                 "name": "Groupement de commandes d'énergie du Vendômois",
                 "coordinator_name": "Communauté d'agglomération – service énergie",
-                "customer_service_email": "groupement.vendomois@energie-collectivites.fr",
-                "customer_service_phone": "09 70 81 41 42",
                 "created_at": instant(state.window_start - timedelta(days=200), 9),
             }
         ],

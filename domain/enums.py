@@ -279,3 +279,23 @@ class DisputeStatus(StrEnum):
     IN_ANALYSIS = "IN_ANALYSIS"
     RESOLVED = "RESOLVED"  # closed by a correction (see DisputeCorrection)
     REJECTED = "REJECTED"  # closed: the invoice stands, with the explanation
+
+
+class ContactRole(StrEnum):
+    """Who a contact of the Help tab ("vos interlocuteurs") is for the customer."""
+
+    CUSTOMER_SERVICE = "CUSTOMER_SERVICE"  # the block printed on every mail and PDF
+    ACCOUNT_MANAGER = "ACCOUNT_MANAGER"  # the coordinator's account manager
+    BUSINESS_DEVELOPER = "BUSINESS_DEVELOPER"  # the coordinator's business developer
+    DEDICATED_ADVISER = "DEDICATED_ADVISER"  # a member's dedicated adviser
+    TECHNICAL_SUPPORT = "TECHNICAL_SUPPORT"
+    CHORUS_PRO = "CHORUS_PRO"  # the team that handles invoices sent through Chorus Pro
+
+
+class GuideAudience(StrEnum):
+    """Whom a guide of the Help tab is written for."""
+
+    EVERYONE = "EVERYONE"
+    COORDINATORS = "COORDINATORS"  # the group's coordinator staff (ADMIN)
+    MEMBERS = "MEMBERS"  # member users (USER, INFRA_USER)
+    THIRD_PARTIES = "THIRD_PARTIES"  # energy advisers holding a THIRD_PARTY grant

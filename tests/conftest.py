@@ -161,9 +161,11 @@ async def demo_engine(databases: ThrowawayDatabases) -> AsyncIterator[AsyncEngin
 
 
 @pytest.fixture(scope="session")
-async def demo_report(demo_engine: AsyncEngine) -> DemoReport:
-    """The `small` demo data, loaded once per session."""
-    return await load_demo_data(demo_engine, scale="small", as_of=DEMO_AS_OF)
+async def demo_report(demo_engine: AsyncEngine, test_settings: Settings) -> DemoReport:
+    """The `small` demo data, loaded once per session (its guides under the tests' files)."""
+    return await load_demo_data(
+        demo_engine, scale="small", as_of=DEMO_AS_OF, files_dir=test_settings.files_dir
+    )
 
 
 @pytest.fixture(scope="session")

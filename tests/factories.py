@@ -16,6 +16,7 @@ from db.models import (
     AccessGrant,
     Alert,
     BillingAccount,
+    Contact,
     GrantBillingAccount,
     Group,
     Invoice,
@@ -33,6 +34,7 @@ from domain.enums import (
     AlertKind,
     AlertStatus,
     BillingFrequency,
+    ContactRole,
     Distributor,
     EditionStatus,
     Energy,
@@ -69,11 +71,20 @@ async def make_tenant(sessions: async_sessionmaker[AsyncSession], name: str = "T
             code=f"G{n:05d}",
             name=f"Groupement {name}",
             coordinator_name=f"Syndicat {name}",
-            customer_service_email="service@example.org",
-            customer_service_phone="0102030405",
         )
         session.add(group)
         await session.flush()
+        # The group's customer service, as the migration moved it from the group's row.
+        session.add(
+            Contact(
+                group_id=group.id,
+                role=ContactRole.CUSTOMER_SERVICE,
+                name=f"Service clients — Groupement {name}",
+                email="service@example.org",
+                phone="0102030405",
+                opening_hours="du lundi au vendredi, de 8 h 30 à 17 h 30",
+            )
+        )
         member = Member(
             group_id=group.id,
             customer_number=f"C{n:08d}",

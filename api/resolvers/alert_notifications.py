@@ -353,7 +353,7 @@ async def _immediate_batch(
             full_name=person.full_name,
             alert=_item(settings, row),
             unsubscribe=_unsubscribe(settings, person.user_id, [kind]),
-            customer_service=services.get(row.group_id, contacts.customer_service_of(settings)),
+            customer_service=services[row.group_id],
             now=now,
         )
         if queued:

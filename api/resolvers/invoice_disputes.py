@@ -38,13 +38,13 @@ from api.resolvers import invoice_pdfs
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
+from api.resolvers.stored_files import StoredFile, discard_all, store_attachment
 from api.resolvers.technical_requests import (
     attachments_of_requests,
     decode_keyset,
     paris_midnight,
     step_events,
 )
-from api.resolvers.uploads import StoredUpload, remove_uploads, store_upload
 from api.resolvers.writable import object_to_change, require_writing_credential
 from auth.caller import Caller
 from comptoir.settings import Settings
@@ -344,7 +344,7 @@ async def contest_invoice(
                 field="attachments",
             )
         )
-    stored: list[StoredUpload] = []
+    stored: list[StoredFile] = []
     try:
         async with transaction(sessions) as session:
             invoice = await object_to_change(
@@ -412,7 +412,7 @@ async def contest_invoice(
             files += [(a, False, f"attachments.{i}") for i, a in enumerate(contest.attachments)]
             for upload, is_photo, field_name in files:
                 assert upload is not None
-                kept = store_upload(settings, upload.filename, upload.content, field=field_name)
+                kept = store_attachment(settings, upload.filename, upload.content, field=field_name)
                 stored.append(kept)
                 session.add(
                     InvoiceDisputeAttachment(
@@ -422,7 +422,7 @@ async def contest_invoice(
                         content_type=kept.content_type,
                         size_bytes=kept.size_bytes,
                         sha256=kept.sha256,
-                        storage_key=kept.storage_key,
+                        storage_key=kept.key,
                         uploaded_by_user_id=caller.user_id,
                         created_at=now,
                     )
@@ -462,7 +462,7 @@ async def contest_invoice(
             )
             return await _row_of(session, dispute_id)
     except BaseException:
-        remove_uploads(stored)
+        discard_all(stored)
         raise
 
 

@@ -33,7 +33,7 @@ from api.resolvers.access import clean_email
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
-from api.resolvers.uploads import StoredUpload, remove_uploads, store_upload
+from api.resolvers.stored_files import StoredFile, discard_all, store_attachment
 from api.resolvers.writable import object_to_change, require_writing_credential, site_to_change
 from auth.caller import Caller
 from comptoir.settings import Settings
@@ -736,7 +736,7 @@ async def attach_file(
     its SHA-256; a refused upload or a failed transaction leaves no file. Answers the
     request's row."""
     require_writing_credential(caller)
-    stored: list[StoredUpload] = []
+    stored: list[StoredFile] = []
     try:
         async with transaction(sessions) as session:
             request: TechnicalRequest = await object_to_change(
@@ -749,7 +749,7 @@ async def attach_file(
                 field="technicalRequestId",
                 forbidden=READ_ONLY_ATTACHMENT,
             )
-            upload = store_upload(settings, filename, content)
+            upload = store_attachment(settings, filename, content)
             stored.append(upload)
             attachment = TechnicalRequestAttachment(
                 request_id=persisted_id(request),
@@ -757,7 +757,7 @@ async def attach_file(
                 content_type=upload.content_type,
                 size_bytes=upload.size_bytes,
                 sha256=upload.sha256,
-                storage_key=upload.storage_key,
+                storage_key=upload.key,
                 uploaded_by_user_id=caller.user_id,
                 created_at=now,
             )
@@ -779,7 +779,7 @@ async def attach_file(
             )
             return await _row_of(session, request_id)
     except BaseException:
-        remove_uploads(stored)
+        discard_all(stored)
         raise
 
 

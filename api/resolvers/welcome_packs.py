@@ -24,10 +24,10 @@ from auth.permissions import admin_groups
 from comptoir.settings import Settings
 from db import audit
 from db.engine import transaction
-from db.models import AccessGrant, BillingAccount, Group, Member, OutboxMail, Site, User
+from db.models import AccessGrant, BillingAccount, Guide, Member, OutboxMail, Site, User
 from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_members
-from domain.enums import SiteStatus, Tier, UserStatus
+from domain.enums import GuideAudience, SiteStatus, Tier, UserStatus
 from domain.errors import ErrorCode, Refusal, not_found
 from mailers import contacts, mails
 
@@ -42,13 +42,16 @@ class WelcomePackReport:
     members_without_user: list[str] = field(default_factory=list)
 
 
-def guides(settings: Settings) -> list[mails.Guide]:
+async def guides(session: AsyncSession, settings: Settings) -> list[mails.Guide]:
+    """The guides a member's users read (the Help tab's, for everyone and for members), each
+    linked to the customer space's Help tab: a mail outlives a signed URL by far."""
     base = settings.customer_space_url.rstrip("/")
-    return [
-        mails.Guide("Guide de l'espace client", f"{base}/guides/espace-client"),
-        mails.Guide("Comprendre votre facture", f"{base}/guides/facture"),
-        mails.Guide("Transmettre une auto-relève", f"{base}/guides/auto-releve"),
-    ]
+    found = await session.exec(
+        select(Guide)
+        .where(col(Guide.audience).in_([GuideAudience.EVERYONE, GuideAudience.MEMBERS]))
+        .order_by(col(Guide.title), col(Guide.id))
+    )
+    return [mails.Guide(guide.title, f"{base}/aide/guides/{guide.id}") for guide in found.all()]
 
 
 async def members_to_welcome(
@@ -99,8 +102,9 @@ async def send_welcome_packs(
     """Queues the packs in one transaction: all of them, or none."""
     report = WelcomePackReport()
     async with transaction(sessions) as session:
+        listed = await guides(session, settings)
         for member_id in member_ids:
-            await _welcome_member(session, settings, member_id, report, now=now)
+            await _welcome_member(session, settings, member_id, report, listed, now=now)
         audit.record(
             session,
             actor_user_id=actor_user_id,
@@ -123,6 +127,7 @@ async def _welcome_member(
     settings: Settings,
     member_id: int,
     report: WelcomePackReport,
+    listed: list[mails.Guide],
     *,
     now: datetime,
 ) -> None:
@@ -150,15 +155,8 @@ async def _welcome_member(
     if not users:
         report.members_without_user.append(member.customer_number)
         return
-    group = await session.get(Group, member.group_id)
-    assert group is not None
     accounts, sites = await _services_and_sites(session, member_id)
-    service = contacts.customer_service_of(
-        settings,
-        contacts.GroupContacts(
-            group.name, group.customer_service_email, group.customer_service_phone
-        ),
-    )
+    service = (await contacts.for_groups(session, settings, [member.group_id]))[member.group_id]
     for user in users:
         key = mails.welcome_pack_key(member_id, user.email)
         queued = (
@@ -188,7 +186,7 @@ async def _welcome_member(
             activation_url=url,
             activation_expires_at=expires_at,
             customer_service=service,
-            guides=guides(settings),
+            guides=listed,
             accounts=accounts,
             sites=sites,
         )

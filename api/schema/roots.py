@@ -15,6 +15,7 @@ from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
+from api.schema.help import HelpMutations, HelpQueries
 from api.schema.invoice_disputes import (
     INVOICE_DISPUTE_TYPES,
     InvoiceDisputeMutations,
@@ -60,6 +61,7 @@ QUERIES: tuple[type, ...] = (
     SelfCareRequestQueries,
     OptimisationQueries,
     InvoiceDisputeQueries,
+    HelpQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -80,6 +82,7 @@ MUTATIONS: tuple[type, ...] = (
     InvoiceDisputeMutations,
     AccountStatementMutations,
     ManagementSheetMutations,
+    HelpMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.

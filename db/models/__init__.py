@@ -17,6 +17,7 @@ from db.models.disputes import (
     InvoiceDisputeEvent,
     InvoicePdfVersion,
 )
+from db.models.help import Contact, Guide
 from db.models.journal import AuditEntry, OutboxMail
 from db.models.notifications import AlertDigest, AlertNotification, AlertPreference
 from db.models.optimisation import (
@@ -48,8 +49,10 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BillingAccount",
+    "Contact",
     "GrantBillingAccount",
     "Group",
+    "Guide",
     "Invoice",
     "InvoiceDispute",
     "InvoiceDisputeAttachment",

@@ -27,8 +27,6 @@ class Group(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True)
     name: str = Field(max_length=200)
     coordinator_name: str = Field(max_length=200)
-    customer_service_email: str = Field(max_length=254)
-    customer_service_phone: str = Field(max_length=32)
     created_at: datetime = created_at_field()
 
 

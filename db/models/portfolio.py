@@ -41,6 +41,8 @@ class Site(SQLModel, table=True):
         # The unique (energy, point_number) serves lookups by energy; people type the number
         # alone.
         sa.Index("ix_sites_point_number", "point_number"),
+        # Data retention: the purge finds the sites whose supply ended long ago.
+        sa.Index("ix_sites_supply_end", "supply_end"),
         # Trigram index: `LIKE '%word%'` stays fast at full scale on PostgreSQL.
         sa.Index(
             "ix_sites_search_text_trgm",

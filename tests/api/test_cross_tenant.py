@@ -83,6 +83,9 @@ class Target:
     # set by the fixture: a received dispute of tenant B's invoice
     invoice_dispute: str = gid("InvoiceDispute", MISSING)
     invoice_dispute_reference: str = "CF-2026-999999"
+    # set by the fixture: tenant B's group customer-service contact (Help tab)
+    contact: str = gid("Contact", MISSING)
+    guide: str = gid("Guide", MISSING)  # guides are the supplier's: only the back office edits
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -525,6 +528,68 @@ STATEMENT_CASES: list[Case] = [
     ),
 ]
 
+# The Help tab. The back office maintains contacts and guides of every group by design: it is
+# left out; customers name another tenant's group, member or contact like a missing one, and
+# may change no contact and no guide at all.
+_CUSTOMERS = ("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY")
+_CONTACT_FIELDS = "{ id role name phone email groupId memberId }"
+HELP_CASES: list[Case] = [
+    Case(
+        "contacts(groupId)",
+        "query($g: ID) { contacts(groupId: $g) " + _CONTACT_FIELDS + " }",
+        lambda a, t: {"g": t.group},
+        tiers=_CUSTOMERS,
+    ),
+    Case(
+        "contacts(memberId)",
+        "query($m: ID) { contacts(memberId: $m) " + _CONTACT_FIELDS + " }",
+        lambda a, t: {"m": t.member},
+        tiers=_CUSTOMERS,
+    ),
+    Case(
+        "createContact(groupId)",
+        'mutation($g: ID!) { createContact(input: {role: ACCOUNT_MANAGER, name: "X", '
+        'phone: "02 00 00 00 00", email: "x@x.test", groupId: $g}) '
+        "{ contact { id } " + _ERRORS + " } }",
+        lambda a, t: {"g": t.group},
+        tiers=_CUSTOMERS,
+    ),
+    Case(
+        "createContact(memberId)",
+        'mutation($m: ID!) { createContact(input: {role: DEDICATED_ADVISER, name: "X", '
+        'phone: "02 00 00 00 00", email: "x@x.test", memberId: $m}) '
+        "{ contact { id } " + _ERRORS + " } }",
+        lambda a, t: {"m": t.member},
+        tiers=_CUSTOMERS,
+    ),
+    Case(
+        "updateContact",
+        'mutation($c: ID!) { updateContact(input: {contactId: $c, phone: "02 11 11 11 11"}) '
+        "{ contact { id phone } " + _ERRORS + " } }",
+        lambda a, t: {"c": t.contact},
+        tiers=_CUSTOMERS,
+    ),
+    Case(
+        "deleteContact",
+        "mutation($c: ID!) { deleteContact(input: {contactId: $c}) { ok " + _ERRORS + " } }",
+        lambda a, t: {"c": t.contact},
+        tiers=_CUSTOMERS,
+    ),
+    Case(
+        "updateGuide",
+        'mutation($g: ID!) { updateGuide(input: {guideId: $g, title: "Pris"}) '
+        "{ guide { id } " + _ERRORS + " } }",
+        lambda a, t: {"g": t.guide},
+        tiers=_CUSTOMERS,
+    ),
+    Case(
+        "deleteGuide",
+        "mutation($g: ID!) { deleteGuide(input: {guideId: $g}) { ok " + _ERRORS + " } }",
+        lambda a, t: {"g": t.guide},
+        tiers=_CUSTOMERS,
+    ),
+]
+
 CASES: list[Case] = [
     _node("group"),
     _node("member"),
@@ -706,6 +771,7 @@ CASES: list[Case] = [
     *OPTIMISATION_CASES,
     *DISPUTE_CASES,
     *STATEMENT_CASES,
+    *HELP_CASES,
 ]
 
 
@@ -796,6 +862,41 @@ async def _invoice_dispute(
     return dispute
 
 
+async def _group_contact(sessions: async_sessionmaker[AsyncSession], group_id: int) -> int:
+    """The group's customer-service contact (tests.factories gives every group one)."""
+    import sqlalchemy as sa
+
+    async with sessions() as session:
+        found = await session.exec(  # type: ignore[call-overload]
+            sa.text(
+                "SELECT id FROM contacts WHERE group_id = :g AND role = 'CUSTOMER_SERVICE'"
+            ).bindparams(g=group_id)
+        )
+        return int(found.one()[0])
+
+
+async def _guide(sessions: async_sessionmaker[AsyncSession], n: int) -> int:
+    """A published guide (the supplier's, not a tenant's: customers may change none)."""
+    from db.models import Guide
+    from domain.enums import GuideAudience
+
+    async with sessions() as session, session.begin():
+        guide = Guide(
+            title="Guide",
+            description="Un guide.",
+            audience=GuideAudience.EVERYONE,
+            filename="guide.pdf",
+            content_type="application/pdf",
+            size_bytes=1,
+            sha256="0" * 64,
+            storage_key=f"guides/matrix-{n}/guide.pdf",
+        )
+        session.add(guide)
+        await session.flush()
+        assert guide.id is not None
+        return guide.id
+
+
 @pytest.fixture(scope="module")
 async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
     from db.models import Meter
@@ -879,6 +980,8 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         optimisation_proposal=gid("OptimisationProposal", their_proposal.id),
         invoice_dispute=gid("InvoiceDispute", dispute.id),  # type: ignore[arg-type]
         invoice_dispute_reference=dispute.reference,
+        contact=gid("Contact", await _group_contact(session_factory, b.group.id)),
+        guide=gid("Guide", await _guide(session_factory, b.group.id)),
     )
     return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
@@ -897,7 +1000,7 @@ def _says_not_found(result: Any) -> bool:
         codes = {(e.extensions or {}).get("code") for e in result.errors}
         return codes in ({"FORBIDDEN"}, {"NOT_FOUND"})
     for value in (result.data or {}).values():
-        if value is None or _empty_list(value):
+        if value is None or value == [] or _empty_list(value):
             continue
         codes = {error["code"] for error in value.get("errors", [])}
         if codes != {"NOT_FOUND"}:
@@ -944,7 +1047,7 @@ def result_has_no_success(result: Any) -> bool:
     for value in data.values():
         if isinstance(value, dict) and (value.get("queued") == 0 or _empty_list(value)):
             continue
-        if value is None:
+        if value is None or value == []:
             continue
         for key, inner in value.items():
             if key != "errors" and inner is not None:

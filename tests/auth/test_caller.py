@@ -4,7 +4,7 @@ holding once their account, login session or API key's grant goes."""
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +18,9 @@ from domain.enums import Tier, UserStatus
 from tests.auth.scopes import grant_scope
 from tests.clock import NOW
 from tests.factories import World, make_person, make_world
+
+# A caller's perimeter stops at the data still retained on the request's day (five years).
+SERVED = date(NOW.year - 5, NOW.month, NOW.day)
 
 
 def test_each_tier_turns_into_its_scope() -> None:
@@ -58,10 +61,12 @@ async def test_a_caller_carries_the_perimeters_of_their_live_grants(
 ) -> None:
     admin = await caller_of(session_factory, world.people["ADMIN"])
     assert admin is not None and admin.holds(Tier.ADMIN) and not admin.holds(Tier.USER)
-    assert admin.perimeter == Perimeter(group_ids=frozenset({world.group.id}))
+    assert admin.perimeter == Perimeter(group_ids=frozenset({world.group.id}), served_since=SERVED)
     third = await caller_of(session_factory, world.people["THIRD_PARTY"])
     accounts = frozenset({world.accounts[0].id, world.accounts[2].id})
-    assert third is not None and third.perimeter == Perimeter(billing_account_ids=accounts)
+    assert third is not None and third.perimeter == Perimeter(
+        billing_account_ids=accounts, served_since=SERVED
+    )
     assert third.write_perimeter.is_empty  # read-only
 
 
@@ -103,7 +108,9 @@ async def test_an_api_key_is_limited_to_its_grant_and_writes_only_with_the_write
         session_factory, user, api_key_id=1, api_key_grant_id=grant_id, api_key_scopes=["read"]
     )
     assert read_only is not None and read_only.api_key_id == 1
-    assert read_only.perimeter == Perimeter(billing_account_ids=frozenset({world.accounts[0].id}))
+    assert read_only.perimeter == Perimeter(
+        billing_account_ids=frozenset({world.accounts[0].id}), served_since=SERVED
+    )
     assert read_only.write_perimeter.is_empty
     writer = await caller_of(
         session_factory, user, api_key_id=1, api_key_grant_id=grant_id, api_key_scopes=["write"]

@@ -84,6 +84,10 @@ class CliDemoDatabase:
 def cli_demo_database(tmp_path_factory: pytest.TempPathFactory) -> CliDemoDatabase:
     """Loaded once per session: the demo load is the slow part of the CLI tests."""
     path = tmp_path_factory.mktemp("cli-demo") / "demo.db"
-    env = {"COMPTOIR_DATABASE_URL": f"sqlite:///{path}"}
+    # the demo's guides are rendered into the files directory: the test's, not the worktree's
+    env = {
+        "COMPTOIR_DATABASE_URL": f"sqlite:///{path}",
+        "COMPTOIR_FILES_DIR": str(path.parent / "files"),
+    }
     assert invoke("migrate", env=env).returncode == 0
     return CliDemoDatabase(path, invoke("demo-data", "--scale", "small", "--if-empty", env=env))

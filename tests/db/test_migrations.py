@@ -96,7 +96,20 @@ async def test_upgrade_of_a_database_that_holds_data(databases: ThrowawayDatabas
         async with engine.connect() as connection:
             text = (await connection.execute(sa.text("SELECT search_text FROM sites"))).scalar()
             readings = (await connection.execute(sa.text("SELECT count(*) FROM readings"))).scalar()
+            contacts = (
+                await connection.execute(
+                    sa.text(
+                        "SELECT group_id, role, email, phone FROM contacts"
+                        " ORDER BY group_id IS NOT NULL, group_id"
+                    )
+                )
+            ).all()
         assert readings == 1
         assert "saint niel" in text and "ecole" in text and "12345678901234" in text
+        # and the group's customer service moved into the contacts, beside the supplier's
+        assert [tuple(c) for c in contacts] == [
+            (None, "CUSTOMER_SERVICE", "service-clients@comptoir.example", "09 70 00 00 00"),
+            (1, "CUSTOMER_SERVICE", "s@x.fr", "01"),
+        ]
     finally:
         await engine.dispose()

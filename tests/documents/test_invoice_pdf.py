@@ -384,16 +384,16 @@ async def test_a_cancellation_names_the_invoice_it_cancels(
 async def test_the_pdf_shows_the_groups_customer_service(
     runner: Runner, invoices: Invoices, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
-    ((name, email, phone),) = await rows(
+    ((name, email, phone, hours),) = await rows(
         session_factory,
-        "SELECT name, customer_service_email, customer_service_phone FROM groups WHERE id = :g",
+        "SELECT name, email, phone, opening_hours FROM contacts"
+        " WHERE group_id = :g AND member_id IS NULL AND role = 'CUSTOMER_SERVICE'",
         g=invoices.world.group.id,
     )
     text = await pdf_text(runner, invoices, invoices.gas)
     compact = flat(text)
-    hours = runner.settings.customer_service_hours
     for line in (
-        f"Service clients — {name}",
+        name,
         f"Courriel : {email}",
         f"Téléphone : {phone} ({hours})",
     ):
