@@ -48,6 +48,9 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "INVALID_QUERY"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    VERSION_CONFLICT = "VERSION_CONFLICT"
+    JOURNEY_INCOMPLETE = "JOURNEY_INCOMPLETE"
+    SEGMENT_MISMATCH = "SEGMENT_MISMATCH"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -100,6 +103,12 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "profonde, trop d'alias ou trop longue.",
     ErrorCode.INTERNAL_ERROR: "Erreur imprévue côté serveur : elle est journalisée, le détail "
     "n'est pas transmis.",
+    ErrorCode.VERSION_CONFLICT: "L'objet a été modifié entre-temps par une autre personne : "
+    "rechargez-le, puis refaites votre modification (rien n'a été enregistré).",
+    ErrorCode.JOURNEY_INCOMPLETE: "Parcours de collecte incomplet : chaque erreur dit ce qui "
+    "manque, étape par étape.",
+    ErrorCode.SEGMENT_MISMATCH: "Tous les sites d'un périmètre de facturation partagent sa "
+    "typologie de segment.",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

@@ -27,7 +27,13 @@ from domain.labels import (
     INVOICE_DELIVERY_LABELS,
     PAYMENT_METHOD_LABELS,
 )
-from mailers.attachments import SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx
+from mailers.attachments import (
+    COLLECTION_FILENAME,
+    SITES_FILENAME,
+    XLSX_CONTENT_TYPE,
+    collection_xlsx,
+    switched_sites_xlsx,
+)
 from mailers.contacts import CustomerService, customer_service_of
 from mailers.outbox import enqueue_mail, message_id, to_json
 from mailers.rendering import french_duration, render_bodies
@@ -248,6 +254,9 @@ MAIL_POLICY = SMTP.clone(max_line_length=998)
 ATTACHMENTS: dict[str, Callable[[dict[str, Any]], list[Attachment]]] = {
     "welcome_pack": lambda context: [
         (SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx(context["sites"]))
+    ],
+    "collection_validated": lambda context: [
+        (COLLECTION_FILENAME, XLSX_CONTENT_TYPE, collection_xlsx(context["sites"]))
     ],
 }
 
@@ -519,5 +528,92 @@ async def queue_self_care_request_mail(
         recipients=[mail.email],
         context={**_request_context(mail), "member_legal_name": mail.member_legal_name},
         idempotency_key=f"self-care-request:{mail.request_id}:{mail.event_id}",
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionValidatedMail:
+    """A validated collection journey, told to the person who validated it (and the member's
+    main contact): a summary, and everything collected as XLSX (`sites`: one row per site,
+    French labels already resolved)."""
+
+    journey_id: int
+    version: int
+    email: str
+    full_name: str
+    member_legal_name: str
+    campaign_name: str
+    validated_on: date
+    supply_start: date
+    summary: list[tuple[str, str]]
+    lots: list[dict[str, Any]]
+    sites: list[dict[str, Any]]
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_collection_validated(
+    session: AsyncSession, *, mail: CollectionValidatedMail, now: datetime | None = None
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="collection_validated",
+        recipients=[mail.email],
+        context={
+            **_common(mail.customer_service),
+            "full_name": mail.full_name,
+            "member_legal_name": mail.member_legal_name,
+            "campaign_name": mail.campaign_name,
+            "validated_on": f"{mail.validated_on:%d/%m/%Y}",
+            "supply_start": f"{mail.supply_start:%d/%m/%Y}",
+            "summary": [{"label": label, "value": value} for label, value in mail.summary],
+            "lots": mail.lots,
+            "sites": mail.sites,
+            "attachment_name": COLLECTION_FILENAME,
+        },
+        # One mail per validation: a journey unlocked and validated again mails again.
+        idempotency_key=f"collection-validated:{mail.journey_id}:{mail.version}:{mail.email}",
+        now=now,
+    )
+
+
+def collection_reminder_key(email: str, day: date) -> str:
+    """Never twice the same day to a person, whichever campaign or caller reminds."""
+    return f"collection-reminder:{day.isoformat()}:{email}"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionReminder:
+    email: str
+    full_name: str
+    member_legal_name: str
+    campaign_name: str
+    closes_on: date
+    steps_done: int
+    defaults: str
+    journey_url: str
+    day: date
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_collection_reminder(
+    session: AsyncSession, *, reminder: CollectionReminder, now: datetime | None = None
+) -> bool:
+    """False when this person was already reminded that day."""
+    return await enqueue_mail(
+        session,
+        template="collection_reminder",
+        recipients=[reminder.email],
+        context={
+            **_common(reminder.customer_service),
+            "full_name": reminder.full_name,
+            "member_legal_name": reminder.member_legal_name,
+            "campaign_name": reminder.campaign_name,
+            "closes_on": f"{reminder.closes_on:%d/%m/%Y}",
+            "steps_done": reminder.steps_done,
+            "defaults": reminder.defaults,
+            "journey_url": reminder.journey_url,
+        },
+        idempotency_key=collection_reminder_key(reminder.email, reminder.day),
         now=now,
     )

@@ -118,6 +118,16 @@ async def send_welcome_packs(
     return report
 
 
+async def welcome_member(
+    session: AsyncSession, settings: Settings, member_id: int, *, now: datetime
+) -> WelcomePackReport:
+    """Queues one member's packs inside the caller's transaction (the collection's closing
+    turns a member's journey into its portfolio and welcomes it in the same unit of work)."""
+    report = WelcomePackReport()
+    await _welcome_member(session, settings, member_id, report, now=now)
+    return report
+
+
 async def _welcome_member(
     session: AsyncSession,
     settings: Settings,

@@ -12,6 +12,7 @@ from api.schema.alert_preferences import AlertPreferenceMutations, AlertPreferen
 from api.schema.alerts import ALERT_TYPES, AlertMutations, AlertQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
+from api.schema.collection import COLLECTION_TYPES, CollectionMutations, CollectionQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
@@ -46,6 +47,7 @@ QUERIES: tuple[type, ...] = (
     AlertQueries,
     TechnicalRequestQueries,
     SelfCareRequestQueries,
+    CollectionQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -62,6 +64,7 @@ MUTATIONS: tuple[type, ...] = (
     AlertMutations,
     TechnicalRequestMutations,
     SelfCareRequestMutations,
+    CollectionMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
@@ -71,4 +74,5 @@ EXTRA_TYPES: tuple[type, ...] = (
     *ALERT_TYPES,
     *TECHNICAL_REQUEST_TYPES,
     *SELF_CARE_REQUEST_TYPES,
+    *COLLECTION_TYPES,
 )

@@ -11,6 +11,12 @@ from db.models.accounts import (
 )
 from db.models.base import SQLModel
 from db.models.billing import Invoice, InvoiceLine, InvoiceSite
+from db.models.collection import (
+    CollectionCampaign,
+    CollectionJourney,
+    CollectionLot,
+    CollectionSite,
+)
 from db.models.journal import AuditEntry, OutboxMail
 from db.models.notifications import AlertDigest, AlertNotification, AlertPreference
 from db.models.organisation import BillingAccount, Group, Member
@@ -37,6 +43,10 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BillingAccount",
+    "CollectionCampaign",
+    "CollectionJourney",
+    "CollectionLot",
+    "CollectionSite",
     "GrantBillingAccount",
     "Group",
     "Invoice",

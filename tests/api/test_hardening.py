@@ -49,6 +49,8 @@ FILE_EXPORTS = {
     "exportBillingFile",
     "exportAlerts",
     "exportTechnicalRequests",
+    "exportCollectionProgress",
+    "exportCollectionSwitchReport",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.
