@@ -16,6 +16,7 @@ from datetime import date
 
 from demo import names
 from demo.alerts import AlertBuilder
+from demo.collection import CollectionBuilder
 from demo.invoices import InvoiceBuilder
 from demo.logins import ADMIN_ID, GROUP_ID, SECOND_ADMIN_ID, SECOND_GROUP_ID
 from demo.members import MemberBuilder
@@ -69,6 +70,8 @@ class DemoGenerator:
         yield from SelfCareBuilder(self.state, self.members).batches()
         yield from self._second_group()
         yield from self._c4_sites()
+        # Last of all: the collection campaign in progress (its own random stream).
+        yield from CollectionBuilder(self.state, self.members).batches()
 
     def _second_group(self) -> Iterator[Batch]:
         yield from second_group_batches(self.state)

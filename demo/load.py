@@ -41,6 +41,10 @@ TABLE_ORDER = (
     "technical_request_attachments",
     "self_care_requests",
     "self_care_request_events",
+    "collection_campaigns",
+    "collection_journeys",
+    "collection_lots",
+    "collection_sites",
 )
 CHUNK = 5_000
 FLUSH_AT = 40_000
