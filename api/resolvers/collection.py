@@ -1273,14 +1273,6 @@ async def lots_of_journeys(
     return [grouped.get(i, []) for i in journey_ids]
 
 
-async def missing_of_journey(
-    sessions: async_sessionmaker[AsyncSession], journey_id: int, administrative: Any
-) -> list[rules.Missing]:
-    async with sessions() as session:
-        sites, lots = await _states(session, journey_id)
-    return rules.missing_items(administrative, sites, lots)
-
-
 @dataclass(frozen=True, slots=True)
 class Progress:
     members: int = 0

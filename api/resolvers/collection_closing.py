@@ -231,18 +231,27 @@ async def close_campaign(
     report = ClosingReport()
     for journey_id in journey_ids:
         async with transaction(sessions) as session:
+            # Claimed by a compare-and-set, the first write of the member's transaction: of
+            # two closings at once, one finds the journey already taken (PostgreSQL re-checks
+            # the WHERE after the first commits; SQLite serialises writers).
+            connection = await session.connection()
+            claimed = await connection.execute(
+                sa.update(CollectionJourney)
+                .where(
+                    col(CollectionJourney.id) == journey_id,
+                    col(CollectionJourney.closed_at).is_(None),
+                )
+                .values(closed_at=now)
+            )
+            if claimed.rowcount != 1:
+                continue  # closed meanwhile by another run
             journey = (
                 await session.exec(
                     select(CollectionJourney)
-                    .where(
-                        CollectionJourney.id == journey_id,
-                        col(CollectionJourney.closed_at).is_(None),
-                    )
-                    .with_for_update()
+                    .where(CollectionJourney.id == journey_id)
+                    .execution_options(populate_existing=True)
                 )
-            ).first()
-            if journey is None:
-                continue  # closed meanwhile by another run
+            ).one()
             await _close_journey(session, settings, campaign, journey, report, now=now)
     async with transaction(sessions) as session:
         connection = await session.connection()

@@ -303,6 +303,7 @@ class CollectionJourney(relay.Node):
     administrative: CollectionAdministrative | None = strawberry.field(
         description="Étape a : données administratives (null tant que rien n'est saisi)."
     )
+    raw_administrative: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_row(cls, r: Any) -> Self:
@@ -334,36 +335,37 @@ class CollectionJourney(relay.Node):
             administrative=CollectionAdministrative.of(r.administrative)
             if r.administrative
             else None,
+            raw_administrative=r.administrative,
         )
 
     @strawberry.field(description="Étape b : les sites, par numéro de point.")
     async def sites(self, info: strawberry.Info) -> list[CollectionSite]:
-        ctx = info.context
-
-        async def load(ids: Sequence[int]) -> list[list[Any]]:
-            return await cases.sites_of_journeys(ctx.sessions, ids)
-
-        rows = await request_loader(ctx, "CollectionSitesByJourneyLoader", load).load(self.id)
+        rows = await _sites_of(info, self.id)
         return [CollectionSite.from_row(site, lot_name) for site, lot_name in rows]
 
     @strawberry.field(description="Étape c : les périmètres de facturation, par nom.")
     async def lots(self, info: strawberry.Info) -> list[CollectionLot]:
-        ctx = info.context
-
-        async def load(ids: Sequence[int]) -> list[list[Any]]:
-            return await cases.lots_of_journeys(ctx.sessions, ids)
-
-        rows = await request_loader(ctx, "CollectionLotsByJourneyLoader", load).load(self.id)
+        rows = await _lots_of(info, self.id)
         return [CollectionLot.from_row(lot, count) for lot, count in rows]
 
     @strawberry.field(
         description="Ce qui manque encore, étape par étape (vide : le parcours peut être validé)."
     )
     async def missing(self, info: strawberry.Info) -> list[CollectionMissingItem]:
-        administrative = None
-        if self.administrative is not None:
-            administrative = _administrative_dict(self.administrative)
-        found = await cases.missing_of_journey(info.context.sessions, self.id, administrative)
+        # From the same batched loads as `sites` and `lots`: a page of journeys asking for
+        # what is missing costs no statement per journey.
+        sites = await _sites_of(info, self.id)
+        lots = await _lots_of(info, self.id)
+        found = rules.missing_items(
+            self.raw_administrative,
+            [
+                rules.SiteState(
+                    site.id, site.point_number, site.segment, site.decision, site.lot_id
+                )
+                for site, _ in sites
+            ],
+            [rules.LotState(lot.id, lot.name, lot.segment, lot.is_multi_site) for lot, _ in lots],
+        )
         return [CollectionMissingItem(step=m.step, field=m.field, message=m.message) for m in found]
 
     @classmethod
@@ -374,29 +376,6 @@ class CollectionJourney(relay.Node):
         ctx = info.context
         rows = await cases.load_journeys(ctx.sessions, ctx.caller, ctx.perimeter, ids)
         return [cls.from_row(r) if r is not None else None for r in rows]
-
-
-def _administrative_dict(data: CollectionAdministrative) -> dict[str, Any]:
-    """Back to the stored shape (for the missing-items rule)."""
-
-    def contact(c: CollectionContact | None) -> dict[str, Any] | None:
-        return {"name": c.name, "email": c.email, "phone": c.phone} if c else None
-
-    return {
-        "legalName": data.legal_name,
-        "siren": data.siren,
-        "street": data.street,
-        "postcode": data.postcode,
-        "city": data.city,
-        "mainContact": contact(data.main_contact),
-        "billingContact": contact(data.billing_contact),
-        "technicalContact": contact(data.technical_contact),
-        "invoiceDelivery": data.invoice_delivery.value if data.invoice_delivery else None,
-        "deliveryEmail": data.delivery_email,
-        "recipientSiret": data.recipient_siret,
-        "chorusServiceCode": data.chorus_service_code,
-        "chorusCommitmentNumber": data.chorus_commitment_number,
-    }
 
 
 @strawberry.type(description="Fréquence de facturation par défaut d'un segment.")
@@ -499,6 +478,32 @@ class CollectionCampaign(relay.Node):
 
 
 COLLECTION_TYPES: tuple[type, ...] = (CollectionJourney, CollectionCampaign)
+
+
+async def _sites_of(info: strawberry.Info, journey_id: int) -> list[Any]:
+    """A journey's sites through the request's batched loader."""
+    ctx = info.context
+
+    async def load(ids: Sequence[int]) -> list[list[Any]]:
+        return await cases.sites_of_journeys(ctx.sessions, ids)
+
+    rows: list[Any] = await request_loader(ctx, "CollectionSitesByJourneyLoader", load).load(
+        journey_id
+    )
+    return rows
+
+
+async def _lots_of(info: strawberry.Info, journey_id: int) -> list[Any]:
+    """A journey's billing perimeters through the request's batched loader."""
+    ctx = info.context
+
+    async def load(ids: Sequence[int]) -> list[list[Any]]:
+        return await cases.lots_of_journeys(ctx.sessions, ids)
+
+    rows: list[Any] = await request_loader(ctx, "CollectionLotsByJourneyLoader", load).load(
+        journey_id
+    )
+    return rows
 
 
 # -- queries -----------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ query($filter: CollectionJourneyFilter, $first: Int) {
   collectionJourneys(filter: $filter, first: $first) {
     totalCount
     edges { node { id status stepsDone sitesConfirmedSharePct memberLegalName
-      sites { pointNumber decision } lots { name siteCount } } }
+      sites { pointNumber decision } lots { name siteCount } missing { step } } }
   }
 }"""
 CAMPAIGNS = """
@@ -898,3 +898,35 @@ async def test_closing_builds_the_expected_portfolio_once(
     assert report["errors"] == [] and report["rowCount"] == 6
     # The welcome packs were queued for the member's people.
     assert len(await runner.mails_to(user.email, "welcome_pack")) == 1
+
+
+async def test_two_closings_at_once_switch_each_site_once(
+    runner: Runner, session_factory: async_sessionmaker[AsyncSession], market: Market
+) -> None:
+    import asyncio
+
+    await complete_journey(
+        runner, market.world.people["USER"], market.campaign, make_siren("21410059")
+    )
+    first, second = await asyncio.gather(
+        act(runner, market.operator, CLOSE, {"campaignId": market.campaign}),
+        act(runner, market.operator, CLOSE, {"campaignId": market.campaign}),
+    )
+    assert first["errors"] == [] and second["errors"] == []
+    assert first["membersClosed"] + second["membersClosed"] == 3
+    switched = first["sitesSwitched"] + second["sitesSwitched"]
+    defaulted = first["sitesDefaulted"] + second["sitesDefaulted"]
+    assert (switched, defaulted) == (2, 3)
+    async with session_factory() as session:
+        conn = await session.connection()
+        per_point = (
+            await conn.execute(
+                sa.text(
+                    "SELECT count(*), count(DISTINCT s.point_number) FROM sites s "
+                    "JOIN collection_sites c ON c.site_id = s.id JOIN collection_journeys j "
+                    "ON j.id = c.journey_id WHERE j.campaign_id = :c"
+                ),
+                {"c": int(_pk(market.campaign))},
+            )
+        ).one()
+    assert tuple(per_point) == (5, 5)
