@@ -191,36 +191,10 @@ async def create_campaign(
         )
     if not 0 <= data.green_share_pct <= rules.MAX_GREEN_SHARE:
         raise Refusal(ErrorCode.INVALID, "Part verte entre 0 et 100 %.", field="greenSharePct")
-    seen_points: set[str] = set()
-    for m, member in enumerate(data.members):
-        for s, site in enumerate(member.sites):
-            _check_site(data.energy, site, f"members[{m}].sites[{s}]")
-            if site.point_number in seen_points:
-                raise Refusal(
-                    ErrorCode.ALREADY_EXISTS,
-                    f"Le point {site.point_number} figure deux fois dans le périmètre.",
-                    field=f"members[{m}].sites[{s}].pointNumber",
-                )
-            seen_points.add(site.point_number)
-    member_ids = [m.member_id for m in data.members]
-    if len(set(member_ids)) != len(member_ids):
-        raise Refusal(ErrorCode.ALREADY_EXISTS, "Un membre figure deux fois.", field="members")
+    _check_perimeter(data.energy, data.members)
     async with transaction(sessions) as session:
         if await session.get(Group, data.group_id) is None:
             raise not_found("groupId")
-        if member_ids:
-            found = set(
-                (
-                    await session.exec(
-                        select(Member.id).where(
-                            Member.group_id == data.group_id,
-                            col(Member.id).in_(sorted(member_ids)),
-                        )
-                    )
-                ).all()
-            )
-            if found != set(member_ids):
-                raise not_found("members")
         campaign = CollectionCampaign(
             group_id=data.group_id,
             energy=data.energy,
@@ -243,17 +217,7 @@ async def create_campaign(
         )
         session.add(campaign)
         await session.flush()
-        for member in data.members:
-            journey = CollectionJourney(
-                campaign_id=persisted_id(campaign),
-                member_id=member.member_id,
-                status=JourneyStatus.NOT_STARTED,
-                sites_total=len(member.sites),
-            )
-            session.add(journey)
-            await session.flush()
-            for site in member.sites:
-                session.add(_prefilled_row(persisted_id(journey), data.energy, site, now))
+        await _add_perimeter(session, campaign, data.members, now=now)
         audit.record(
             session,
             actor_user_id=caller.user_id,
@@ -262,9 +226,139 @@ async def create_campaign(
             object_id=persisted_id(campaign),
             now=now,
             client_address=client_address,
-            details={"members": len(member_ids), "sites": len(seen_points)},
+            details={
+                "members": len(data.members),
+                "sites": sum(len(m.sites) for m in data.members),
+            },
         )
         return persisted_id(campaign)
+
+
+def _check_perimeter(energy: Energy, members: Sequence[PrefilledMember]) -> None:
+    """The pre-filled perimeter's form: point numbers, segments of the lot's energy,
+    postcodes; no member or point twice."""
+    seen_points: set[str] = set()
+    for m, member in enumerate(members):
+        for s, site in enumerate(member.sites):
+            _check_site(energy, site, f"members[{m}].sites[{s}]")
+            if site.point_number in seen_points:
+                raise Refusal(
+                    ErrorCode.ALREADY_EXISTS,
+                    f"Le point {site.point_number} figure deux fois dans le périmètre.",
+                    field=f"members[{m}].sites[{s}].pointNumber",
+                )
+            seen_points.add(site.point_number)
+    member_ids = [m.member_id for m in members]
+    if len(set(member_ids)) != len(member_ids):
+        raise Refusal(ErrorCode.ALREADY_EXISTS, "Un membre figure deux fois.", field="members")
+
+
+async def _add_perimeter(
+    session: AsyncSession,
+    campaign: CollectionCampaign,
+    members: Sequence[PrefilledMember],
+    *,
+    now: datetime,
+) -> None:
+    """A journey per member (of the campaign's group, not yet in it) with its pre-filled
+    sites (none already in the campaign)."""
+    member_ids = sorted(m.member_id for m in members)
+    if not member_ids:
+        return
+    found = set(
+        (
+            await session.exec(
+                select(Member.id).where(
+                    Member.group_id == campaign.group_id, col(Member.id).in_(member_ids)
+                )
+            )
+        ).all()
+    )
+    if found != set(member_ids):
+        raise not_found("members")
+    campaign_id = persisted_id(campaign)
+    already = (
+        await session.exec(
+            select(CollectionJourney.member_id).where(
+                CollectionJourney.campaign_id == campaign_id,
+                col(CollectionJourney.member_id).in_(member_ids),
+            )
+        )
+    ).first()
+    if already is not None:
+        raise Refusal(
+            ErrorCode.ALREADY_EXISTS,
+            "Un de ces membres est déjà dans la campagne.",
+            field="members",
+        )
+    points = sorted(site.point_number for m in members for site in m.sites)
+    if points:
+        taken = (
+            await session.exec(
+                select(CollectionSite.point_number)
+                .join(CollectionJourney, col(CollectionJourney.id) == CollectionSite.journey_id)
+                .where(
+                    CollectionJourney.campaign_id == campaign_id,
+                    col(CollectionSite.point_number).in_(points),
+                )
+            )
+        ).first()
+        if taken is not None:
+            raise Refusal(
+                ErrorCode.ALREADY_EXISTS,
+                f"Le point {taken} est déjà dans la campagne.",
+                field="members",
+            )
+    for member in members:
+        journey = CollectionJourney(
+            campaign_id=campaign_id,
+            member_id=member.member_id,
+            status=JourneyStatus.NOT_STARTED,
+            sites_total=len(member.sites),
+        )
+        session.add(journey)
+        await session.flush()
+        for site in member.sites:
+            session.add(_prefilled_row(persisted_id(journey), campaign.energy, site, now))
+
+
+async def add_campaign_members(
+    sessions: async_sessionmaker[AsyncSession],
+    caller: Caller,
+    *,
+    campaign_id: int,
+    members: Sequence[PrefilledMember],
+    now: datetime,
+) -> int:
+    """More of the pre-filled perimeter, for a campaign larger than one call (100 members at
+    most per call): same checks as at creation."""
+    require_writing_credential(caller)
+    if not members:
+        raise Refusal(ErrorCode.REQUIRED, "Donnez au moins un membre.", field="members")
+    async with transaction(sessions) as session:
+        campaign = (
+            await session.exec(
+                campaigns_query(caller, caller.write_perimeter).where(
+                    CollectionCampaign.id == campaign_id
+                )
+            )
+        ).first()
+        if campaign is None:
+            raise not_found("campaignId")
+        if campaign.closed_at is not None:
+            raise Refusal(ErrorCode.INVALID_STATE, "La collecte est close.", field="campaignId")
+        _check_perimeter(campaign.energy, members)
+        await _add_perimeter(session, campaign, members, now=now)
+        audit.record(
+            session,
+            actor_user_id=caller.user_id,
+            action="collection.perimeter_added",
+            object_type="CollectionCampaign",
+            object_id=campaign_id,
+            now=now,
+            details={"members": len(members), "sites": sum(len(m.sites) for m in members)},
+        )
+        return campaign_id
 
 
 def _prefilled_row(

@@ -861,6 +861,40 @@ class ExportCollectionSwitchReportInput:
     format: ExportFormat = strawberry.field(description="Format du fichier.")
 
 
+def _prefilled(members: list[PrefilledMemberInput] | None) -> list[cases.PrefilledMember]:
+    return [
+        cases.PrefilledMember(
+            member_id=pk_of(m.member_id, "Member", "members"),
+            sites=[
+                cases.PrefilledSite(
+                    point_number=s.point_number,
+                    distributor=s.distributor,
+                    distributor_name=s.distributor_name,
+                    segment=s.segment,
+                    tariff_option=s.tariff_option,
+                    street=s.street,
+                    postcode=s.postcode,
+                    city=s.city,
+                    distributor_status=s.distributor_status,
+                    transport_tariff=s.transport_tariff,
+                    profile=s.profile,
+                    car_kwh=s.car_kwh,
+                )
+                for s in m.sites
+            ],
+        )
+        for m in members or []
+    ]
+
+
+@strawberry.input(description="Des membres à ajouter au périmètre pré-rempli d'une campagne.")
+class AddCollectionCampaignMembersInput:
+    campaign_id: relay.GlobalID = strawberry.field(description="La campagne.")
+    members: list[PrefilledMemberInput] = strawberry.field(
+        description="Membres et sites (100 membres au plus par appel)."
+    )
+
+
 def _journey_pk(value: relay.GlobalID) -> int:
     return pk_of(value, "CollectionJourney", "journeyId")
 
@@ -922,29 +956,7 @@ class CollectionMutations:
                 frequencies={
                     f.segment: f.billing_frequency for f in input.default_frequencies or []
                 },
-                members=[
-                    cases.PrefilledMember(
-                        member_id=pk_of(m.member_id, "Member", "members"),
-                        sites=[
-                            cases.PrefilledSite(
-                                point_number=s.point_number,
-                                distributor=s.distributor,
-                                distributor_name=s.distributor_name,
-                                segment=s.segment,
-                                tariff_option=s.tariff_option,
-                                street=s.street,
-                                postcode=s.postcode,
-                                city=s.city,
-                                distributor_status=s.distributor_status,
-                                transport_tariff=s.transport_tariff,
-                                profile=s.profile,
-                                car_kwh=s.car_kwh,
-                            )
-                            for s in m.sites
-                        ],
-                    )
-                    for m in input.members or []
-                ],
+                members=_prefilled(input.members),
             )
             campaign_id = await cases.create_campaign(
                 ctx.sessions,
@@ -952,6 +964,37 @@ class CollectionMutations:
                 data=data,
                 now=ctx.now,
                 client_address=ctx.client_address,
+            )
+            found = await cases.list_campaigns(
+                ctx.sessions, ctx.caller, ctx.perimeter, campaign_ids=[campaign_id]
+            )
+            return CollectionCampaign.of(*found[0]) if found else None
+
+        campaign, errors = await attempt(work)
+        return CollectionCampaignPayload(campaign=campaign, errors=errors)
+
+    @strawberry.mutation(
+        description="Ajoute des membres et leurs sites au périmètre pré-rempli d'une campagne "
+        "ouverte (pour un périmètre de plus de 100 membres, appel après appel).",
+        permission_classes=[holds_tier(Tier.ADMIN, Tier.OPERATOR)],
+        extensions=[WritesData()],
+    )
+    async def add_collection_campaign_members(
+        self,
+        info: strawberry.Info,
+        input: Annotated[
+            AddCollectionCampaignMembersInput, strawberry.argument(description="Les membres.")
+        ],
+    ) -> CollectionCampaignPayload:
+        ctx = info.context
+
+        async def work() -> CollectionCampaign | None:
+            campaign_id = await cases.add_campaign_members(
+                ctx.sessions,
+                ctx.caller,
+                campaign_id=pk_of(input.campaign_id, "CollectionCampaign", "campaignId"),
+                members=_prefilled(input.members),
+                now=ctx.now,
             )
             found = await cases.list_campaigns(
                 ctx.sessions, ctx.caller, ctx.perimeter, campaign_ids=[campaign_id]

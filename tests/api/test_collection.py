@@ -103,6 +103,12 @@ mutation($i: CloseCollectionCampaignInput!) {
   closeCollectionCampaign(input: $i) { membersClosed sitesSwitched sitesDefaulted sitesRefused
     welcomePacksQueued errors { field code message } }
 }"""
+ADD_MEMBERS = """
+mutation($i: AddCollectionCampaignMembersInput!) {
+  addCollectionCampaignMembers(input: $i) {
+    campaign { progress { members sitesTotal } } errors { field code message }
+  }
+}"""
 EXPORT_PROGRESS = """
 mutation($i: ExportCollectionProgressInput!) {
   exportCollectionProgress(input: $i) { url rowCount errors { field code message } }
@@ -930,3 +936,38 @@ async def test_two_closings_at_once_switch_each_site_once(
             )
         ).one()
     assert tuple(per_point) == (5, 5)
+
+
+async def test_a_large_perimeter_is_added_call_after_call(
+    runner: Runner, session_factory: async_sessionmaker[AsyncSession], market: Market
+) -> None:
+    newcomer = await add_member(session_factory, market.world, "Régie des eaux")
+    member = gid("Member", newcomer.id)  # type: ignore[arg-type]
+    site = prefilled_site()
+    added = await act(
+        runner,
+        market.operator,
+        ADD_MEMBERS,
+        {"campaignId": market.campaign, "members": [{"memberId": member, "sites": [site]}]},
+    )
+    assert added["errors"] == []
+    assert added["campaign"]["progress"] == {"members": 4, "sitesTotal": 7}
+    again = await act(
+        runner,
+        market.operator,
+        ADD_MEMBERS,
+        {"campaignId": market.campaign, "members": [{"memberId": member, "sites": []}]},
+    )
+    assert [e["code"] for e in again["errors"]] == ["ALREADY_EXISTS"]
+    other = await add_member(session_factory, market.world, "Office de tourisme")
+    taken = await act(
+        runner,
+        market.world.people["ADMIN"],
+        ADD_MEMBERS,
+        {
+            "campaignId": market.campaign,
+            "members": [{"memberId": gid("Member", other.id), "sites": [site]}],  # type: ignore[arg-type]
+        },
+    )
+    assert [e["code"] for e in taken["errors"]] == ["ALREADY_EXISTS"]
+    assert "déjà dans la campagne" in taken["errors"][0]["message"]

@@ -448,6 +448,13 @@ COLLECTION_CASES: list[Case] = [
         tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
     ),
     Case(
+        "addCollectionCampaignMembers(campaignId)",
+        "mutation($c: ID!, $m: ID!) { addCollectionCampaignMembers(input: {campaignId: $c, "
+        "members: [{memberId: $m, sites: []}]}) { campaign { id } " + _ERRORS + " } }",
+        lambda a, t: {"c": t.collection_campaign, "m": gid("Member", a.member.id)},  # type: ignore[arg-type]
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
         "createCollectionCampaign(groupId)",
         "mutation($g: ID!) { createCollectionCampaign(input: {groupId: $g, "
         + _CAMPAIGN_PERIOD
