@@ -327,7 +327,19 @@ async def _close_journey(
     admin = journey.administrative or {}
     if validated:
         member.legal_name = admin["legalName"]
-        member.siren = admin["siren"]
+        # A SIREN another member of the group already holds stays out (the database refuses
+        # two): the member keeps its own, for the back office to settle.
+        clash = (
+            await session.exec(
+                select(Member.id).where(
+                    Member.group_id == member.group_id,
+                    Member.siren == admin["siren"],
+                    Member.id != member.id,
+                )
+            )
+        ).first()
+        if clash is None:
+            member.siren = admin["siren"]
         member.street = admin["street"]
         member.postcode = admin["postcode"]
         member.city = admin["city"]

@@ -971,3 +971,20 @@ async def test_a_large_perimeter_is_added_call_after_call(
     )
     assert [e["code"] for e in taken["errors"]] == ["ALREADY_EXISTS"]
     assert "déjà dans la campagne" in taken["errors"][0]["message"]
+
+
+async def test_a_siren_another_member_holds_does_not_stop_the_closing(
+    runner: Runner, session_factory: async_sessionmaker[AsyncSession], market: Market
+) -> None:
+    taken = market.silent.siren
+    await complete_journey(runner, market.world.people["USER"], market.campaign, taken)
+    closed = await act(runner, market.operator, CLOSE, {"campaignId": market.campaign})
+    assert closed["errors"] == [] and closed["membersClosed"] == 3
+    async with session_factory() as session:
+        conn = await session.connection()
+        siren = (
+            await conn.execute(
+                sa.text("SELECT siren FROM members WHERE id = :m"), {"m": market.world.member.id}
+            )
+        ).scalar_one()
+    assert siren == market.world.member.siren
