@@ -114,8 +114,30 @@ async def send_reminders(
             field="memberIds",
         )
     campaign = await campaign_to_follow(sessions, caller, perimeter, campaign_id)
+    return await remind_campaign(
+        sessions,
+        settings,
+        campaign=campaign,
+        member_ids=member_ids,
+        actor_user_id=caller.user_id,
+        now=now,
+    )
+
+
+async def remind_campaign(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    campaign: CollectionCampaign,
+    member_ids: Sequence[int],
+    actor_user_id: int | None,
+    now: datetime,
+) -> ReminderReport:
+    """The reminders of a campaign the caller may follow (or the back office's command):
+    see `send_reminders`."""
     if campaign.closed_at is not None:
         raise Refusal(ErrorCode.INVALID_STATE, "La collecte est close.", field="campaignId")
+    campaign_id = persisted_id(campaign)
     day = paris_date(now)
     report = ReminderReport()
     async with transaction(sessions) as session:
@@ -179,7 +201,7 @@ async def send_reminders(
                 report.already_reminded_today += 1
         audit.record(
             session,
-            actor_user_id=caller.user_id,
+            actor_user_id=actor_user_id,
             action="collection.reminders_sent",
             object_type="CollectionCampaign",
             object_id=campaign_id,
