@@ -223,6 +223,50 @@ def cmd_send_welcome_packs(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_send_collection_reminders(args: argparse.Namespace) -> None:
+    from sqlmodel import col, select
+
+    from api.resolvers.collection_closing import remind_campaign
+    from db.engine import create_session_factory
+    from db.models import CollectionCampaign, Member
+    from db.types import utcnow
+    from domain.errors import Refusal
+
+    settings = _settings()
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        sessions = create_session_factory(engine)
+        async with sessions() as session:
+            campaign = await session.get(CollectionCampaign, args.campaign)
+            if campaign is None:
+                raise CommandError(f"campagne de collecte inconnue : {args.campaign}")
+            member_ids: list[int] = []
+            if args.member:
+                query = select(Member.id).where(col(Member.customer_number).in_(args.member))
+                member_ids = sorted(pk for pk in (await session.exec(query)).all() if pk)
+                if len(member_ids) != len(set(args.member)):
+                    raise CommandError("membre(s) introuvable(s) : vérifiez les numéros clients")
+        try:
+            return await remind_campaign(
+                sessions,
+                settings,
+                campaign=campaign,
+                member_ids=member_ids,
+                actor_user_id=None,
+                now=utcnow(),
+            )
+        except Refusal as refusal:
+            raise CommandError(refusal.message) from None
+
+    report = _run_with_database(settings, work)
+    print(
+        f"Relances de collecte : {report.members} membre(s) sans parcours validé, "
+        f"{report.queued} mail(s) mis en file, {report.already_reminded_today} personne(s) "
+        "déjà relancée(s) aujourd'hui."
+    )
+
+
 def cmd_worker(args: argparse.Namespace) -> None:
     import logging
     import signal
@@ -488,6 +532,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     target.add_argument("--group", metavar="CODE", help="tous les membres du groupement")
     welcome.set_defaults(handler=cmd_send_welcome_packs)
+
+    reminders = commands.add_parser(
+        "send-collection-reminders",
+        help="relance les membres qui n'ont pas validé leur parcours de collecte "
+        "(une fois par jour et par personne au plus)",
+    )
+    reminders.add_argument("--campaign", type=int, required=True, help="numéro de la campagne")
+    reminders.add_argument(
+        "--member", nargs="+", metavar="NUMERO_CLIENT", help="seulement ces membres"
+    )
+    reminders.set_defaults(handler=cmd_send_collection_reminders)
 
     imports = commands.add_parser(
         "import-invoices", help="importe des factures (CSV ou JSON), tout ou rien"

@@ -21,6 +21,8 @@ from db.core import ACCOUNTS, INVOICES, LINES, SHARES, SITES
 from db.models import (
     Alert,
     BillingAccount,
+    CollectionCampaign,
+    CollectionJourney,
     Contact,
     Group,
     InvoiceDispute,
@@ -286,3 +288,20 @@ def scoped_contacts(perimeter: Perimeter, *columns: Any) -> Any:
             col(Contact.member_id).in_(scoped_members(perimeter, Member.id)),
         )
     )
+
+
+def scoped_collection_campaigns(perimeter: Perimeter, *columns: Any) -> Any:
+    """Collection campaigns of the groups the perimeter holds (an ADMIN's: the coordinator's
+    view). A member's people reach their journey, never the campaign's other members."""
+    selected = columns or (CollectionCampaign,)
+    groups = sorted(perimeter.group_ids)
+    return select(*selected).where(
+        col(CollectionCampaign.group_id).in_(groups) if groups else sa.false()
+    )
+
+
+def scoped_collection_journeys(perimeter: Perimeter, *columns: Any) -> Any:
+    """Collection journeys of the members the perimeter holds whole: a USER's own member's,
+    an ADMIN's group's. Billing-account grants (infra-users, third parties) reach none."""
+    selected = columns or (CollectionJourney,)
+    return select(*selected).where(member_held(perimeter, CollectionJourney.member_id))

@@ -16,6 +16,7 @@ from datetime import date
 
 from demo import names
 from demo.alerts import AlertBuilder
+from demo.collection import CollectionBuilder
 from demo.disputes import DisputeBuilder
 from demo.help import contact_rows
 from demo.invoices import InvoiceBuilder
@@ -78,6 +79,8 @@ class DemoGenerator:
         # Last: the sites at the edge of data retention and the Help tab's contacts.
         yield from retention_batches(self.state, self.parc.point_counter)
         yield "contacts", contact_rows(self.state.as_of, [m.id for m in self.members])
+        # Last of all: the collection campaign in progress (its own random stream).
+        yield from CollectionBuilder(self.state, self.members).batches()
 
     def _second_group(self) -> Iterator[Batch]:
         yield from second_group_batches(self.state)

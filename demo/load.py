@@ -47,6 +47,10 @@ TABLE_ORDER = (
     "invoice_disputes",
     "invoice_dispute_events",
     "contacts",
+    "collection_campaigns",
+    "collection_journeys",
+    "collection_lots",
+    "collection_sites",
 )
 CHUNK = 5_000
 FLUSH_AT = 40_000

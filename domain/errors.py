@@ -50,6 +50,9 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     # Invoice disputes.
     CORRECTION_TOO_OLD = "CORRECTION_TOO_OLD"
+    VERSION_CONFLICT = "VERSION_CONFLICT"
+    JOURNEY_INCOMPLETE = "JOURNEY_INCOMPLETE"
+    SEGMENT_MISMATCH = "SEGMENT_MISMATCH"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -104,6 +107,12 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "n'est pas transmis.",
     ErrorCode.CORRECTION_TOO_OLD: "Correction en défaveur du client remontant au-delà de la "
     "limite de sa catégorie (2, 4 ou 5 ans avant la date de la facture).",
+    ErrorCode.VERSION_CONFLICT: "L'objet a été modifié entre-temps par une autre personne : "
+    "rechargez-le, puis refaites votre modification (rien n'a été enregistré).",
+    ErrorCode.JOURNEY_INCOMPLETE: "Parcours de collecte incomplet : chaque erreur dit ce qui "
+    "manque, étape par étape.",
+    ErrorCode.SEGMENT_MISMATCH: "Tous les sites d'un périmètre de facturation partagent sa "
+    "typologie de segment.",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

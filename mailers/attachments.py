@@ -61,3 +61,34 @@ def technical_request_summary_pdf(context: Mapping[str, Any]) -> tuple[str, byte
         ],
     )
     return f"demande-{context['reference']}.pdf", render_request_summary_pdf(summary)
+
+
+COLLECTION_FILENAME = "collecte-donnees.xlsx"
+
+# Everything a validated journey collected, one row per site, with its billing perimeter.
+# The context holds French labels already (resolved when the mail was queued).
+COLLECTION_COLUMNS: tuple[tuple[Column, str], ...] = (
+    (Column("PRM / PCE", ColumnKind.IDENTIFIER, 18), "point_number"),
+    (Column("Segment", ColumnKind.TEXT, 10), "segment"),
+    (Column("Distributeur", ColumnKind.TEXT, 14), "distributor"),
+    (Column("Adresse", ColumnKind.TEXT, 36), "address"),
+    (Column("Code postal", ColumnKind.IDENTIFIER, 12), "postcode"),
+    (Column("Commune", ColumnKind.TEXT, 24), "city"),
+    (Column("Décision", ColumnKind.TEXT, 20), "decision"),
+    (Column("Motif du refus", ColumnKind.TEXT, 30), "refusal"),
+    (Column("Code interne", ColumnKind.TEXT, 20), "internal_code"),
+    (Column("Désignation", ColumnKind.TEXT, 30), "designation"),
+    (Column("Autre référence", ColumnKind.TEXT, 30), "other_reference"),
+    (Column("Contact du site", ColumnKind.TEXT, 30), "contact"),
+    (Column("Périmètre de facturation", ColumnKind.TEXT, 30), "lot"),
+    (Column("Type de facture", ColumnKind.TEXT, 12), "invoice_type"),
+    (Column("Mode de paiement", ColumnKind.TEXT, 20), "payment_method"),
+    (Column("Fréquence", ColumnKind.TEXT, 14), "billing_frequency"),
+    (Column("Envoi des factures", ColumnKind.TEXT, 16), "invoice_delivery"),
+    (Column("Part verte (%)", ColumnKind.INTEGER), "green_share"),
+)
+
+
+def collection_xlsx(sites: Sequence[Mapping[str, Any]]) -> bytes:
+    rows = [[site.get(key) for _, key in COLLECTION_COLUMNS] for site in sites]
+    return xlsx_bytes([column for column, _ in COLLECTION_COLUMNS], rows, "Données collectées")

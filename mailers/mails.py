@@ -28,9 +28,11 @@ from domain.labels import (
     PAYMENT_METHOD_LABELS,
 )
 from mailers.attachments import (
+    COLLECTION_FILENAME,
     PDF_CONTENT_TYPE,
     SITES_FILENAME,
     XLSX_CONTENT_TYPE,
+    collection_xlsx,
     switched_sites_xlsx,
     technical_request_summary_pdf,
 )
@@ -266,6 +268,9 @@ ATTACHMENTS: dict[str, Callable[[dict[str, Any]], list[Attachment]]] = {
         (SITES_FILENAME, XLSX_CONTENT_TYPE, switched_sites_xlsx(context["sites"]))
     ],
     "technical_request": _technical_request_attachments,
+    "collection_validated": lambda context: [
+        (COLLECTION_FILENAME, XLSX_CONTENT_TYPE, collection_xlsx(context["sites"]))
+    ],
 }
 
 
@@ -571,5 +576,92 @@ async def queue_invoice_dispute_mail(
         recipients=[mail.email],
         context={**_request_context(mail), "invoice_number": mail.invoice_number},
         idempotency_key=f"invoice-dispute:{mail.dispute_id}:{mail.event_id}",
+        now=now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionValidatedMail:
+    """A validated collection journey, told to the person who validated it (and the member's
+    main contact): a summary, and everything collected as XLSX (`sites`: one row per site,
+    French labels already resolved)."""
+
+    journey_id: int
+    version: int
+    email: str
+    full_name: str
+    member_legal_name: str
+    campaign_name: str
+    validated_on: date
+    supply_start: date
+    summary: list[tuple[str, str]]
+    lots: list[dict[str, Any]]
+    sites: list[dict[str, Any]]
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_collection_validated(
+    session: AsyncSession, *, mail: CollectionValidatedMail, now: datetime | None = None
+) -> bool:
+    return await enqueue_mail(
+        session,
+        template="collection_validated",
+        recipients=[mail.email],
+        context={
+            **_common(mail.customer_service),
+            "full_name": mail.full_name,
+            "member_legal_name": mail.member_legal_name,
+            "campaign_name": mail.campaign_name,
+            "validated_on": f"{mail.validated_on:%d/%m/%Y}",
+            "supply_start": f"{mail.supply_start:%d/%m/%Y}",
+            "summary": [{"label": label, "value": value} for label, value in mail.summary],
+            "lots": mail.lots,
+            "sites": mail.sites,
+            "attachment_name": COLLECTION_FILENAME,
+        },
+        # One mail per validation: a journey unlocked and validated again mails again.
+        idempotency_key=f"collection-validated:{mail.journey_id}:{mail.version}:{mail.email}",
+        now=now,
+    )
+
+
+def collection_reminder_key(email: str, day: date) -> str:
+    """Never twice the same day to a person, whichever campaign or caller reminds."""
+    return f"collection-reminder:{day.isoformat()}:{email}"
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionReminder:
+    email: str
+    full_name: str
+    member_legal_name: str
+    campaign_name: str
+    closes_on: date
+    steps_done: int
+    defaults: str
+    journey_url: str
+    day: date
+    customer_service: CustomerService = DEFAULT_CUSTOMER_SERVICE
+
+
+async def queue_collection_reminder(
+    session: AsyncSession, *, reminder: CollectionReminder, now: datetime | None = None
+) -> bool:
+    """False when this person was already reminded that day."""
+    return await enqueue_mail(
+        session,
+        template="collection_reminder",
+        recipients=[reminder.email],
+        context={
+            **_common(reminder.customer_service),
+            "full_name": reminder.full_name,
+            "member_legal_name": reminder.member_legal_name,
+            "campaign_name": reminder.campaign_name,
+            "closes_on": f"{reminder.closes_on:%d/%m/%Y}",
+            "steps_done": reminder.steps_done,
+            "defaults": reminder.defaults,
+            "journey_url": reminder.journey_url,
+        },
+        idempotency_key=collection_reminder_key(reminder.email, reminder.day),
         now=now,
     )

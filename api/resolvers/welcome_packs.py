@@ -122,6 +122,17 @@ async def send_welcome_packs(
     return report
 
 
+async def welcome_member(
+    session: AsyncSession, settings: Settings, member_id: int, *, now: datetime
+) -> WelcomePackReport:
+    """Queues one member's packs inside the caller's transaction (the collection's closing
+    turns a member's journey into its portfolio and welcomes it in the same unit of work)."""
+    report = WelcomePackReport()
+    listed = await guides(session, settings)
+    await _welcome_member(session, settings, member_id, report, listed, now=now)
+    return report
+
+
 async def _welcome_member(
     session: AsyncSession,
     settings: Settings,

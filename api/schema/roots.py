@@ -13,6 +13,7 @@ from api.schema.alert_preferences import AlertPreferenceMutations, AlertPreferen
 from api.schema.alerts import ALERT_TYPES, AlertMutations, AlertQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
+from api.schema.collection import COLLECTION_TYPES, CollectionMutations, CollectionQueries
 from api.schema.consumption import ConsumptionQueries
 from api.schema.exports import ExportMutations
 from api.schema.help import HelpMutations, HelpQueries
@@ -62,6 +63,7 @@ QUERIES: tuple[type, ...] = (
     OptimisationQueries,
     InvoiceDisputeQueries,
     HelpQueries,
+    CollectionQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -83,6 +85,7 @@ MUTATIONS: tuple[type, ...] = (
     AccountStatementMutations,
     ManagementSheetMutations,
     HelpMutations,
+    CollectionMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
@@ -94,4 +97,5 @@ EXTRA_TYPES: tuple[type, ...] = (
     *SELF_CARE_REQUEST_TYPES,
     *OPTIMISATION_TYPES,
     *INVOICE_DISPUTE_TYPES,
+    *COLLECTION_TYPES,
 )

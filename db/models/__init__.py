@@ -11,6 +11,12 @@ from db.models.accounts import (
 )
 from db.models.base import SQLModel
 from db.models.billing import Invoice, InvoiceLine, InvoiceSite
+from db.models.collection import (
+    CollectionCampaign,
+    CollectionJourney,
+    CollectionLot,
+    CollectionSite,
+)
 from db.models.disputes import (
     InvoiceDispute,
     InvoiceDisputeAttachment,
@@ -49,6 +55,10 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BillingAccount",
+    "CollectionCampaign",
+    "CollectionJourney",
+    "CollectionLot",
+    "CollectionSite",
     "Contact",
     "GrantBillingAccount",
     "Group",

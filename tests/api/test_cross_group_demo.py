@@ -99,6 +99,13 @@ async def first_group(demo_runner: Runner) -> Target:
         ),
         technical_request=gid("TechnicalRequest", request_id),
         technical_request_reference=request_reference,
+        collection_campaign=gid(
+            "CollectionCampaign",
+            await one("SELECT min(id) FROM collection_campaigns WHERE group_id = 1"),
+        ),
+        collection_journey=gid(
+            "CollectionJourney", await one("SELECT min(id) FROM collection_journeys")
+        ),
         invoice_number=await one(
             "SELECT min(i.number) FROM invoices i JOIN billing_accounts b"
             " ON b.id = i.billing_account_id JOIN members m ON m.id = b.member_id"

@@ -86,6 +86,9 @@ class Target:
     # set by the fixture: tenant B's group customer-service contact (Help tab)
     contact: str = gid("Contact", MISSING)
     guide: str = gid("Guide", MISSING)  # guides are the supplier's: only the back office edits
+    # set by the fixture: tenant B's collection campaign and its member's journey
+    collection_campaign: str = gid("CollectionCampaign", MISSING)
+    collection_journey: str = gid("CollectionJourney", MISSING)
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -590,6 +593,127 @@ HELP_CASES: list[Case] = [
     ),
 ]
 
+
+def _journey_change(name: str, input_type: str, extra: str) -> Case:
+    return Case(
+        f"{name}(journeyId)",
+        f"mutation($j: ID!) {{ {name}(input: {{journeyId: $j, version: 1{extra}}}) "
+        "{ journey { id } " + _ERRORS + " } }",
+        lambda a, t: {"j": t.collection_journey},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY", "OPERATOR"),
+    )
+
+
+_NO_SITE = gid("CollectionSite", MISSING)
+_CAMPAIGN_PERIOD = (
+    'energy: GAS, name: "X", opensOn: "2026-11-01", closesOn: "2026-11-30", '
+    'supplyStart: "2027-01-01"'
+)
+# The back office follows every group's campaigns and journeys by design
+# (tests/api/test_collection.py): it is left out of the read cases.
+_CUSTOMER_TIERS = ("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY")
+COLLECTION_CASES: list[Case] = [
+    dataclasses.replace(_node("collection_campaign"), tiers=_CUSTOMER_TIERS),
+    dataclasses.replace(_node("collection_journey"), tiers=_CUSTOMER_TIERS),
+    *(
+        Case(
+            f"collectionJourneys(filter.{name})",
+            f"query($x: {kind}) {{ collectionJourneys(filter: {{{name}: $x}}) "
+            "{ totalCount edges { node { id sites { id } } } } }",
+            lambda a, t, attr=attr, many=kind.startswith("["): {
+                "x": [getattr(t, attr)] if many else getattr(t, attr)
+            },
+            tiers=_CUSTOMER_TIERS,
+        )
+        for name, kind, attr in (
+            ("campaignId", "ID!", "collection_campaign"),
+            ("memberIds", "[ID!]!", "member"),
+        )
+    ),
+    _journey_change("saveCollectionAdministrative", "", ', legalName: "X"'),
+    _journey_change("updateCollectionSites", "", f', siteIds: ["{_NO_SITE}"], decision: CONFIRMED'),
+    _journey_change(
+        "addCollectionSite",
+        "",
+        ', pointNumber: "12345678901234", distributor: ENEDIS, segment: C5, '
+        'tariffOption: "BASE", street: "1 rue", postcode: "29000", city: "Q", '
+        'activationDate: "2027-01-01"',
+    ),
+    _journey_change(
+        "saveCollectionLot",
+        "",
+        ', name: "Lot", segment: C5, multiSite: true, paymentMethod: TRANSFER, '
+        "billingFrequency: MONTHLY, invoiceDelivery: POST",
+    ),
+    _journey_change("assignCollectionSites", "", f', siteIds: ["{_NO_SITE}"]'),
+    _journey_change("validateCollectionJourney", "", ""),
+    # The back office unlocks, reminds, closes and exports for every group by design
+    # (tests/api/test_collection.py).
+    Case(
+        "unlockCollectionJourney",
+        "mutation($j: ID!) { unlockCollectionJourney(input: {journeyId: $j}) "
+        "{ journey { id } " + _ERRORS + " } }",
+        lambda a, t: {"j": t.collection_journey},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "sendCollectionReminders(campaignId)",
+        "mutation($c: ID!) { sendCollectionReminders(input: {campaignId: $c}) "
+        "{ members queued " + _ERRORS + " } }",
+        lambda a, t: {"c": t.collection_campaign},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "closeCollectionCampaign(campaignId)",
+        "mutation($c: ID!) { closeCollectionCampaign(input: {campaignId: $c}) "
+        "{ membersClosed " + _ERRORS + " } }",
+        lambda a, t: {"c": t.collection_campaign},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "exportCollectionProgress(campaignId)",
+        "mutation($c: ID!) { exportCollectionProgress(input: {format: CSV, "
+        "filter: {campaignId: $c}}) { url rowCount " + _ERRORS + " } }",
+        lambda a, t: {"c": t.collection_campaign},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "exportCollectionSwitchReport(campaignId)",
+        "mutation($c: ID!) { exportCollectionSwitchReport(input: {format: CSV, "
+        "campaignId: $c}) { url rowCount " + _ERRORS + " } }",
+        lambda a, t: {"c": t.collection_campaign},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "addCollectionCampaignMembers(campaignId)",
+        "mutation($c: ID!, $m: ID!) { addCollectionCampaignMembers(input: {campaignId: $c, "
+        "members: [{memberId: $m, sites: []}]}) { campaign { id } " + _ERRORS + " } }",
+        lambda a, t: {"c": t.collection_campaign, "m": gid("Member", a.member.id)},  # type: ignore[arg-type]
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "createCollectionCampaign(groupId)",
+        "mutation($g: ID!) { createCollectionCampaign(input: {groupId: $g, "
+        + _CAMPAIGN_PERIOD
+        + "}) { campaign { id } "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {"g": t.group},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "createCollectionCampaign(members.memberId)",
+        "mutation($g: ID!, $m: ID!) { createCollectionCampaign(input: {groupId: $g, "
+        + _CAMPAIGN_PERIOD
+        + ", members: [{memberId: $m, sites: []}]}) { campaign { id } "
+        + _ERRORS
+        + " } }",
+        lambda a, t: {"g": gid("Group", a.group.id), "m": t.member},  # type: ignore[arg-type]
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+]
+
+
 CASES: list[Case] = [
     _node("group"),
     _node("member"),
@@ -772,6 +896,7 @@ CASES: list[Case] = [
     *DISPUTE_CASES,
     *STATEMENT_CASES,
     *HELP_CASES,
+    *COLLECTION_CASES,
 ]
 
 
@@ -781,6 +906,61 @@ ALERT_OF: dict[int, str] = {}
 REQUEST_OF: dict[int, str] = {}
 # Tenant A's unanswered optimisation proposal on sites[0], by group.
 PROPOSAL_OF: dict[int, str] = {}
+# Tenant A's member's collection journey, by group.
+JOURNEY_OF: dict[int, str] = {}
+
+
+async def _collection(
+    session_factory: async_sessionmaker[AsyncSession], world: World
+) -> tuple[int, int]:
+    """An open collection campaign of the world's group, with its USER's member's journey
+    (one pre-filled site); returns (campaign id, journey id)."""
+    from datetime import date
+
+    from db.models import CollectionCampaign, CollectionJourney, CollectionSite
+    from domain.collection import JourneyStatus, SiteDecision
+    from domain.enums import Distributor, Energy, InvoiceDelivery, PaymentMethod, Segment
+
+    async with session_factory() as session, session.begin():
+        campaign = CollectionCampaign(
+            group_id=world.group.id,  # type: ignore[arg-type]
+            energy=Energy.ELECTRICITY,
+            name=f"Collecte {world.name}",
+            opens_on=date(2026, 11, 1),
+            closes_on=date(2026, 11, 30),
+            supply_start=date(2027, 1, 1),
+            default_payment_method=PaymentMethod.TRANSFER,
+            default_invoice_delivery=InvoiceDelivery.POST,
+        )
+        session.add(campaign)
+        await session.flush()
+        journey = CollectionJourney(
+            campaign_id=campaign.id,  # type: ignore[arg-type]
+            member_id=world.member.id,  # type: ignore[arg-type]
+            status=JourneyStatus.NOT_STARTED,
+            sites_total=1,
+        )
+        session.add(journey)
+        await session.flush()
+        session.add(
+            CollectionSite(
+                journey_id=journey.id,  # type: ignore[arg-type]
+                energy=Energy.ELECTRICITY,
+                point_number=f"{88000000000000 + world.group.id:014d}",  # type: ignore[operator]
+                distributor=Distributor.ENEDIS,
+                distributor_name="Enedis",
+                segment=Segment.C5,
+                tariff_option="BASE",
+                transport_tariff="CU4",
+                profile="PRO1",
+                street="1 rue",
+                postcode="29000",
+                city="Quimper",
+                distributor_status="En service",
+                decision=SiteDecision.PENDING,
+            )
+        )
+    return campaign.id, journey.id  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -967,6 +1147,8 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         "OptimisationProposal",
         (await make_optimisation_proposal(session_factory, a.sites[0], group_id=a.group.id)).id,
     )
+    their_campaign, their_journey = await _collection(session_factory, b)
+    JOURNEY_OF[a.group.id] = gid("CollectionJourney", (await _collection(session_factory, a))[1])
     target = dataclasses.replace(
         Target.of(b, key.id, meter.id),  # type: ignore[arg-type]
         invoice=gid("Invoice", invoice.id),  # type: ignore[arg-type]
@@ -982,6 +1164,8 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
         invoice_dispute_reference=dispute.reference,
         contact=gid("Contact", await _group_contact(session_factory, b.group.id)),
         guide=gid("Guide", await _guide(session_factory, b.group.id)),
+        collection_campaign=gid("CollectionCampaign", their_campaign),
+        collection_journey=gid("CollectionJourney", their_journey),
     )
     return Tenants(a=a, b=target, operator=operator, submitting_third_party=adviser)
 
@@ -1162,6 +1346,13 @@ READ_ONLY_CASES: list[ReadOnlyCase] = [
         _BY_NAME["abandonTechnicalRequest"].document,
         lambda a: {"id": REQUEST_OF[a.group.id]},
         ("THIRD_PARTY", "USER_KEY", "ADMIN_KEY"),
+    ),
+    # A read-only key sees its member's journey but saves nothing in it.
+    ReadOnlyCase(
+        "saveCollectionAdministrative",
+        _BY_NAME["saveCollectionAdministrative(journeyId)"].document,
+        lambda a: {"j": JOURNEY_OF[a.group.id]},
+        ("USER_KEY", "ADMIN_KEY"),
     ),
     ReadOnlyCase(
         "sendWelcomePacks",

@@ -54,6 +54,8 @@ FILE_EXPORTS = {
     "exportInvoiceDisputes",
     "exportAccountStatement",
     "exportManagementSheet",
+    "exportCollectionProgress",
+    "exportCollectionSwitchReport",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.

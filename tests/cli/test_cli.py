@@ -130,6 +130,30 @@ def test_send_welcome_packs_for_a_group(
     assert_one_clear_line(unknown, 1)
 
 
+def test_send_collection_reminders_once_a_day(
+    run_cli: RunCli, cli_demo_database: CliDemoDatabase, tmp_path: Path
+) -> None:
+    # The demo's campaign: the demo USER's member is halfway, so its person is reminded.
+    import sqlite3
+
+    env = cli_demo_database.copy(tmp_path / "reminders.db")
+    with sqlite3.connect(tmp_path / "reminders.db") as db:
+        [(expected,)] = db.execute(
+            "SELECT count(DISTINCT g.user_id) FROM access_grants g JOIN collection_journeys j "
+            "ON j.member_id = g.member_id JOIN users u ON u.id = g.user_id "
+            "WHERE j.campaign_id = 1 AND j.status != 'VALIDATED' AND g.tier = 'USER' "
+            "AND g.revoked_at IS NULL AND g.suspended_at IS NULL AND u.status != 'SUSPENDED'"
+        ).fetchall()
+    assert expected >= 1
+    first = run_cli("send-collection-reminders", "--campaign", "1", env=env)
+    assert first.returncode == 0, first.stderr
+    assert f" {expected} mail(s) mis en file" in first.stdout, first.stdout
+    again = run_cli("send-collection-reminders", "--campaign", "1", env=env)
+    assert " 0 mail(s) mis en file" in again.stdout
+    unknown = run_cli("send-collection-reminders", "--campaign", "999", env=env)
+    assert_one_clear_line(unknown, 1)
+
+
 # -- smoke tests in a real process: the entry point, its imports and its exit status ----------
 
 

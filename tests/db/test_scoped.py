@@ -83,8 +83,7 @@ async def test_each_scope_reaches_its_own_tenant_only(
         assert members == {alpha.member.id}, label
         assert alpha.billing_account.id in accounts, label
         assert beta.site.id not in sites and beta.meter.id not in meters, label
-        # (ids of one table against the other tenant's of the same table: a site's id may
-        # well equal an account's)
+        # Compared table by table: ids of different tables may coincide.
         assert beta.billing_account.id not in accounts, label
 
 
