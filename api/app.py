@@ -20,13 +20,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from api.access_log import AccessLog, record_of
 from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
+from api.graphql_over_http import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from api.http import RequestBodyGuard, SecurityHeaders, graphiql_policy
 from api.metrics import Metrics
 from api.schema.schema import build_schema
@@ -121,7 +123,36 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         if record is not None:
             record.error_codes = error_codes(result)
+        if wants_graphql_response(request.headers.get("accept", "")) and is_request_error(
+            result.data, result.errors
+        ):
+            # GraphQL over HTTP: nothing was executed, the request itself is at fault.
+            sub_response.status_code = 400
         return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        if wants_graphql_response(request.headers.get("accept", "")) and is_request_error(
+            result.data, result.errors
+        ):
+            # The spec: a request error's answer has no `data` entry at all (not null).
+            answer.pop("data", None)
+        return answer
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Any:
+        response = await super().run(request, context, root_value)
+        if (
+            isinstance(request, Request)
+            and isinstance(response, Response)
+            and response.media_type == "application/json"
+            and wants_graphql_response(request.headers.get("accept", ""))
+        ):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

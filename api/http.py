@@ -1,6 +1,6 @@
 """HTTP-level guards in front of the GraphQL view: request bodies capped (413), and a JSON body
-that is not an object answered 400 (strawberry answers 500 to `null` or a bare string); the
-security headers of every answer."""
+that is not an object, or whose operationName is not a string, answered 400 (strawberry
+answers 500 to those); the security headers of every answer."""
 
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ class RequestBodyGuard:
             if not isinstance(parsed, dict):
                 await _refusal(
                     400, "INVALID", "Le corps JSON doit être un objet GraphQL (query, variables)."
+                )(scope, receive, send)
+                return
+            if not isinstance(parsed.get("operationName"), str | None):
+                # strawberry would hand a number or an object to graphql-core (a 500).
+                await _refusal(
+                    400, "INVALID", "operationName doit être une chaîne de caractères ou null."
                 )(scope, receive, send)
                 return
         sent = False
