@@ -28,8 +28,9 @@ from api.access_log import AccessLog, record_of
 from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
+from api.graphiql import ASSETS_ROUTE, PAGE, POLICY, graphiql_asset
 from api.graphql_over_http import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
-from api.http import RequestBodyGuard, SecurityHeaders, graphiql_policy
+from api.http import RequestBodyGuard, SecurityHeaders
 from api.metrics import Metrics
 from api.schema.schema import build_schema
 from api.unsubscribe import unsubscribe
@@ -157,6 +158,11 @@ class GraphQLApp(GraphQL[Context, None]):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    @property
+    def graphql_ide_html(self) -> str:
+        # The app's own page and assets (api/graphiql.py), not strawberry's CDN page.
+        return PAGE
+
 
 async def live(request: Request) -> Response:
     """Liveness: the process answers (a restart would not help with anything else)."""
@@ -226,6 +232,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/files/{token}", download, methods=["GET"]),
             Route("/alertes/desabonnement/{token}", unsubscribe, methods=["GET", "POST"]),
+            *(
+                [Route(ASSETS_ROUTE + "/{name}", graphiql_asset, methods=["GET"])]
+                if settings.graphiql
+                else []
+            ),
         ],
         lifespan=lifespan,
         middleware=[
@@ -233,9 +244,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 SecurityHeaders,
                 hsts_max_age_seconds=settings.hsts_max_age_seconds,
-                graphiql_policy=graphiql_policy(graphql.graphql_ide_html)
-                if settings.graphiql
-                else None,
+                graphiql_policy=POLICY if settings.graphiql else None,
             ),
             # Front ends on other origins send bearer tokens, never cookies: no credentials.
             Middleware(

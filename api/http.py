@@ -4,10 +4,6 @@ answers 500 to those); the security headers of every answer."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-
 import orjson
 from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
@@ -98,25 +94,6 @@ BASE_HEADERS = (
     ("referrer-policy", "no-referrer"),
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-_ASSET = re.compile(r"""(?:src|href)="(https://[^/"]+)/""")
-
-
-def graphiql_policy(html: str) -> str:
-    """The GraphiQL page's policy: its assets from the CDN origins the page names (and those
-    alone), its one inline script by hash, the API itself as the only place it talks to.
-    GraphiQL sets style attributes at run time, hence inline styles."""
-    origins = " ".join(sorted(set(_ASSET.findall(html))))
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
-        for body in _SCRIPT.findall(html)
-    )
-    return (
-        f"default-src 'none'; script-src {origins} {hashes}; "
-        f"style-src {origins} 'unsafe-inline'; font-src {origins} data:; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    )
 
 
 class SecurityHeaders:
