@@ -263,3 +263,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.metrics = app_metrics
     app.state.head_revision = migrate.head_revision()
     return app
+
+
+def serve_app() -> Starlette:
+    """The app of one `comptoir serve --workers N` process (uvicorn's factory): settings from
+    the environment, start-up objects frozen out of the collector (see STYLE.md)."""
+    import gc
+
+    app = create_app()
+    gc.freeze()
+    return app
