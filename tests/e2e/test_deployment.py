@@ -96,7 +96,8 @@ async def test_two_api_workers_and_two_mail_workers(
                 pids.add(await asyncio.to_thread(_worker_pid, base))
                 if len(pids) == 2:
                     break
-            answer = httpx.post(f"{base}/graphql", json={"query": "{ __typename }"}, timeout=10)
+            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+                answer = await client.post("/graphql", json={"query": "{ __typename }"})
             # and the mail workers drain the outbox
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
