@@ -6,6 +6,7 @@ demand with bench/fuzz_bench.py."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from typing import Any
@@ -109,3 +110,26 @@ async def test_an_amount_bound_beyond_the_columns_is_invalid(
             assert _codes(result) == [("INVALID", name)], result.errors
         else:
             assert result.errors is None
+
+
+def _node_types() -> list[str]:
+    from api.schema.schema import build_schema
+
+    schema = build_schema()._schema
+    node = schema.get_type("Node")
+    return sorted(t.name for t in schema.get_possible_types(node))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("type_name", _node_types())
+@pytest.mark.parametrize("key", ["9" * 30, str(2**31), "²", "-1", "0x1"])
+async def test_node_of_every_type_answers_null_for_a_key_that_cannot_exist(
+    runner: Runner, world: World, type_name: str, key: str
+) -> None:
+    # Was INTERNAL_ERROR for TechnicalRequest and SelfCareRequest: int() of a key beyond the
+    # column's range reached the driver, or of "²" (a digit to str.isdigit, not to int).
+    global_id = base64.b64encode(f"{type_name}:{key}".encode()).decode()
+    result = await runner.raw(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": global_id}, as_user=world.people["ADMIN"]
+    )
+    assert result.errors is None, result.errors
+    assert result.data == {"node": None}
