@@ -20,14 +20,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET
 
 from api.access_log import AccessLog, record_of
 from api.authentication import Authentication, authenticate
 from api.context import Context
 from api.files import download
-from api.http import RequestBodyGuard, SecurityHeaders, graphiql_policy
+from api.graphiql import ASSETS_ROUTE, PAGE, POLICY, graphiql_asset
+from api.graphql_over_http import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
+from api.http import RequestBodyGuard, SecurityHeaders
 from api.metrics import Metrics
 from api.schema.schema import build_schema
 from api.unsubscribe import unsubscribe
@@ -121,10 +124,44 @@ class GraphQLApp(GraphQL[Context, None]):
         )
         if record is not None:
             record.error_codes = error_codes(result)
+        if wants_graphql_response(request.headers.get("accept", "")) and is_request_error(
+            result.data, result.errors
+        ):
+            # GraphQL over HTTP: nothing was executed, the request itself is at fault.
+            sub_response.status_code = 400
         return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        answer = await super().process_result(request, result)
+        if wants_graphql_response(request.headers.get("accept", "")) and is_request_error(
+            result.data, result.errors
+        ):
+            # The spec: a request error's answer has no `data` entry at all (not null).
+            answer.pop("data", None)
+        return answer
+
+    async def run(
+        self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Any:
+        response = await super().run(request, context, root_value)
+        if (
+            isinstance(request, Request)
+            and isinstance(response, Response)
+            and response.media_type == "application/json"
+            and wants_graphql_response(request.headers.get("accept", ""))
+        ):
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        return response
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    @property
+    def graphql_ide_html(self) -> str:
+        # The app's own page and assets (api/graphiql.py), not strawberry's CDN page.
+        return PAGE
 
 
 async def live(request: Request) -> Response:
@@ -195,6 +232,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/files/{token}", download, methods=["GET"]),
             Route("/alertes/desabonnement/{token}", unsubscribe, methods=["GET", "POST"]),
+            *(
+                [Route(ASSETS_ROUTE + "/{name}", graphiql_asset, methods=["GET"])]
+                if settings.graphiql
+                else []
+            ),
         ],
         lifespan=lifespan,
         middleware=[
@@ -202,9 +244,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(
                 SecurityHeaders,
                 hsts_max_age_seconds=settings.hsts_max_age_seconds,
-                graphiql_policy=graphiql_policy(graphql.graphql_ide_html)
-                if settings.graphiql
-                else None,
+                graphiql_policy=POLICY if settings.graphiql else None,
             ),
             # Front ends on other origins send bearer tokens, never cookies: no credentials.
             Middleware(
@@ -222,4 +262,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.metrics = app_metrics
     app.state.head_revision = migrate.head_revision()
+    return app
+
+
+def serve_app() -> Starlette:
+    """The app of one `comptoir serve --workers N` process (uvicorn's factory): settings from
+    the environment, start-up objects frozen out of the collector (see STYLE.md)."""
+    import gc
+
+    app = create_app()
+    gc.freeze()
     return app

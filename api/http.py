@@ -1,12 +1,8 @@
 """HTTP-level guards in front of the GraphQL view: request bodies capped (413), and a JSON body
-that is not an object answered 400 (strawberry answers 500 to `null` or a bare string); the
-security headers of every answer."""
+that is not an object, or whose operationName is not a string, answered 400 (strawberry
+answers 500 to those); the security headers of every answer."""
 
 from __future__ import annotations
-
-import base64
-import hashlib
-import re
 
 import orjson
 from starlette.datastructures import MutableHeaders
@@ -72,6 +68,12 @@ class RequestBodyGuard:
                     400, "INVALID", "Le corps JSON doit être un objet GraphQL (query, variables)."
                 )(scope, receive, send)
                 return
+            if not isinstance(parsed.get("operationName"), str | None):
+                # strawberry would hand a number or an object to graphql-core (a 500).
+                await _refusal(
+                    400, "INVALID", "operationName doit être une chaîne de caractères ou null."
+                )(scope, receive, send)
+                return
         sent = False
 
         async def replay() -> Message:
@@ -92,25 +94,6 @@ BASE_HEADERS = (
     ("referrer-policy", "no-referrer"),
 )
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-
-_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
-_ASSET = re.compile(r"""(?:src|href)="(https://[^/"]+)/""")
-
-
-def graphiql_policy(html: str) -> str:
-    """The GraphiQL page's policy: its assets from the CDN origins the page names (and those
-    alone), its one inline script by hash, the API itself as the only place it talks to.
-    GraphiQL sets style attributes at run time, hence inline styles."""
-    origins = " ".join(sorted(set(_ASSET.findall(html))))
-    hashes = " ".join(
-        f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
-        for body in _SCRIPT.findall(html)
-    )
-    return (
-        f"default-src 'none'; script-src {origins} {hashes}; "
-        f"style-src {origins} 'unsafe-inline'; font-src {origins} data:; img-src 'self' data:; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    )
 
 
 class SecurityHeaders:

@@ -4,6 +4,8 @@ that several apps in one process (the tests) never share series."""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -58,6 +60,15 @@ class Metrics:
             "Database connections the pool keeps (without overflow).",
             registry=self.registry,
         )
+        # Which process answered: under `comptoir serve --workers N` each worker keeps its own
+        # series, and a scrape reaches one of them.
+        self.worker = Gauge(
+            "comptoir_worker_info",
+            "The API worker process that answered this scrape (its pid).",
+            ["pid"],
+            registry=self.registry,
+        )
+        self.worker.labels(str(os.getpid())).set(1)
         self._operations: set[str] = set()
 
     def _operation_label(self, record: RequestRecord) -> str:

@@ -104,6 +104,12 @@ def _iso_date(text: str) -> date:
         ) from None
 
 
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"nombre de processus invalide : {text!r} (1 à 64)")
+    return int(text)
+
+
 def cmd_demo_data(args: argparse.Namespace) -> None:
     from demo import DEMO_LOGINS, DEMO_PASSWORD, DemoDataError, database_is_empty, load_demo_data
 
@@ -152,35 +158,55 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import gc
+    import os
 
     import uvicorn
 
     from api.access_log import logging_config
-    from api.app import create_app
 
+    # The command line's choices win over the environment's, in this process and in the
+    # workers it starts (each reads its settings from the environment).
+    for name, value in (
+        ("HOST", args.host),
+        ("PORT", args.port),
+        ("WORKERS", args.workers),
+        ("FORWARDED_ALLOW_IPS", args.forwarded_allow_ips),
+    ):
+        if value is not None:
+            os.environ[f"COMPTOIR_{name}"] = str(value)
     settings = _settings()
     _run_with_database(settings, _require_migrated)
-    host = args.host or settings.host
-    port = args.port or settings.port
+    host, port, workers = settings.host, settings.port, settings.workers
+    print(
+        f"comptoir sert sur http://{host}:{port}/graphql (GraphiQL : "
+        f"{'activé' if settings.graphiql else 'désactivé'} ; "
+        f"{workers} processus API).",
+        flush=True,
+    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": args.log_level,
+        # X-Forwarded-For / -Proto believed from these proxies only (the client's address
+        # feeds throttling; the scheme, HSTS and the links of mails).
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        # one line per request from `comptoir.access` (api/access_log.py), JSON or text
+        "access_log": False,
+        "log_config": logging_config(level=args.log_level, as_json=settings.logs_as_json),
+    }
+    if workers > 1:
+        # Each worker process builds its own app (and engine, pool, metrics) from the
+        # environment; they share the port.
+        uvicorn.run("api.app:serve_app", factory=True, workers=workers, **options)
+        return
+    from api.app import create_app
+
     app = create_app(settings)
     # Objects created at start-up live as long as the process: keep them out of the
     # collector's generations (measured +15-40 % on list pages, see STYLE.md).
     gc.freeze()
-    print(
-        f"comptoir sert sur http://{host}:{port}/graphql (GraphiQL : "
-        f"{'activé' if settings.graphiql else 'désactivé'}).",
-        flush=True,
-    )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level=args.log_level,
-        proxy_headers=True,
-        # one line per request from `comptoir.access` (api/access_log.py), JSON or text
-        access_log=False,
-        log_config=logging_config(level=args.log_level, as_json=settings.logs_as_json),
-    )
+    uvicorn.run(app, **options)
 
 
 def cmd_send_welcome_packs(args: argparse.Namespace) -> None:
@@ -484,6 +510,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (défaut : COMPTOIR_PORT)")
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--workers",
+        type=_worker_count,
+        metavar="N",
+        help="processus API sur le même port (défaut : COMPTOIR_WORKERS, 1)",
+    )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADRESSES",
+        help="proxys dont X-Forwarded-For/-Proto sont crus, séparés par des virgules, "
+        "« * » pour tous (défaut : COMPTOIR_FORWARDED_ALLOW_IPS, 127.0.0.1)",
     )
     serve.set_defaults(handler=cmd_serve)
 

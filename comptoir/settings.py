@@ -204,6 +204,12 @@ class Settings(BaseSettings):
     # Log lines: one JSON object per line (production's default, for a log collector) or text.
     log_format: Literal["json", "text"] | None = None
 
+    # `comptoir serve`: API worker processes on the one port (each its own pool and metrics);
+    # and the proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or networks, "*" for any: only behind a proxy that rewrites those headers).
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    forwarded_allow_ips: str = "127.0.0.1"
+
     @property
     def logs_as_json(self) -> bool:
         if self.log_format is None:

@@ -17,7 +17,7 @@ from strawberry import relay
 
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt, query_error
-from api.graphql.ids import capped_pks_of, pk_of
+from api.graphql.ids import capped_pks_of, key_of, pk_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
@@ -372,7 +372,7 @@ class CollectionJourney(relay.Node):
     async def resolve_nodes(  # type: ignore[override]  # None for an id outside the perimeter
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+        ids = [key_of(i) for i in node_ids]
         ctx = info.context
         rows = await cases.load_journeys(ctx.sessions, ctx.caller, ctx.perimeter, ids)
         return [cls.from_row(r) if r is not None else None for r in rows]
@@ -466,7 +466,7 @@ class CollectionCampaign(relay.Node):
     async def resolve_nodes(  # type: ignore[override]  # None for an id outside the perimeter
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(i) for i in node_ids if str(i).isdigit() and len(str(i)) <= 10]
+        ids = [k for i in node_ids if (k := key_of(i)) is not None]
         ctx = info.context
         found = {
             c.id: cls.of(c, p)
@@ -474,7 +474,7 @@ class CollectionCampaign(relay.Node):
                 ctx.sessions, ctx.caller, ctx.perimeter, campaign_ids=ids
             )
         }
-        return [found.get(int(i)) if str(i).isdigit() else None for i in node_ids]
+        return [found.get(k) if (k := key_of(i)) is not None else None for i in node_ids]
 
 
 COLLECTION_TYPES: tuple[type, ...] = (CollectionJourney, CollectionCampaign)

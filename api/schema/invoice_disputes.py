@@ -20,7 +20,7 @@ from strawberry.file_uploads import Upload
 from api.graphql.downloads import signed_file_url
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.ids import capped_pks_of, pk_of, pks_of
+from api.graphql.ids import capped_pks_of, key_of, pk_of, pks_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
@@ -348,7 +348,7 @@ class InvoiceDispute(relay.Node):
     async def resolve_nodes(  # type: ignore[override]  # None for an id outside the perimeter
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+        ids = [key_of(i) for i in node_ids]
         ctx = info.context
         today = paris_date(ctx.now)
         rows = await cases.load_invoice_disputes(ctx.sessions, ctx.perimeter, ids, today=today)

@@ -18,7 +18,7 @@ from strawberry import relay
 
 from api.graphql.enums import described_enum
 from api.graphql.errors import UserError, attempt
-from api.graphql.ids import capped_pks_of, pk_of
+from api.graphql.ids import capped_pks_of, key_of, pk_of
 from api.graphql.loaders import request_loader
 from api.graphql.lookahead import selects
 from api.graphql.pagination import After, Connection, First, connection
@@ -227,7 +227,7 @@ class OptimisationProposal(relay.Node):
     async def resolve_nodes(  # type: ignore[override]  # None for an id outside the perimeter
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(i) if str(i).isdigit() else None for i in node_ids]
+        ids = [key_of(i) for i in node_ids]
         ctx = info.context
         rows = await cases.load_proposals(
             ctx.sessions, ctx.perimeter, ids, today=paris_date(ctx.now)

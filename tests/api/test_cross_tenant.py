@@ -89,6 +89,7 @@ class Target:
     # set by the fixture: tenant B's collection campaign and its member's journey
     collection_campaign: str = gid("CollectionCampaign", MISSING)
     collection_journey: str = gid("CollectionJourney", MISSING)
+    person_email: str = "personne@inconnue.test"  # tenant B's INFRA_USER for `Target.of`
 
     @classmethod
     def of(cls, world: World, api_key_id: int, meter_id: int) -> Target:
@@ -102,6 +103,7 @@ class Target:
             api_key=gid("ApiKey", api_key_id),
             point_number=world.sites[0].point_number,
             person=gid("Person", world.people["INFRA_USER"].id),
+            person_email=world.people["INFRA_USER"].email,
         )
 
     @classmethod
@@ -646,6 +648,7 @@ COLLECTION_CASES: list[Case] = [
         "billingFrequency: MONTHLY, invoiceDelivery: POST",
     ),
     _journey_change("assignCollectionSites", "", f', siteIds: ["{_NO_SITE}"]'),
+    _journey_change("removeCollectionLot", "", f', lotId: "{gid("CollectionLot", MISSING)}"'),
     _journey_change("validateCollectionJourney", "", ""),
     # The back office unlocks, reminds, closes and exports for every group by design
     # (tests/api/test_collection.py).
@@ -710,6 +713,36 @@ COLLECTION_CASES: list[Case] = [
         + " } }",
         lambda a, t: {"g": gid("Group", a.group.id), "m": t.member},  # type: ignore[arg-type]
         tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+]
+
+
+def _service_order() -> Any:
+    """A fresh upload of a signed service order (a PDF by its magic bytes)."""
+    import io
+
+    from starlette.datastructures import Headers, UploadFile
+
+    return UploadFile(
+        io.BytesIO(b"%PDF-1.7\n%%EOF\n"),
+        filename="bon.pdf",
+        headers=Headers({"content-type": "application/pdf"}),
+    )
+
+
+# The fields and mutations the hardening pass found outside the matrix.
+HARDENING_CASES: list[Case] = [
+    Case(
+        "people(search)",
+        "query($q: String) { people(filter: {search: $q}) { totalCount edges { node { id } } } }",
+        lambda a, t: {"q": t.person_email},
+        tiers=("ADMIN", "USER", "INFRA_USER", "THIRD_PARTY"),
+    ),
+    Case(
+        "attachServiceOrder(technicalRequestId)",
+        "mutation($i: AttachServiceOrderInput!) { attachServiceOrder(input: $i) "
+        "{ technicalRequest { id } " + _ERRORS + " } }",
+        lambda a, t: {"i": {"technicalRequestId": t.technical_request, "file": _service_order()}},
     ),
 ]
 
@@ -897,6 +930,7 @@ CASES: list[Case] = [
     *STATEMENT_CASES,
     *HELP_CASES,
     *COLLECTION_CASES,
+    *HARDENING_CASES,
 ]
 
 
@@ -1469,3 +1503,69 @@ async def test_the_technical_request_targets_are_real(runner: Runner, tenants: T
     async with runner.sessions() as session:
         request = await session.get(TechnicalRequest, pk)
     assert request is not None and request.reference == tenants.b.technical_request_reference
+
+
+# -- every root field and mutation is in the matrix, or says why it need not be --------------
+
+# Root fields that take no object of a tenant (no ID, no filter naming one): there is no
+# "another tenant's object" to try on them. Each says why; keep this list short.
+NOT_TENANT_SCOPED: dict[str, str] = {
+    "Query.catalogue": "public reference data (request types, segments), the same for all",
+    "Query.viewer": "the caller itself, no argument",
+    "Query.apiKeys": "the caller's own keys, no ID argument",
+    "Query.alertPreferences": "the caller's own preferences, keyed by alert kind",
+    "Mutation.updateAlertPreferences": "the caller's own preferences, keyed by alert kind",
+    "Query.homeBillingSummary": "no argument: totals of the caller's own perimeter",
+    "Query.outboxCounts": "back office (OPERATOR) only, no argument; tested in "
+    "test_outbox_operators.py",
+    "Query.outboxMails": "back office (OPERATOR) only, no tenant argument; tested in "
+    "test_outbox_operators.py",
+    "Query.disputeReasons": "public reference data: the reasons of the supplier's memo",
+    "Query.guides": "the supplier's documents, chosen by the caller's tiers; no argument",
+    "Mutation.createGuide": "back office (OPERATOR) only, a new supplier's document; no "
+    "tenant's object (tested in the Help tab's tests)",
+    "Query.optimisationsCarriedOut": "a year only: the caller's own perimeter's record",
+    "Query.collectionCampaigns": "no argument: the caller's own group's campaigns (a campaign "
+    "of another group by ID is node(collection_campaign), in the matrix)",
+    "Mutation.logIn": "session: the caller's own credentials",
+    "Mutation.logOut": "session: the caller's own tokens",
+    "Mutation.refreshToken": "session: the caller's own refresh token",
+    "Mutation.activateAccount": "session: a single-use token sent by mail, no object ID",
+    "Mutation.requestPasswordReset": "session: an email address, same answer for any",
+    "Mutation.resetPassword": "session: a single-use token sent by mail, no object ID",
+}
+
+
+def _root_fields(document: str) -> set[str]:
+    from graphql import FieldNode, OperationDefinitionNode, parse
+
+    fields = set()
+    for definition in parse(document).definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            root = "Mutation" if definition.operation.value == "mutation" else "Query"
+            fields |= {
+                f"{root}.{selection.name.value}"
+                for selection in definition.selection_set.selections
+                if isinstance(selection, FieldNode)
+            }
+    return fields
+
+
+def test_every_root_field_and_mutation_has_a_case_in_the_matrix() -> None:
+    from api.schema.schema import build_schema
+
+    schema = build_schema()._schema
+    assert schema.mutation_type is not None
+    in_schema = {f"Query.{name}" for name in schema.query_type.fields} | {
+        f"Mutation.{name}" for name in schema.mutation_type.fields
+    }
+    covered: set[str] = set()
+    for case in [*CASES, *READ_ONLY_CASES]:
+        covered |= _root_fields(case.document)
+    missing = in_schema - covered - set(NOT_TENANT_SCOPED)
+    assert missing == set(), (
+        f"root fields without a cross-tenant case: {sorted(missing)} (add a Case to CASES, or, "
+        "if the field takes no tenant's object at all, a reason to NOT_TENANT_SCOPED)"
+    )
+    assert set(NOT_TENANT_SCOPED) <= in_schema, "stale names in NOT_TENANT_SCOPED"
+    assert not set(NOT_TENANT_SCOPED) & covered, "a field both in the matrix and exempted"

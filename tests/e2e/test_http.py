@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -65,6 +66,37 @@ async def test_graphiql_is_served_in_development(live_server: LiveServer) -> Non
         response = await client.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+async def test_graphiql_works_offline_every_asset_from_this_server(
+    live_server: LiveServer,
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        # No URL with a scheme or a protocol-relative one: nothing from another host.
+        assert re.search(r"(?:https?:)?//", page.text) is None, page.text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assert len(assets) == 6
+        answers = {asset: await client.get(asset) for asset in assets}
+        script = answers["/graphiql/comptoir-graphiql.js"].text
+        missing = await client.get("/graphiql/..%2Fapp.py")
+    for asset, answer in answers.items():
+        assert asset.startswith("/graphiql/")
+        assert answer.status_code == 200, asset
+        expected = "text/css" if asset.endswith(".css") else "text/javascript"
+        assert answer.headers["content-type"].startswith(expected)
+        assert len(answer.content) > 100
+    # The page opens on a ready logIn and says where the token goes.
+    assert "logIn(input: $input)" in script and "Headers tab" in script
+    assert '"Authorization": "Bearer <accessToken>"' in script
+    assert missing.status_code == 404
+
+
+async def test_no_graphiql_assets_when_graphiql_is_off(test_settings: Settings) -> None:
+    for server in serve(test_settings.model_copy(update={"graphiql": False})):
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            response = await client.get("/graphiql/graphiql.min.js")
+        assert response.status_code == 404
 
 
 async def test_the_public_catalogue(live_server: LiveServer) -> None:

@@ -103,6 +103,11 @@ def bounded(query: InvoiceQuery, *, today: date, max_months: int) -> InvoiceQuer
     return replace(query, accounting_from=start, accounting_to=end)
 
 
+# The amount columns are NUMERIC(14, 2) (scaled 64-bit integers on SQLite): a bound beyond
+# them would overflow the driver rather than match nothing.
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
 def _amount(value: Decimal | None, field: str) -> Decimal | None:
     if value is None:
         return None
@@ -113,6 +118,12 @@ def _amount(value: Decimal | None, field: str) -> Decimal | None:
         raise Refusal(
             ErrorCode.INVALID, "Montant invalide : deux décimales au plus.", field=field
         ) from None
+    if abs(value) > MAX_AMOUNT:
+        raise Refusal(
+            ErrorCode.INVALID,
+            "Montant hors limites : 999 999 999 999,99 € au plus.",
+            field=field,
+        )
     return value
 
 

@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from api.graphql.ids import capped_pks_of, pk_of, pks_of
+from api.graphql.input_limits import max_items
 from api.resolvers.invoices import InvoiceQuery
 from api.schema.enums import (
     EditionStatus,
@@ -40,7 +41,9 @@ class InvoiceFilter:
         "chaque facture.",
     )
     invoice_ids: list[relay.GlobalID] | None = strawberry.field(
-        default=None, description="Des factures précises (500 au plus)."
+        default=None,
+        description="Des factures précises (500 au plus).",
+        metadata=max_items(billing.MAX_PDF_EXPORT),
     )
     kinds: list[InvoiceKind] | None = strawberry.field(
         default=None, description="Natures : facture, annulation, avoir."
