@@ -273,7 +273,10 @@ async def last_actual_readings(
         .subquery()
     )
     rows = await core_rows(
-        session, sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.site_id)
+        session,
+        sa.select(ranked)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.site_id, ranked.c.register_code),
     )
     found: dict[int, list[RegisterIndexRow]] = defaultdict(list)
     for row in rows:
