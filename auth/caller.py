@@ -11,14 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from auth.grants import GrantRow, load_grants
-from db.models import RefreshToken, User
+from auth.grants import GrantRow
+from db.core import GRANT_ACCOUNTS, table_of
+from db.models import AccessGrant, RefreshToken, User
 from db.scoped import Perimeter
 from domain.enums import Tier, UserStatus
+
+USERS = table_of(User)
+GRANTS = table_of(AccessGrant)
 
 READ_SCOPE = "read"
 WRITE_SCOPE = "write"  # self-readings, requests, reference edits
@@ -83,17 +89,18 @@ def scope_of(row: GrantRow) -> GrantScope:
     )
 
 
+def _live_session(family_id: str, *, now: datetime) -> Any:
+    """A login session lives while one of its refresh tokens is unrevoked and unexpired."""
+    return select(RefreshToken.id).where(
+        RefreshToken.family_id == family_id,
+        col(RefreshToken.revoked_at).is_(None),
+        col(RefreshToken.expires_at) > now,
+    )
+
+
 async def session_is_live(session: AsyncSession, family_id: str, *, now: datetime) -> bool:
     """A login session lives while one of its refresh tokens is unrevoked and unexpired."""
-    found = await session.exec(
-        select(RefreshToken.id)
-        .where(
-            RefreshToken.family_id == family_id,
-            col(RefreshToken.revoked_at).is_(None),
-            col(RefreshToken.expires_at) > now,
-        )
-        .limit(1)
-    )
+    found = await session.exec(_live_session(family_id, now=now).limit(1))
     return found.first() is not None
 
 
@@ -107,27 +114,70 @@ async def load_caller(
     api_key_grant_id: int | None = None,
     api_key_scopes: Iterable[str] = (),
 ) -> Caller | None:
-    """The caller behind a verified credential, or None when it no longer holds."""
-    user = await session.get(User, user_id)
-    if user is None or user.status != UserStatus.ACTIVE:
-        return None
-    if family_id is not None and not await session_is_live(session, family_id, now=now):
-        return None
-    # Live grants only: neither revoked nor suspended.
-    rows = await load_grants(
-        session, [user_id], include_suspended=False, only_grant_id=api_key_grant_id
+    """The caller behind a verified credential, or None when it no longer holds.
+
+    One statement, on every authenticated request: the person (active), the login session
+    (live), and their live grants (neither revoked nor suspended; the key's grant alone for
+    an API key) with each grant's billing accounts, one row per grant and account."""
+    users, grants, accounts = USERS.c, GRANTS.c, GRANT_ACCOUNTS.c
+    live_grant = sa.and_(
+        grants.user_id == users.id,
+        grants.revoked_at.is_(None),
+        grants.suspended_at.is_(None),
+        *([grants.id == api_key_grant_id] if api_key_grant_id is not None else []),
     )
-    grants = tuple(scope_of(row) for row in rows.get(user_id, []))
-    if api_key_grant_id is not None and not grants:
+    statement = (
+        sa.select(
+            users.email,
+            users.full_name,
+            grants.id,
+            grants.tier,
+            grants.group_id,
+            grants.member_id,
+            grants.may_submit,
+            accounts.billing_account_id,
+        )
+        .select_from(
+            USERS.outerjoin(GRANTS, live_grant).outerjoin(
+                GRANT_ACCOUNTS, accounts.grant_id == grants.id
+            )
+        )
+        .where(users.id == user_id, users.status == UserStatus.ACTIVE)
+        .order_by(grants.id, accounts.billing_account_id)
+    )
+    if family_id is not None:
+        statement = statement.where(sa.exists(_live_session(family_id, now=now)))
+    rows = list((await (await session.connection()).execute(statement)).all())
+    if not rows:
+        return None  # unknown or inactive person, or a closed login session
+    scopes: dict[int, GrantScope] = {}
+    for row in rows:
+        grant_id = row[2]
+        if grant_id is None:
+            continue
+        known = scopes.get(grant_id)
+        account_ids = known.billing_account_ids if known else frozenset()
+        if row[7] is not None:
+            account_ids = account_ids | {row[7]}
+        scopes[grant_id] = GrantScope(
+            id=grant_id,
+            tier=Tier(row[3]),
+            group_id=row[4],
+            member_id=row[5],
+            billing_account_ids=account_ids,
+            may_submit=bool(row[6]),
+        )
+    grants_held = tuple(scopes.values())
+    if api_key_grant_id is not None and not grants_held:
         return None  # the key's grant was revoked or suspended
     read_only_key = api_key_id is not None and WRITE_SCOPE not in set(api_key_scopes)
-    writable = [] if read_only_key else [g for g in grants if g.allows_writes]
+    writable = [] if read_only_key else [g for g in grants_held if g.allows_writes]
     return Caller(
         user_id=user_id,
-        email=user.email,
-        full_name=user.full_name,
-        grants=grants,
-        perimeter=perimeter_for(grants),
+        email=rows[0][0],
+        full_name=rows[0][1],
+        grants=grants_held,
+        perimeter=perimeter_for(grants_held),
         write_perimeter=perimeter_for(writable),
         family_id=family_id,
         api_key_id=api_key_id,

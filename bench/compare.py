@@ -95,7 +95,7 @@ def build_server_app(database_url: str, folder: Path) -> Any:
 
     def count_boundary(connection: Any, *_: Any) -> None:
         # BEGIN, COMMIT and ROLLBACK cost a round trip unless the connection autocommits.
-        if connection.get_isolation_level() != "AUTOCOMMIT":
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
             counters["round_trips"] += 1
 
     def count_checkout(*_: Any) -> None:

@@ -351,12 +351,10 @@ async def invoices(request: Request) -> Response:
 PERIMETER_SQL = """
 SELECT (SELECT count(*) FROM members WHERE group_id IN ({groups})),
        (SELECT count(*) FROM billing_accounts WHERE member_id IN
-          (SELECT id FROM members WHERE group_id IN ({groups}))),
-       (SELECT count(*) FROM sites WHERE energy = 'GAS' AND member_id IN
-          (SELECT id FROM members WHERE group_id IN ({groups}))),
-       (SELECT count(*) FROM sites WHERE energy = 'ELECTRICITY' AND member_id IN
           (SELECT id FROM members WHERE group_id IN ({groups})))
 """
+SITES_BY_ENERGY_SQL = """SELECT energy, count(*) FROM sites
+WHERE member_id IN (SELECT id FROM members WHERE group_id IN ({groups})) GROUP BY energy"""
 
 
 async def viewer(request: Request) -> Response:
@@ -366,9 +364,9 @@ async def viewer(request: Request) -> Response:
         return _refused()
     rows, groups = caller
     db: Database = request.app.state.reference
-    members, accounts, gas, electricity = (
-        await db.fetch(PERIMETER_SQL.format(groups=_in(groups)), *groups * 4)
-    )[0]
+    members, accounts = (await db.fetch(PERIMETER_SQL.format(groups=_in(groups)), *groups * 2))[0]
+    by_energy = dict(await db.fetch(SITES_BY_ENERGY_SQL.format(groups=_in(groups)), *groups))
+    gas, electricity = by_energy.get("GAS", 0), by_energy.get("ELECTRICITY", 0)
     body = {
         "data": {
             "viewer": {

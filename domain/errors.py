@@ -48,6 +48,9 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "INVALID_QUERY"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Persisted operations (api/persisted.py).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    OPERATION_NOT_IN_MANIFEST = "OPERATION_NOT_IN_MANIFEST"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -100,6 +103,10 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "profonde, trop d'alias ou trop longue.",
     ErrorCode.INTERNAL_ERROR: "Erreur imprévue côté serveur : elle est journalisée, le détail "
     "n'est pas transmis.",
+    ErrorCode.PERSISTED_QUERY_NOT_FOUND: "Opération persistée inconnue du serveur : renvoyez "
+    "son texte avec le même `sha256Hash` (convention Apollo et Relay).",
+    ErrorCode.OPERATION_NOT_IN_MANIFEST: "Le serveur n'accepte que les opérations du manifeste "
+    "des applications (`persisted-operations.json`).",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

@@ -306,3 +306,54 @@ async def site_by_point_number(
     )
     async with sessions() as session:
         return (await session.exec(query.order_by(Site.energy))).first()
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSheet:
+    """A technical sheet's rows: the site with its member, billing account and every meter
+    (one flat row per meter, newest first; one row with null meter__* columns when it has
+    none), and the last actual index of each register when asked."""
+
+    rows: list[Any]
+    last_readings: list[RegisterIndexRow] | None
+
+
+async def technical_sheet(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    *,
+    point_number: str,
+    energy: Energy | None,
+    with_last_readings: bool,
+) -> SiteSheet | None:
+    """`site_by_point_number` with the sheet's relations: two statements in all (the site
+    joined to member, billing account and meters; the last readings), on one session."""
+    target = (
+        select(Site.id)
+        .where(
+            *site_conditions(perimeter, SiteCriteria(energies=(energy,) if energy else ())),
+            Site.point_number == "".join(point_number.split()),
+        )
+        .order_by(Site.energy)
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = (
+        select(*SITE_COLUMNS, *MEMBER_COLUMNS, *ACCOUNT_COLUMNS, *METER_COLUMNS)
+        .select_from(Site)
+        .join(Member, col(Member.id) == Site.member_id)
+        .join(BillingAccount, col(BillingAccount.id) == Site.billing_account_id)
+        .outerjoin(Meter, col(Meter.site_id) == Site.id)
+        .where(Site.id == target)
+        .order_by(col(Meter.installed_on).desc(), col(Meter.id).desc())
+    )
+    async with sessions() as session:
+        rows = list((await session.exec(statement)).all())
+        if not rows:
+            return None
+        readings = (
+            (await last_actual_readings(session, [rows[0].id])).get(rows[0].id, [])
+            if with_last_readings
+            else None
+        )
+    return SiteSheet(rows=rows, last_readings=readings)

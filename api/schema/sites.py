@@ -16,7 +16,7 @@ from api.resolvers import portfolio, site_references, summaries
 from api.resolvers.cursors import decode_cursor, page_size
 from api.resolvers.portfolio import SiteOrder
 from api.schema.enums import Energy, Segment, SiteStatus
-from api.schema.portfolio import LastIndex, Site, site_from_page_row
+from api.schema.portfolio import LastIndex, Site, site_from_page_row, site_from_sheet
 from api.schema.site_filter import SiteFilterArgument, criteria_of
 
 described_enum(
@@ -154,13 +154,15 @@ class SiteQueries:
             strawberry.argument(description="L'énergie, si un même numéro existe pour les deux."),
         ] = None,
     ) -> Site | None:
-        row = await portfolio.site_by_point_number(
+        # The sheet's relations come with the site (two statements), not through loaders.
+        sheet = await portfolio.technical_sheet(
             info.context.sessions,
             info.context.perimeter,
             point_number=point_number,
             energy=energy,
+            with_last_readings=selects(info, "lastActualReadings"),
         )
-        return Site.from_row(row) if row is not None else None
+        return site_from_sheet(sheet) if sheet is not None else None
 
     @strawberry.field(
         description="Synthèse du parc : par énergie, segment, état, et classes de CAR.",
