@@ -26,6 +26,7 @@ from strawberry.types.unset import UNSET
 
 from api.access_log import AccessLog, record_of
 from api.authentication import Authentication, authenticate
+from api.compiled import CompiledOperations
 from api.context import Context
 from api.files import download
 from api.http import RequestBodyGuard, SecurityHeaders, graphiql_policy
@@ -112,6 +113,7 @@ class GraphQLApp(GraphQL[Context, None]):
     encoder."""
 
     persisted: PersistedOperations
+    compiled: CompiledOperations | None
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         state = request.app.state
@@ -175,6 +177,10 @@ class GraphQLApp(GraphQL[Context, None]):
             # A query's resolvers and loaders share the request's read connection; a mutation
             # keeps the application's factory (one transaction each).
             context.sessions = context.reads.sessions
+            if self.compiled is not None:
+                answer = await self.compiled.execute(request_data, context)
+                if answer is not None:
+                    return answer
         result = await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
@@ -237,16 +243,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     app_metrics = Metrics()
+    schema = build_schema(
+        introspection=bool(settings.introspection), suggestions=settings.suggests_fields
+    )
     graphql = GraphQLApp(
-        build_schema(
-            introspection=bool(settings.introspection), suggestions=settings.suggests_fields
-        ),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
         multipart_uploads_enabled=True,
     )
     graphql.persisted = PersistedOperations(
         trusted_manifest(), only_manifest=settings.persisted_operations_only
+    )
+    # The manifest's operations compiled once (api/compiled.py); the setting turns it off.
+    graphql.compiled = (
+        CompiledOperations(schema, [o.body for o in trusted_manifest().values()])
+        if settings.compiled_operations
+        else None
     )
     app = Starlette(
         routes=[
@@ -282,6 +295,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
     )
     app.state.settings = settings
+    app.state.compiled_answers = graphql.compiled.answered if graphql.compiled else {}
     app.state.metrics = app_metrics
     app.state.head_revision = migrate.head_revision()
     return app

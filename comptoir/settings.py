@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # Production may refuse every operation outside the first-party apps' trusted manifest
     # (persisted-operations.json), whether sent by hash or in full (api/persisted.py).
     persisted_operations_only: bool = False
+    # The manifest's queries answered by compiled plans (api/compiled.py); off = every
+    # operation through graphql-core (the differential test compares both).
+    compiled_operations: bool = True
 
     @field_validator("database_url")
     @classmethod

@@ -170,6 +170,9 @@ def _keyset(order: SiteOrder, cursor: list[Any] | None) -> sa.ColumnElement[bool
         last_id = int(last_id)
     except (TypeError, ValueError):
         raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
+    if isinstance(key.type, sa.Enum) and value not in key.type.enums:
+        # A cursor of another ordering: an enum column cannot bind it (a masked bug before).
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
     # Typed literals: PostgreSQL compares a date with a date, not with a string.
     bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id, SITES.c.id.type))
     key_tuple = sa.tuple_(key, Site.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -96,6 +96,29 @@ class UpdateSiteReferencesPayload:
     errors: list[UserError] = strawberry.field(description="Erreurs attendues, une par champ.")
 
 
+async def sites_page(
+    ctx: Any,
+    filter: Any,
+    order_by: SiteOrder,
+    first: int | None,
+    after: str | None,
+    *,
+    with_last_readings: bool,
+) -> tuple[portfolio.SitePage, list[Any] | None]:
+    """The `sites` field's page from its arguments (the compiled path runs it too)."""
+    cursor = decode_cursor(after)
+    page = await portfolio.list_sites(
+        ctx.sessions,
+        ctx.perimeter,
+        criteria=criteria_of(filter),
+        order=order_by,
+        first=page_size(first),
+        after=cursor,
+        with_last_readings=with_last_readings,
+    )
+    return page, cursor
+
+
 @strawberry.type
 class SiteQueries:
     @strawberry.field(
@@ -112,14 +135,12 @@ class SiteQueries:
         first: First = None,
         after: After = None,
     ) -> Connection[Site] | None:
-        ctx = info.context
-        page = await portfolio.list_sites(
-            ctx.sessions,
-            ctx.perimeter,
-            criteria=criteria_of(filter),
-            order=order_by,
-            first=page_size(first),
-            after=(cursor := decode_cursor(after)),
+        page, cursor = await sites_page(
+            info.context,
+            filter,
+            order_by,
+            first,
+            after,
             with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
         )
         sites = [
