@@ -39,35 +39,39 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_POSTGRESQL = "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_speed"
 
-SITES = """query SitesPage { sites(first: 50) { totalCount pageInfo { hasNextPage }
-  edges { cursor node { id pointNumber energy segment status city postcode internalCode
-    designation carKwh member { legalName } billingAccount { number invoiceLabel }
-    currentMeter { serial kind isCommunicating }
-    lastActualReadings { register index readOn source } } } } }"""
+INVOICE_PERIOD = {"accountingDateFrom": "2026-01-01", "accountingDateTo": "2026-11-30"}
 
-TECHNICAL_SHEET = """query TechnicalSheet($pointNumber: String!) {
-  siteByPointNumber(pointNumber: $pointNumber) { id pointNumber energy segment tariffOption
-    subscribedPowerKva carKwh status supplyStart supplyEnd street postcode city
-    member { legalName } billingAccount { number invoiceLabel }
-    meters { serial kind installedOn removedOn }
-    lastActualReadings { register index readOn source }
-    canSubmitSelfReading canEditReferences } }"""
 
-INVOICES = """query InvoiceList { invoices(first: 50,
-    filter: {accountingDateFrom: "2026-01-01", accountingDateTo: "2026-11-30"}) {
-  totalCount edges { cursor node { number kind accountingDate totalInclTax
-    lines { label amount } } } } }"""
+def manifest_body(name: str) -> str:
+    """A trusted manifest operation's document (the front end's screens: what is measured)."""
+    from api.persisted import OPERATIONS_DIR
 
-VIEWER = """query Viewer { viewer { person { email fullName grants { tier } }
-  perimeter { members billingAccounts sites sitesByEnergy { energy sites } } } }"""
+    return (OPERATIONS_DIR / f"{name}.graphql").read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
-    query: str
+    operation: str  # a manifest operation's name
     reference: str  # the reference's path (with its query string)
     variables: dict[str, Any] = field(default_factory=dict)
+    persisted: bool = False  # sent by hash (compiled when the operation has a plan)
+
+    def body(self) -> bytes:
+        """By hash (the manifest's path), or the document with a comment added: the same
+        answer through graphql-core (a document outside the manifest is never compiled)."""
+        import hashlib
+
+        document = manifest_body(self.operation)
+        if self.persisted:
+            digest = hashlib.sha256(document.encode()).hexdigest()
+            request = {
+                "variables": self.variables,
+                "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}},
+            }
+        else:
+            request = {"query": document + "# generic\n", "variables": self.variables}
+        return json.dumps(request).encode()
 
 
 # -- the server process ----------------------------------------------------------------------
@@ -299,24 +303,39 @@ async def compare(
     database_url: str, rounds: int, seconds: float, connections: int
 ) -> list[list[str]]:
     point = await technical_sheet_point(database_url)
-    cases = [
-        Case("sites(first: 50)", SITES, "/reference/sites"),
-        Case(
-            "technical sheet",
-            TECHNICAL_SHEET,
-            f"/reference/technical-sheet?p={point}",
-            {"pointNumber": point},
-        ),
-        Case("invoices(first: 50)", INVOICES, "/reference/invoices"),
-        Case("viewer", VIEWER, "/reference/viewer"),
-    ]
+    sheet = f"/reference/technical-sheet?p={point}"
+    cases = []
+    for persisted, how in ((False, "generic"), (True, "persisted")):
+        cases += [
+            Case(
+                f"sites(first: 50), {how}",
+                "SitesPage",
+                "/reference/sites",
+                {"first": 50},
+                persisted,
+            ),
+            Case(
+                f"technical sheet, {how}",
+                "TechnicalSheet",
+                sheet,
+                {"pointNumber": point},
+                persisted,
+            ),
+            Case(
+                f"invoices(first: 50), {how}",
+                "InvoiceList",
+                "/reference/invoices",
+                {"first": 50, "filter": INVOICE_PERIOD},
+                persisted,
+            ),
+            Case(f"viewer, {how}", "Viewer", "/reference/viewer", {}, persisted),
+        ]
     process, port = start_server(database_url)
     try:
         token = await log_in(port)
         requests: dict[str, tuple[bytes, bytes]] = {}
         for case in cases:
-            body = json.dumps({"query": case.query, "variables": case.variables}).encode()
-            ours = post("/graphql", body, token)
+            ours = post("/graphql", case.body(), token)
             theirs = post(case.reference, b"{}", token)
             client = Client(port)
             try:

@@ -221,7 +221,10 @@ async def sites(request: Request) -> Response:
             "data": {
                 "sites": {
                     "totalCount": total,
-                    "pageInfo": {"hasNextPage": len(rows) > first},
+                    "pageInfo": {
+                        "hasNextPage": len(rows) > first,
+                        "endCursor": edges[-1]["cursor"] if edges else None,
+                    },
                     "edges": edges,
                 }
             }
@@ -232,7 +235,8 @@ async def sites(request: Request) -> Response:
 SHEET_SQL = """
 SELECT s.id, s.point_number, s.energy, s.segment, s.tariff_option, s.subscribed_power_kva,
        s.car_kwh, s.status, s.supply_start, s.supply_end, s.street, s.postcode, s.city,
-       s.profile, m.legal_name, b.number, b.invoice_label
+       s.profile, m.legal_name, b.number, b.invoice_label, s.internal_code, s.designation,
+       s.other_reference
 FROM sites s
 JOIN members m ON m.id = s.member_id
 JOIN billing_accounts b ON b.id = s.billing_account_id
@@ -282,6 +286,9 @@ async def technical_sheet(request: Request) -> Response:
         "street": s[10],
         "postcode": s[11],
         "city": s[12],
+        "internalCode": s[17],
+        "designation": s[18],
+        "otherReference": s[19],
         "member": {"legalName": s[14]},
         "billingAccount": {"number": s[15], "invoiceLabel": s[16]},
         "meters": [
@@ -296,7 +303,8 @@ async def technical_sheet(request: Request) -> Response:
 
 
 INVOICES_SQL = """
-SELECT i.id, i.number, i.kind, i.accounting_date, i.total_incl_tax
+SELECT i.id, i.number, i.kind, i.accounting_date, i.total_excl_tax, i.total_incl_tax,
+       i.due_date, b.number, b.invoice_label
 FROM invoices i JOIN billing_accounts b ON b.id = i.billing_account_id
 WHERE b.member_id IN (SELECT id FROM members WHERE group_id IN ({groups}))
   AND i.accounting_date >= ? AND i.accounting_date <= ?
@@ -336,16 +344,27 @@ async def invoices(request: Request) -> Response:
         {
             "cursor": encode_cursor(db.day(r[3]), r[0]),
             "node": {
+                "id": global_id("Invoice", r[0]),
                 "number": r[1],
                 "kind": r[2],
                 "accountingDate": db.day(r[3]),
-                "totalInclTax": db.money(r[4]),
+                "totalExclTax": db.money(r[4]),
+                "totalInclTax": db.money(r[5]),
+                "dueDate": db.day(r[6]),
+                "billingAccountNumber": r[7],
+                "invoiceLabel": r[8],
                 "lines": lines.get(r[0], []),
             },
         }
         for r in shown
     ]
-    return _answer({"data": {"invoices": {"totalCount": total, "edges": edges}}})
+    page_info = {
+        "hasNextPage": len(rows) > first,
+        "endCursor": edges[-1]["cursor"] if edges else None,
+    }
+    return _answer(
+        {"data": {"invoices": {"totalCount": total, "pageInfo": page_info, "edges": edges}}}
+    )
 
 
 PERIMETER_SQL = """
@@ -370,6 +389,7 @@ async def viewer(request: Request) -> Response:
     body = {
         "data": {
             "viewer": {
+                "viaApiKey": False,
                 "person": {
                     "email": rows[0][1],
                     "fullName": rows[0][2],
