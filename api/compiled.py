@@ -53,8 +53,11 @@ from strawberry.types.arguments import convert_arguments
 from api.context import Context
 from api.graphql.input_limits import variable_problem
 from api.resolvers import capabilities, portfolio, readings
+from api.resolvers.cursors import encode_cursor
+from api.resolvers.invoices import InvoiceOrder
+from api.schema.invoices.queries import invoices_page
 from api.schema.sites import sites_page
-from db.core import ACCOUNTS, MEMBERS, METERS, SITES
+from db.core import ACCOUNTS, INVOICES, LINES, MEMBERS, METERS, SITES
 from domain.errors import Refusal
 
 log = logging.getLogger("comptoir.api")
@@ -73,6 +76,7 @@ class Env:
     caller: Any
     last_readings: dict[int, list[Any]] = field(default_factory=dict)
     meters: list[Any] = field(default_factory=list)  # the sheet's meter rows, newest first
+    lines: dict[int, list[Any] | None] = field(default_factory=dict)  # by invoice id
 
 
 # Fields of the compiled types that compute their value (a resolver), filled by
@@ -82,7 +86,15 @@ RESOLVED_FIELDS: set[tuple[str, str]] = set()
 
 def _resolved_fields(schema: strawberry.Schema) -> set[tuple[str, str]]:
     found = set()
-    for type_name in ("Site", "Member", "BillingAccount", "Meter", "LastIndex"):
+    for type_name in (
+        "Site",
+        "Member",
+        "BillingAccount",
+        "Meter",
+        "LastIndex",
+        "Invoice",
+        "InvoiceLine",
+    ):
         definition = schema.get_type_by_name(type_name)
         for item in getattr(definition, "fields", []):
             if item.base_resolver is not None:
@@ -293,42 +305,51 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
     )
 
 
-def _connection(schema: Any, selection_set: SelectionSetNode | None) -> Any:
-    """The Connection's dict from (page, cursor, env): totalCount, pageInfo, edges."""
-    parts: list[tuple[str, Callable[[Any, Any, Env], Any]]] = []
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """A connection's page as its fields read it (sites and invoices alike)."""
+
+    rows: list[Any]
+    cursors: list[str]
+    total_count: int
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def _connection(
+    selection_set: SelectionSetNode | None,
+    type_name: str,
+    build_node: Callable[[FieldNode], Getter],
+) -> Callable[[PageView, Env], Any]:
+    """The Connection's dict from a page: totalCount, pageInfo, edges."""
+    parts: list[tuple[str, Callable[[PageView, Env], Any]]] = []
     for node in _fields(selection_set):
         name, key = node.name.value, _key(node)
         if node.arguments:
             raise Unsupported("arguments in a connection")
         if name == "__typename":
-            parts.append((key, lambda page, cursor, env: "SiteConnection"))
+            parts.append((key, _constant(f"{type_name}Connection")))
         elif name == "totalCount":
-            parts.append((key, lambda page, cursor, env: page.total_count))
+            parts.append((key, lambda page, env: page.total_count))
         elif name == "pageInfo":
-            info_parts: list[tuple[str, Callable[[Any, Any], Any]]] = []
+            info_parts: list[tuple[str, Callable[[PageView], Any]]] = []
             for child in _fields(node.selection_set):
                 child_key = _key(child)
                 match child.name.value:
                     case "hasNextPage":
-                        info_parts.append((child_key, lambda page, cursor: page.has_next_page))
+                        info_parts.append((child_key, lambda page: page.has_next_page))
                     case "hasPreviousPage":
-                        info_parts.append((child_key, lambda page, cursor: cursor is not None))
+                        info_parts.append((child_key, lambda page: page.has_previous_page))
                     case "startCursor":
                         info_parts.append(
-                            (
-                                child_key,
-                                lambda page, cursor: page.cursors[0] if page.cursors else None,
-                            )
+                            (child_key, lambda page: page.cursors[0] if page.cursors else None)
                         )
                     case "endCursor":
                         info_parts.append(
-                            (
-                                child_key,
-                                lambda page, cursor: page.cursors[-1] if page.cursors else None,
-                            )
+                            (child_key, lambda page: page.cursors[-1] if page.cursors else None)
                         )
                     case "__typename":
-                        info_parts.append((child_key, lambda page, cursor: "PageInfo"))
+                        info_parts.append((child_key, lambda page: "PageInfo"))
                     case other:
                         raise Unsupported(f"PageInfo.{other}")
             parts.append((key, _page_info(info_parts)))
@@ -340,27 +361,33 @@ def _connection(schema: Any, selection_set: SelectionSetNode | None) -> Any:
                     case "cursor":
                         edge_parts.append((child_key, lambda row, c, env: c))
                     case "node":
-                        build = _site(schema, child.selection_set, sheet=False)
-                        edge_parts.append((child_key, _edge_node(build)))
+                        edge_parts.append((child_key, _edge_node(build_node(child))))
                     case "__typename":
-                        edge_parts.append((child_key, lambda row, c, env: "SiteEdge"))
+                        edge_parts.append((child_key, _edge_constant(f"{type_name}Edge")))
                     case other:
-                        raise Unsupported(f"SiteEdge.{other}")
-
-            def edges(page: Any, cursor: Any, env: Env, p: Any = edge_parts) -> list[Any]:
-                return [
-                    {k: g(row, c, env) for k, g in p}
-                    for row, c in zip(page.rows, page.cursors, strict=True)
-                ]
-
-            parts.append((key, edges))
+                        raise Unsupported(f"{type_name}Edge.{other}")
+            parts.append((key, _edges(edge_parts)))
         else:
-            raise Unsupported(f"SiteConnection.{name}")
-    return lambda page, cursor, env: {k: g(page, cursor, env) for k, g in parts}
+            raise Unsupported(f"{type_name}Connection.{name}")
+    return lambda page, env: {k: g(page, env) for k, g in parts}
 
 
-def _page_info(parts: list[tuple[str, Callable[[Any, Any], Any]]]) -> Any:
-    return lambda page, cursor, env: {k: g(page, cursor) for k, g in parts}
+def _edges(parts: list[tuple[str, Callable[[Any, str, Env], Any]]]) -> Any:
+    def edges(page: PageView, env: Env) -> list[Any]:
+        return [
+            {k: g(row, c, env) for k, g in parts}
+            for row, c in zip(page.rows, page.cursors, strict=True)
+        ]
+
+    return edges
+
+
+def _edge_constant(value: str) -> Any:
+    return lambda row, cursor, env: value
+
+
+def _page_info(parts: list[tuple[str, Callable[[PageView], Any]]]) -> Any:
+    return lambda page, env: {k: g(page) for k, g in parts}
 
 
 def _edge_node(build: Getter) -> Any:
@@ -374,29 +401,28 @@ class RootPlan:
     run: Callable[[Context, dict[str, Any]], Any]  # (context, arguments) → awaitable value
 
 
+def _selects(node: FieldNode, *path: str) -> bool:
+    """Whether the selection below `node` names `path` (no fragments: see `_fields`)."""
+    level = [node]
+    for name in path:
+        level = [f for n in level for f in _fields(n.selection_set) if f.name.value == name]
+        if not level:
+            return False
+    return True
+
+
 def _root_sites(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
     graphql_schema = schema._schema
-    build = _connection(graphql_schema, node.selection_set)
-    with_readings = any(
-        edge.name.value == "edges"
-        and any(
-            n.name.value == "node"
-            and any(f.name.value == "lastActualReadings" for f in _fields(n.selection_set))
-            for n in _fields(edge.selection_set)
-        )
-        for edge in _fields(node.selection_set)
+    build = _connection(
+        node.selection_set,
+        "Site",
+        lambda child: _site(graphql_schema, child.selection_set, sheet=False),
     )
-    field_definition = schema.get_field_for_type("sites", "Query")
-    assert field_definition is not None
-    arguments = field_definition.arguments
+    with_readings = _selects(node, "edges", "node", "lastActualReadings")
+    convert = _argument_converter(schema, "sites")
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
-        kwargs = convert_arguments(
-            raw,
-            arguments,
-            scalar_registry=schema.schema_converter.scalar_registry,
-            config=schema.config,
-        )
+        kwargs = convert(raw)
         page, cursor = await sites_page(
             ctx,
             kwargs.get("filter"),
@@ -405,15 +431,91 @@ def _root_sites(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
             kwargs.get("after"),
             with_last_readings=with_readings,
         )
-        env = Env(caller=ctx.caller, last_readings=page.last_readings)
-        return build(page, cursor, env)
+        view = PageView(
+            rows=page.rows,
+            cursors=page.cursors,
+            total_count=page.total_count,
+            has_next_page=page.has_next_page,
+            has_previous_page=cursor is not None,
+        )
+        return build(view, Env(caller=ctx.caller, last_readings=page.last_readings))
+
+    return RootPlan(_key(node), node, run)
+
+
+def _argument_converter(
+    schema: strawberry.Schema, field_name: str
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """graphql-core's argument values → the resolver's Python arguments, as strawberry does."""
+    definition = schema.get_field_for_type(field_name, "Query")
+    assert definition is not None
+    arguments = definition.arguments
+
+    def convert(raw: dict[str, Any]) -> dict[str, Any]:
+        return convert_arguments(
+            raw,
+            arguments,
+            scalar_registry=schema.schema_converter.scalar_registry,
+            config=schema.config,
+        )
+
+    return convert
+
+
+def _invoice(schema: Any, selection_set: SelectionSetNode | None) -> Getter:
+    """An Invoice from its header row (invoice columns, billing_account_number,
+    invoice_label), its lines from the page."""
+
+    def lines(node: FieldNode) -> Getter:
+        build = _build_object(schema, "InvoiceLine", node.selection_set, columns=LINES.c.keys())
+        return lambda row, env: [build(r, env) for r in env.lines.get(row.id) or []]
+
+    return _build_object(
+        schema,
+        "Invoice",
+        selection_set,
+        columns=[*INVOICES.c.keys(), "billing_account_number", "invoice_label"],
+        special={"lines": lines},
+    )
+
+
+def _root_invoices(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
+    graphql_schema = schema._schema
+    build = _connection(
+        node.selection_set, "Invoice", lambda child: _invoice(graphql_schema, child.selection_set)
+    )
+    with_lines = _selects(node, "edges", "node", "lines")
+    with_count = _selects(node, "totalCount")
+    convert = _argument_converter(schema, "invoices")
+
+    async def run(ctx: Context, raw: dict[str, Any]) -> Any:
+        kwargs = convert(raw)
+        page, cursor = await invoices_page(
+            ctx,
+            kwargs.get("first"),
+            kwargs.get("after"),
+            kwargs.get("filter"),
+            kwargs.get("order_by", InvoiceOrder.ACCOUNTING_DATE_DESC),
+            with_lines=with_lines,
+            with_sites=False,
+            with_count=with_count,
+        )
+        view = PageView(
+            rows=[d.row for d in page.invoices],
+            cursors=[encode_cursor(*c) for c in page.cursors],
+            total_count=page.total_count if page.total_count is not None else -1,
+            has_next_page=page.has_next_page,
+            has_previous_page=cursor is not None,
+        )
+        env = Env(caller=ctx.caller, lines={d.row.id: d.lines for d in page.invoices})
+        return build(view, env)
 
     return RootPlan(_key(node), node, run)
 
 
 def _root_sheet(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
     build = _site(schema._schema, node.selection_set, sheet=True)
-    with_readings = any(f.name.value == "lastActualReadings" for f in _fields(node.selection_set))
+    with_readings = _selects(node, "lastActualReadings")
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
         sheet = await portfolio.technical_sheet(
@@ -446,6 +548,7 @@ def _without_meter(row: Any) -> Any:
 ROOTS: dict[str, Callable[[strawberry.Schema, FieldNode], RootPlan]] = {
     "sites": _root_sites,
     "siteByPointNumber": _root_sheet,
+    "invoices": _root_invoices,
 }
 
 

@@ -13,6 +13,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.grants import GrantRow, load_grants
+from db.core import core
 from db.models import Site, User
 from db.models.base import persisted_id
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
@@ -63,28 +64,32 @@ async def viewer_person(sessions: async_sessionmaker[AsyncSession], user_id: int
 async def perimeter_summary(
     sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter
 ) -> PerimeterSummary:
+    # One statement: the two counts as scalar subqueries beside the sites grouped by energy
+    # (one row per energy present; a perimeter without sites still gets its row).
+    members = (
+        select(sa.func.count()).select_from(scoped_members(perimeter).subquery()).scalar_subquery()
+    )
+    accounts = (
+        select(sa.func.count())
+        .select_from(scoped_billing_accounts(perimeter).subquery())
+        .scalar_subquery()
+    )
+    sites = (
+        scoped_sites(perimeter, Site.energy, sa.func.count().label("sites"))
+        .group_by(Site.energy)
+        .subquery()
+    )
+    statement = sa.select(members, accounts, sites.c.energy, sites.c.sites).select_from(
+        sa.select(sa.literal(1).label("one")).subquery().outerjoin(sites, sa.true())
+    )
     async with sessions() as session:
-        members = (
-            await session.exec(
-                select(sa.func.count()).select_from(scoped_members(perimeter).subquery())
-            )
-        ).one()
-        accounts = (
-            await session.exec(
-                select(sa.func.count()).select_from(scoped_billing_accounts(perimeter).subquery())
-            )
-        ).one()
-        by_energy = dict(
-            (
-                await session.exec(
-                    scoped_sites(perimeter, Site.energy, sa.func.count()).group_by(Site.energy)
-                )
-            ).all()
-        )
+        rows = list((await core(session, statement)).all())
+    members_count, accounts_count = rows[0][0], rows[0][1]
+    by_energy = {row[2]: row[3] for row in rows if row[2] is not None}
     counts = {Energy(energy): count for energy, count in by_energy.items()}
     return PerimeterSummary(
-        members=members,
-        billing_accounts=accounts,
+        members=members_count,
+        billing_accounts=accounts_count,
         sites=sum(counts.values()),
         sites_by_energy={energy: counts.get(energy, 0) for energy in Energy},
     )

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.cursors import encode_cursor
-from db.core import METERS, READINGS, SITES, core_rows
+from db.core import METERS, READINGS, SITES, core, core_rows
 from db.models import Alert, BillingAccount, Member, Meter, Site
 from db.scoped import Perimeter, site_in
 from domain.enums import (
@@ -228,8 +228,9 @@ async def list_sites(
         .subquery()
     )
     async with sessions() as session:
-        total = (await session.exec(count)).one()
-        rows = list((await session.exec(page)).all())
+        # Core rows (no ORM layer: STYLE.md), read by their labels.
+        total = (await core(session, count)).scalar_one()
+        rows = list((await core(session, page)).all())
         shown = rows[:first]
         readings = (
             await last_actual_readings(session, [r.id for r in shown])
@@ -351,7 +352,7 @@ async def technical_sheet(
         .order_by(col(Meter.installed_on).desc(), col(Meter.id).desc())
     )
     async with sessions() as session:
-        rows = list((await session.exec(statement)).all())
+        rows = list((await core(session, statement)).all())
         if not rows:
             return None
         readings = (

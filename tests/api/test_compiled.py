@@ -20,9 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.persisted import trusted_manifest
 from comptoir.settings import Settings
 from db.models import Meter
-from domain.enums import MeterKind, ReadingSource, Register, Segment, Tier
+from domain.enums import InvoiceKind, MeterKind, ReadingSource, Register, Segment, Tier
 from tests.api.test_round_trips import app_client, token_of
-from tests.factories import World, make_metered_site, make_person, make_world
+from tests.factories import World, make_invoice, make_metered_site, make_person, make_world
 
 SITE_ORDERS = [
     "POINT_NUMBER",
@@ -78,6 +78,23 @@ async def tenants(session_factory: async_sessionmaker[AsyncSession]) -> Tenants:
                     removed_on=date(2019, 12, 31),
                 )
             )
+    first = await make_invoice(
+        session_factory, mine.accounts[0], [mine.sites[0]], accounting_date=date(2026, 3, 15)
+    )
+    await make_invoice(
+        session_factory,
+        mine.accounts[0],
+        [mine.sites[0]],
+        accounting_date=date(2026, 4, 15),
+        kind=InvoiceKind.CANCELLATION,
+        cancels=first,
+    )
+    await make_invoice(
+        session_factory, mine.accounts[2], [mine.sites[2]], accounting_date=date(2026, 7, 15)
+    )
+    await make_invoice(
+        session_factory, other.accounts[0], [other.sites[0]], accounting_date=date(2026, 5, 15)
+    )
     operator, _ = await make_person(
         session_factory, f"operateur{mine.group.id}@differ.test", tier=Tier.OPERATOR
     )
@@ -136,7 +153,35 @@ def generated_variables(
             for e in (None, "ELECTRICITY", "GAS")
         ] + [{}]
     if name == "InvoiceList":
-        return [{}, {"first": 5}, {"filter": {"accountingDateFrom": "2020-01-01"}}]
+        invoice_filters: list[Any] = [
+            None,
+            {"accountingDateFrom": "2026-01-01", "accountingDateTo": "2026-11-30"},
+            {"accountingDateFrom": "2020-01-01"},
+            {"accountingDateFrom": "2026-06-01", "accountingDateTo": "2026-01-01"},
+            {"kinds": ["INVOICE", "CREDIT_NOTE"]},
+            {"siteId": gid("Site", mine.sites[0].id)},
+            {"siteId": gid("Site", other.sites[0].id)},
+            {"billingAccountIds": [gid("BillingAccount", mine.accounts[1].id)]},
+            {"invoiceIds": ["rien"]},
+        ]
+        orders = [
+            "ACCOUNTING_DATE_DESC",
+            "ACCOUNTING_DATE_ASC",
+            "TOTAL_INCL_TAX_DESC",
+            "TOTAL_INCL_TAX_ASC",
+            "NUMBER_ASC",
+            "NUMBER_DESC",
+        ]
+        afters = [None, None, "zzz", base64.b64encode(b'["2026-05-01", 3]').decode()]
+        return [
+            {
+                "first": rng.choice([None, 1, 3, 50, 101]),
+                "orderBy": rng.choice(orders),
+                "filter": rng.choice(invoice_filters),
+                "after": rng.choice(afters),
+            }
+            for _ in range(12)
+        ]
     if name == "Readings":
         return [
             {"siteId": gid("Site", mine.sites[0].id)},
@@ -195,3 +240,4 @@ async def test_every_manifest_query_answers_the_same_through_both_paths(
     assert compared > 300
     # The plans answered most requests of the compiled operations themselves.
     assert plans["SitesPage"] >= 30 and plans["TechnicalSheet"] >= 30, plans
+    assert plans["InvoiceList"] >= 10, plans
