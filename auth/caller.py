@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,27 +104,13 @@ async def session_is_live(session: AsyncSession, family_id: str, *, now: datetim
     return found.first() is not None
 
 
-async def load_caller(
-    session: AsyncSession,
-    *,
-    user_id: int,
-    now: datetime,
-    family_id: str | None = None,
-    api_key_id: int | None = None,
-    api_key_grant_id: int | None = None,
-    api_key_scopes: Iterable[str] = (),
-) -> Caller | None:
-    """The caller behind a verified credential, or None when it no longer holds.
-
-    One statement, on every authenticated request: the person (active), the login session
-    (live), and their live grants (neither revoked nor suspended; the key's grant alone for
-    an API key) with each grant's billing accounts, one row per grant and account."""
+def _caller_statement(*, with_session: bool, with_grant: bool) -> sa.Select[Any]:
     users, grants, accounts = USERS.c, GRANTS.c, GRANT_ACCOUNTS.c
     live_grant = sa.and_(
         grants.user_id == users.id,
         grants.revoked_at.is_(None),
         grants.suspended_at.is_(None),
-        *([grants.id == api_key_grant_id] if api_key_grant_id is not None else []),
+        *([grants.id == sa.bindparam("grant_id")] if with_grant else []),
     )
     statement = (
         sa.select(
@@ -142,12 +128,78 @@ async def load_caller(
                 GRANT_ACCOUNTS, accounts.grant_id == grants.id
             )
         )
-        .where(users.id == user_id, users.status == UserStatus.ACTIVE)
+        .where(users.id == sa.bindparam("user_id"), users.status == sa.bindparam("status"))
         .order_by(grants.id, accounts.billing_account_id)
     )
-    if family_id is not None:
-        statement = statement.where(sa.exists(_live_session(family_id, now=now)))
-    rows = list((await (await session.connection()).execute(statement)).all())
+    if with_session:
+        tokens = RefreshToken.__table__.c  # type: ignore[attr-defined]
+        statement = statement.where(
+            sa.exists(
+                sa.select(tokens.id).where(
+                    tokens.family_id == sa.bindparam("family_id"),
+                    tokens.revoked_at.is_(None),
+                    tokens.expires_at > sa.bindparam("now"),
+                )
+            )
+        )
+    return statement
+
+
+# The caller's statement compiled once per dialect and shape: it runs on every authenticated
+# request, and building, keying and compiling it cost several times its execution (measured
+# 2.8 ms of CPU per request through the ORM session on PostgreSQL). Sent as the driver's SQL.
+_CALLER_SQL: dict[tuple[str, bool, bool], tuple[str, tuple[str, ...]]] = {}
+
+
+async def _caller_rows(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    now: datetime,
+    family_id: str | None,
+    grant_id: int | None,
+) -> list[Any]:
+    connection = await session.connection()
+    dialect = connection.dialect
+    shape = (dialect.name, family_id is not None, grant_id is not None)
+    compiled = _CALLER_SQL.get(shape)
+    if compiled is None:
+        statement = _caller_statement(with_session=shape[1], with_grant=shape[2])
+        sql = statement.compile(dialect=dialect)
+        compiled = _CALLER_SQL[shape] = (str(sql), tuple(sql.positiontup or ()))
+    instant = now.astimezone(UTC)
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "status": UserStatus.ACTIVE.value,
+        "family_id": family_id,
+        "grant_id": grant_id,
+        # As the column type stores it: SQLite holds naive UTC text to the microsecond.
+        "now": instant.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect.name == "sqlite" else instant,
+    }
+    result = await connection.exec_driver_sql(
+        compiled[0], tuple(values[name] for name in compiled[1])
+    )
+    return list(result.all())
+
+
+async def load_caller(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    now: datetime,
+    family_id: str | None = None,
+    api_key_id: int | None = None,
+    api_key_grant_id: int | None = None,
+    api_key_scopes: Iterable[str] = (),
+) -> Caller | None:
+    """The caller behind a verified credential, or None when it no longer holds.
+
+    One statement, on every authenticated request: the person (active), the login session
+    (live), and their live grants (neither revoked nor suspended; the key's grant alone for
+    an API key) with each grant's billing accounts, one row per grant and account."""
+    rows = await _caller_rows(
+        session, user_id=user_id, now=now, family_id=family_id, grant_id=api_key_grant_id
+    )
     if not rows:
         return None  # unknown or inactive person, or a closed login session
     scopes: dict[int, GrantScope] = {}
