@@ -120,9 +120,12 @@ class GraphQLApp(GraphQL[Context, None]):
         now = utcnow()
         http_request = request if isinstance(request, Request) else None
         reads = None
-        if http_request is not None:
+        # The lifespan sets the engine; an app whose state only got `sessions` (some tests)
+        # reads through their engine.
+        engine = getattr(state, "engine", None) or state.sessions.kw.get("bind")
+        if http_request is not None and engine is not None:
             # Given back by `run` when the request ends, whatever happens.
-            reads = http_request.scope["comptoir.reads"] = RequestReads(state.engine)
+            reads = http_request.scope["comptoir.reads"] = RequestReads(engine)
         authentication = (
             await authenticate(
                 http_request,
@@ -181,6 +184,8 @@ class GraphQLApp(GraphQL[Context, None]):
                 answer = await self.compiled.execute(request_data, context)
                 if answer is not None:
                     return answer
+        else:
+            context.sessions = request.app.state.sessions
         result = await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
