@@ -148,3 +148,19 @@ async def test_a_mutation_keeps_its_own_transaction(world: World, test_settings:
         "errors": [],
     }
     assert counted.boundaries >= 2  # BEGIN … COMMIT around the writes
+
+
+@pytest.mark.parametrize("tier", ["ADMIN", "THIRD_PARTY"])
+async def test_viewer_takes_three_round_trips(
+    world: World, test_settings: Settings, tier: str
+) -> None:
+    query = """{ viewer { viaApiKey person { email fullName grants { tier } }
+      perimeter { members billingAccounts sites sitesByEnergy { energy sites } } } }"""
+    async with app_client(test_settings) as (client, app):
+        token = await token_of(client, world.email(tier))
+        body, counted = await measured(client, app, token, query, {})
+    viewer = body["data"]["viewer"]
+    assert viewer["person"]["email"] == world.email(tier)
+    assert [g["tier"] for g in viewer["person"]["grants"]] == [tier]
+    # authentication; the person with their grants; the perimeter's counts
+    assert counted.total <= 3, counted.statements
