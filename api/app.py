@@ -26,18 +26,21 @@ from strawberry.types.unset import UNSET
 
 from api.access_log import AccessLog, record_of
 from api.authentication import Authentication, authenticate
+from api.compiled import CompiledOperations
 from api.context import Context
 from api.files import download
 from api.graphiql import ASSETS_ROUTE, PAGE, POLICY, graphiql_asset
 from api.graphql_over_http import GRAPHQL_RESPONSE, is_request_error, wants_graphql_response
 from api.http import RequestBodyGuard, SecurityHeaders
 from api.metrics import Metrics
+from api.persisted import PersistedOperations, trusted_manifest
 from api.schema.schema import build_schema
 from api.unsubscribe import unsubscribe
 from comptoir.scheduled import running_alert_detection
 from comptoir.settings import Settings, get_settings
 from db import migrate
 from db.engine import create_engine, create_session_factory
+from db.request_reads import RequestReads
 from db.types import utcnow
 from mailers.worker import running_worker
 
@@ -59,6 +62,29 @@ def _named_operation(query: str) -> str | None:
     if len(operations) == 1 and operations[0].name is not None:
         return operations[0].name.value
     return None
+
+
+@lru_cache(maxsize=512)
+def _operation_kinds(query: str) -> dict[str | None, str]:
+    """Each operation's type by name (None: the document's only operation)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return {}
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    kinds: dict[str | None, str] = {
+        o.name.value: o.operation.value for o in operations if o.name is not None
+    }
+    if len(operations) == 1:
+        kinds[None] = operations[0].operation.value
+    return kinds
+
+
+def operation_kind(request_data: GraphQLRequestData) -> str | None:
+    """ "query", "mutation" or "subscription"; None when the document does not say."""
+    if not isinstance(request_data.query, str):
+        return None
+    return _operation_kinds(request_data.query).get(request_data.operation_name)
 
 
 def operation_name(request_data: GraphQLRequestData) -> str:
@@ -85,14 +111,31 @@ def error_codes(result: ExecutionResult) -> list[str]:
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    """strawberry's ASGI app with the request context and a faster JSON encoder."""
+    """strawberry's ASGI app with the request context, persisted operations and a faster JSON
+    encoder."""
+
+    persisted: PersistedOperations
+    compiled: CompiledOperations | None
 
     async def get_context(self, request: Request | WebSocket, response: Any = None) -> Context:
         state = request.app.state
         now = utcnow()
         http_request = request if isinstance(request, Request) else None
+        reads = None
+        # The lifespan sets the engine; an app whose state only got `sessions` (some tests)
+        # reads through their engine.
+        engine = getattr(state, "engine", None) or state.sessions.kw.get("bind")
+        if http_request is not None and engine is not None:
+            # Given back by `run` when the request ends, whatever happens.
+            reads = http_request.scope["comptoir.reads"] = RequestReads(engine)
         authentication = (
-            await authenticate(http_request, state.sessions, state.settings, now=now)
+            await authenticate(
+                http_request,
+                state.sessions,
+                state.settings,
+                now=now,
+                reads=reads.sessions if reads is not None else None,
+            )
             if http_request is not None
             else Authentication()
         )
@@ -105,6 +148,7 @@ class GraphQLApp(GraphQL[Context, None]):
             sessions=state.sessions,
             authentication=authentication,
             now=now,
+            reads=reads,
         )
 
     async def execute_single(
@@ -117,8 +161,25 @@ class GraphQLApp(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         record = record_of(request)
+        resolved = self.persisted.resolve(request_data)
+        if isinstance(resolved, ExecutionResult):  # an unknown hash, or outside the manifest
+            if record is not None:
+                record.operation = operation_name(request_data)
+                record.error_codes = error_codes(resolved)
+            return resolved
+        request_data = resolved
         if record is not None:
             record.operation = operation_name(request_data)
+        if context.reads is not None and operation_kind(request_data) == "query":
+            # A query's resolvers and loaders share the request's read connection; a mutation
+            # keeps the application's factory (one transaction each).
+            context.sessions = context.reads.sessions
+            if self.compiled is not None:
+                answer = await self.compiled.execute(request_data, context)
+                if answer is not None:
+                    return answer
+        else:
+            context.sessions = request.app.state.sessions
         result = await super().execute_single(
             request, request_adapter, sub_response, context, root_value, request_data
         )
@@ -145,7 +206,13 @@ class GraphQLApp(GraphQL[Context, None]):
     async def run(
         self, request: Request | WebSocket, context: Any = UNSET, root_value: Any = UNSET
     ) -> Any:
-        response = await super().run(request, context, root_value)
+        try:
+            response = await super().run(request, context, root_value)
+        finally:
+            # The request's read connection goes back to the pool, whatever happened.
+            reads = request.scope.get("comptoir.reads") if isinstance(request, Request) else None
+            if reads is not None:
+                await reads.close()
         if (
             isinstance(request, Request)
             and isinstance(response, Response)
@@ -215,13 +282,23 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     app_metrics = Metrics()
+    schema = build_schema(
+        introspection=bool(settings.introspection), suggestions=settings.suggests_fields
+    )
     graphql = GraphQLApp(
-        build_schema(
-            introspection=bool(settings.introspection), suggestions=settings.suggests_fields
-        ),
+        schema,
         graphql_ide="graphiql" if settings.graphiql else None,
         allow_queries_via_get=False,
         multipart_uploads_enabled=True,
+    )
+    graphql.persisted = PersistedOperations(
+        trusted_manifest(), only_manifest=settings.persisted_operations_only
+    )
+    # The manifest's operations compiled once (api/compiled.py); the setting turns it off.
+    graphql.compiled = (
+        CompiledOperations(schema, [o.body for o in trusted_manifest().values()])
+        if settings.compiled_operations
+        else None
     )
     app = Starlette(
         routes=[
@@ -260,6 +337,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
     )
     app.state.settings = settings
+    app.state.compiled_answers = graphql.compiled.answered if graphql.compiled else {}
     app.state.metrics = app_metrics
     app.state.head_revision = migrate.head_revision()
     return app

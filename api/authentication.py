@@ -45,7 +45,10 @@ async def authenticate(
     settings: Settings,
     *,
     now: datetime,
+    reads: async_sessionmaker[AsyncSession] | None = None,
 ) -> Authentication:
+    """`reads`, when given, serves the access-token path (one read statement) on the request's
+    read connection; API keys write (throttle, last use) through `sessions`."""
     header = request.headers.get("authorization")
     if not header:
         return Authentication()
@@ -62,7 +65,7 @@ async def authenticate(
         return Authentication(
             problem=ErrorCode.TOKEN_EXPIRED if exc.expired else ErrorCode.TOKEN_INVALID
         )
-    async with sessions() as session:
+    async with (reads or sessions)() as session:
         caller = await load_caller(
             session, user_id=claims.user_id, family_id=claims.family_id, now=now
         )

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from api.authentication import Authentication, client_address
 from auth.caller import Caller
 from comptoir.settings import Settings
+from db.request_reads import RequestReads
 from db.scoped import Perimeter
 from db.types import utcnow
 
@@ -25,6 +26,9 @@ class Context:
     authentication: Authentication = field(default_factory=Authentication)
     now: datetime = field(default_factory=utcnow)
     loaders: dict[str, Any] = field(default_factory=dict)
+    # The request's read connection (HTTP requests): a query's `sessions` become its
+    # `reads.sessions` (db/request_reads.py); None in-process (tests' Runner).
+    reads: RequestReads | None = None
 
     @property
     def caller(self) -> Caller | None:

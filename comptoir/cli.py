@@ -156,6 +156,15 @@ def cmd_export_schema(args: argparse.Namespace) -> None:
     print(f"Schéma écrit dans {target}.")
 
 
+def cmd_export_operations(args: argparse.Namespace) -> None:
+    from api.persisted import MANIFEST_FILE, manifest_json, operations_from_sources
+
+    target = Path(args.output or MANIFEST_FILE)
+    operations = operations_from_sources()
+    target.write_text(manifest_json(operations), encoding="utf-8")
+    print(f"{len(operations)} opérations écrites dans {target}.")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import gc
     import os
@@ -635,6 +644,13 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export-schema", help="écrit le schéma GraphQL (SDL)")
     export.add_argument("--output", default=str(SCHEMA_FILE), help="fichier cible")
     export.set_defaults(handler=cmd_export_schema)
+
+    operations = commands.add_parser(
+        "export-operations",
+        help="écrit le manifeste des opérations persistées (api/operations/*.graphql)",
+    )
+    operations.add_argument("--output", help="fichier cible (persisted-operations.json)")
+    operations.set_defaults(handler=cmd_export_operations)
     return parser
 
 

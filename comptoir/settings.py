@@ -123,6 +123,12 @@ class Settings(BaseSettings):
     alert_detection_interval_minutes: Annotated[int, Field(ge=0, le=10080)] = 0
     # A daily alert digest lists this many alerts at most, then counts the rest.
     alert_digest_max_items: Annotated[int, Field(ge=1, le=1000)] = 100
+    # Production may refuse every operation outside the first-party apps' trusted manifest
+    # (persisted-operations.json), whether sent by hash or in full (api/persisted.py).
+    persisted_operations_only: bool = False
+    # The manifest's queries answered by compiled plans (api/compiled.py); off = every
+    # operation through graphql-core (the differential test compares both).
+    compiled_operations: bool = True
 
     @field_validator("database_url")
     @classmethod

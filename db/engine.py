@@ -34,7 +34,11 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
     else:
-        options.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # No pre-ping (a round trip per checkout): a dead connection fails its statement, and
+        # SQLAlchemy then invalidates every connection of the pool checked out before (it
+        # recognises disconnects); pool_recycle retires connections before servers or proxies
+        # drop idle ones.
+        options.update(pool_size=10, max_overflow=10, pool_pre_ping=False, pool_recycle=1800)
     options.update(overrides)
     if options.get("poolclass") is NullPool:
         options.pop("pool_size", None)

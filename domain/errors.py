@@ -53,6 +53,9 @@ class ErrorCode(StrEnum):
     VERSION_CONFLICT = "VERSION_CONFLICT"
     JOURNEY_INCOMPLETE = "JOURNEY_INCOMPLETE"
     SEGMENT_MISMATCH = "SEGMENT_MISMATCH"
+    # Persisted operations (api/persisted.py).
+    PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+    OPERATION_NOT_IN_MANIFEST = "OPERATION_NOT_IN_MANIFEST"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -113,6 +116,10 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "manque, étape par étape.",
     ErrorCode.SEGMENT_MISMATCH: "Tous les sites d'un périmètre de facturation partagent sa "
     "typologie de segment.",
+    ErrorCode.PERSISTED_QUERY_NOT_FOUND: "Opération persistée inconnue du serveur : renvoyez "
+    "son texte avec le même `sha256Hash` (convention Apollo et Relay).",
+    ErrorCode.OPERATION_NOT_IN_MANIFEST: "Le serveur n'accepte que les opérations du manifeste "
+    "des applications (`persisted-operations.json`).",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

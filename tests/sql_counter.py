@@ -42,3 +42,48 @@ class SqlCounter:
 
     def __call__(self, engine: AsyncEngine | None = None) -> AbstractContextManager[StatementCount]:
         return count_statements(engine or self.engine)
+
+
+class RoundTrips:
+    """What a request costs the database: statements, transaction boundaries the driver sends
+    (BEGIN, COMMIT, ROLLBACK: none on an AUTOCOMMIT connection) and pool checkouts."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.boundaries = 0
+        self.checkouts = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.statements) + self.boundaries
+
+
+@contextmanager
+def count_round_trips(engine: AsyncEngine) -> Iterator[RoundTrips]:
+    counted = RoundTrips()
+    sync_engine = engine.sync_engine
+
+    def statement(conn: Any, cursor: Any, text: str, *args: Any) -> None:
+        counted.statements.append(text)
+
+    def boundary(conn: Any, *args: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            counted.boundaries += 1
+
+    def checkout(*args: Any) -> None:
+        counted.checkouts += 1
+
+    listeners: list[tuple[Any, str, Any]] = [
+        (sync_engine, "before_cursor_execute", statement),
+        (sync_engine, "begin", boundary),
+        (sync_engine, "commit", boundary),
+        (sync_engine, "rollback", boundary),
+        (sync_engine.pool, "checkout", checkout),
+    ]
+    for target, name, listener in listeners:
+        event.listen(target, name, listener)
+    try:
+        yield counted
+    finally:
+        for target, name, listener in listeners:
+            event.remove(target, name, listener)

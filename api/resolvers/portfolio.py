@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.cursors import encode_cursor
-from db.core import METERS, READINGS, SITES, core_rows
+from db.core import METERS, READINGS, SITES, core, core_rows
 from db.models import Alert, BillingAccount, Member, Meter, Site
 from db.scoped import Perimeter, site_in
 from domain.enums import (
@@ -170,6 +170,9 @@ def _keyset(order: SiteOrder, cursor: list[Any] | None) -> sa.ColumnElement[bool
         last_id = int(last_id)
     except (TypeError, ValueError):
         raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after") from None
+    if isinstance(key.type, sa.Enum) and value not in key.type.enums:
+        # A cursor of another ordering: an enum column cannot bind it (a masked bug before).
+        raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
     # Typed literals: PostgreSQL compares a date with a date, not with a string.
     bound = sa.tuple_(sa.literal(value, key.type), sa.literal(last_id, SITES.c.id.type))
     key_tuple = sa.tuple_(key, Site.id)
@@ -225,8 +228,9 @@ async def list_sites(
         .subquery()
     )
     async with sessions() as session:
-        total = (await session.exec(count)).one()
-        rows = list((await session.exec(page)).all())
+        # Core rows (no ORM layer: STYLE.md), read by their labels.
+        total = (await core(session, count)).scalar_one()
+        rows = list((await core(session, page)).all())
         shown = rows[:first]
         readings = (
             await last_actual_readings(session, [r.id for r in shown])
@@ -273,7 +277,10 @@ async def last_actual_readings(
         .subquery()
     )
     rows = await core_rows(
-        session, sa.select(ranked).where(ranked.c.rank == 1).order_by(ranked.c.site_id)
+        session,
+        sa.select(ranked)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.site_id, ranked.c.register_code),
     )
     found: dict[int, list[RegisterIndexRow]] = defaultdict(list)
     for row in rows:
@@ -303,3 +310,54 @@ async def site_by_point_number(
     )
     async with sessions() as session:
         return (await session.exec(query.order_by(Site.energy))).first()
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSheet:
+    """A technical sheet's rows: the site with its member, billing account and every meter
+    (one flat row per meter, newest first; one row with null meter__* columns when it has
+    none), and the last actual index of each register when asked."""
+
+    rows: list[Any]
+    last_readings: list[RegisterIndexRow] | None
+
+
+async def technical_sheet(
+    sessions: async_sessionmaker[AsyncSession],
+    perimeter: Perimeter,
+    *,
+    point_number: str,
+    energy: Energy | None,
+    with_last_readings: bool,
+) -> SiteSheet | None:
+    """`site_by_point_number` with the sheet's relations: two statements in all (the site
+    joined to member, billing account and meters; the last readings), on one session."""
+    target = (
+        select(Site.id)
+        .where(
+            *site_conditions(perimeter, SiteCriteria(energies=(energy,) if energy else ())),
+            Site.point_number == "".join(point_number.split()),
+        )
+        .order_by(Site.energy)
+        .limit(1)
+        .scalar_subquery()
+    )
+    statement = (
+        select(*SITE_COLUMNS, *MEMBER_COLUMNS, *ACCOUNT_COLUMNS, *METER_COLUMNS)
+        .select_from(Site)
+        .join(Member, col(Member.id) == Site.member_id)
+        .join(BillingAccount, col(BillingAccount.id) == Site.billing_account_id)
+        .outerjoin(Meter, col(Meter.site_id) == Site.id)
+        .where(Site.id == target)
+        .order_by(col(Meter.installed_on).desc(), col(Meter.id).desc())
+    )
+    async with sessions() as session:
+        rows = list((await core(session, statement)).all())
+        if not rows:
+            return None
+        readings = (
+            (await last_actual_readings(session, [rows[0].id])).get(rows[0].id, [])
+            if with_last_readings
+            else None
+        )
+    return SiteSheet(rows=rows, last_readings=readings)

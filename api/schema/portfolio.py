@@ -211,6 +211,8 @@ class Site(_ScopedNode):
         description="Tous les compteurs du site, en place et déposés, du plus récent."
     )
     async def meters(self, info: strawberry.Info) -> list[Meter]:
+        if self.relations is not None and self.relations.meters is not None:
+            return self.relations.meters
         rows = await meters_by_site_loader(info.context).load(self.id)
         return [Meter.from_row(r) for r in rows]
 
@@ -274,6 +276,7 @@ class SiteRelations:
     billing_account: BillingAccount | None
     current_meter: Meter | None
     last_readings: list[LastIndex] | None
+    meters: list[Meter] | None = None  # every meter, newest first (the technical sheet)
 
 
 def site_from_page_row(row: Any, last_readings: list[LastIndex] | None) -> Site:
@@ -286,6 +289,25 @@ def site_from_page_row(row: Any, last_readings: list[LastIndex] | None) -> Site:
             billing_account=BillingAccount.from_row(row, "account__"),
             current_meter=meter,
             last_readings=last_readings,
+        ),
+    )
+
+
+def site_from_sheet(sheet: portfolio.SiteSheet) -> Site:
+    """The technical sheet's Site, its member, account, meters and last readings at hand."""
+    first = sheet.rows[0]
+    meters = [Meter.from_row(r, "meter__") for r in sheet.rows if r.meter__id is not None]
+    current = next((m for m in meters if m.removed_on is None), None)
+    return Site.from_row(
+        first,
+        relations=SiteRelations(
+            member=Member.from_row(first, "member__"),
+            billing_account=BillingAccount.from_row(first, "account__"),
+            current_meter=current,
+            last_readings=None
+            if sheet.last_readings is None
+            else [LastIndex.from_row(r) for r in sheet.last_readings],
+            meters=meters,
         ),
     )
 

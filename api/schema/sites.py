@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -16,7 +16,7 @@ from api.resolvers import portfolio, site_references, summaries
 from api.resolvers.cursors import decode_cursor, page_size
 from api.resolvers.portfolio import SiteOrder
 from api.schema.enums import Energy, Segment, SiteStatus
-from api.schema.portfolio import LastIndex, Site, site_from_page_row
+from api.schema.portfolio import LastIndex, Site, site_from_page_row, site_from_sheet
 from api.schema.site_filter import SiteFilterArgument, criteria_of
 
 described_enum(
@@ -96,6 +96,29 @@ class UpdateSiteReferencesPayload:
     errors: list[UserError] = strawberry.field(description="Erreurs attendues, une par champ.")
 
 
+async def sites_page(
+    ctx: Any,
+    filter: Any,
+    order_by: SiteOrder,
+    first: int | None,
+    after: str | None,
+    *,
+    with_last_readings: bool,
+) -> tuple[portfolio.SitePage, list[Any] | None]:
+    """The `sites` field's page from its arguments (the compiled path runs it too)."""
+    cursor = decode_cursor(after)
+    page = await portfolio.list_sites(
+        ctx.sessions,
+        ctx.perimeter,
+        criteria=criteria_of(filter),
+        order=order_by,
+        first=page_size(first),
+        after=cursor,
+        with_last_readings=with_last_readings,
+    )
+    return page, cursor
+
+
 @strawberry.type
 class SiteQueries:
     @strawberry.field(
@@ -112,14 +135,12 @@ class SiteQueries:
         first: First = None,
         after: After = None,
     ) -> Connection[Site] | None:
-        ctx = info.context
-        page = await portfolio.list_sites(
-            ctx.sessions,
-            ctx.perimeter,
-            criteria=criteria_of(filter),
-            order=order_by,
-            first=page_size(first),
-            after=(cursor := decode_cursor(after)),
+        page, cursor = await sites_page(
+            info.context,
+            filter,
+            order_by,
+            first,
+            after,
             with_last_readings=selects(info, "edges", "node", "lastActualReadings"),
         )
         sites = [
@@ -154,13 +175,15 @@ class SiteQueries:
             strawberry.argument(description="L'énergie, si un même numéro existe pour les deux."),
         ] = None,
     ) -> Site | None:
-        row = await portfolio.site_by_point_number(
+        # The sheet's relations come with the site (two statements), not through loaders.
+        sheet = await portfolio.technical_sheet(
             info.context.sessions,
             info.context.perimeter,
             point_number=point_number,
             energy=energy,
+            with_last_readings=selects(info, "lastActualReadings"),
         )
-        return Site.from_row(row) if row is not None else None
+        return site_from_sheet(sheet) if sheet is not None else None
 
     @strawberry.field(
         description="Synthèse du parc : par énergie, segment, état, et classes de CAR.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -48,6 +48,37 @@ described_enum(
 )
 
 
+async def invoices_page(
+    ctx: Any,
+    first: int | None,
+    after: str | None,
+    filter: InvoiceFilter | None,
+    order_by: InvoiceOrder,
+    *,
+    with_lines: bool,
+    with_sites: bool,
+    with_count: bool,
+) -> tuple[invoices.InvoicePage, list[Any] | None]:
+    """The `invoices` field's page from its arguments (the compiled path runs it too)."""
+    size = page_size(first)
+    cursor = decode_cursor(after)
+    query = invoices.bounded(
+        to_query(filter), today=paris_date(ctx.now), max_months=billing.MAX_SEARCH_MONTHS
+    )
+    page = await invoices.list_invoices(
+        ctx.sessions,
+        ctx.perimeter,
+        query,
+        order=order_by,
+        first=size,
+        after=cursor,
+        with_lines=with_lines,
+        with_sites=with_sites,
+        with_count=with_count,
+    )
+    return page, cursor
+
+
 @strawberry.type
 class InvoiceQueries:
     @strawberry.field(
@@ -69,19 +100,12 @@ class InvoiceQueries:
             InvoiceOrder, strawberry.argument(description="Ordre de la liste.")
         ] = InvoiceOrder.ACCOUNTING_DATE_DESC,
     ) -> Connection[Invoice] | None:
-        ctx = info.context
-        size = page_size(first)
-        cursor = decode_cursor(after)
-        query = invoices.bounded(
-            to_query(filter), today=paris_date(ctx.now), max_months=billing.MAX_SEARCH_MONTHS
-        )
-        page = await invoices.list_invoices(
-            ctx.sessions,
-            ctx.perimeter,
-            query,
-            order=order_by,
-            first=size,
-            after=cursor,
+        page, cursor = await invoices_page(
+            info.context,
+            first,
+            after,
+            filter,
+            order_by,
             with_lines=selects(info, "edges", "node", "lines")
             or selects(info, "edges", "node", "vatBreakdown"),
             with_sites=selects(info, "edges", "node", "sites"),
