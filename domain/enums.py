@@ -243,3 +243,12 @@ class CustomerCategory(StrEnum):
     PUBLIC = "PUBLIC"  # a public body (collectivité, établissement public): this market's members
     BUSINESS = "BUSINESS"
     PRIVATE = "PRIVATE"  # a private person
+
+
+class CurveQuality(StrEnum):
+    """How a point of interval data (a load-curve point, a gas day) was obtained."""
+
+    ACTUAL = "ACTUAL"  # measured and transmitted by the meter
+    ESTIMATED = "ESTIMATED"  # filled in by the distributor
+    CORRECTED = "CORRECTED"  # measured, then corrected by the distributor
+    MISSING = "MISSING"  # no value: the meter did not transmit it

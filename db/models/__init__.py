@@ -11,6 +11,7 @@ from db.models.accounts import (
 )
 from db.models.base import SQLModel
 from db.models.billing import Invoice, InvoiceLine, InvoiceSite
+from db.models.curves import GasDailyConsumption, LoadCurvePoint
 from db.models.journal import AuditEntry, OutboxMail
 from db.models.notifications import AlertDigest, AlertNotification, AlertPreference
 from db.models.organisation import BillingAccount, Group, Member
@@ -37,11 +38,13 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "BillingAccount",
+    "GasDailyConsumption",
     "GrantBillingAccount",
     "Group",
     "Invoice",
     "InvoiceLine",
     "InvoiceSite",
+    "LoadCurvePoint",
     "Member",
     "Meter",
     "OutboxMail",

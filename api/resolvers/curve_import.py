@@ -1,0 +1,407 @@
+"""`comptoir import-curves FILE`: distributors' CSV exports of load curves and of daily gas
+consumption, streamed, all or nothing per file, idempotent per day.
+
+Accepted files (UTF-8 with or without BOM, `;` or `,`, optionally gzip-compressed `.gz`;
+the header names the kind, columns in any order, case and accents ignored):
+
+- load curve (Enedis-style): `prm;horodate;valeur[;unite][;pas][;nature]`. `horodate` is the
+  START of the interval, ISO 8601 with its UTC offset (`2026-10-25T02:30:00+01:00`: the offset
+  tells the two 02:30 of the October change apart); `valeur` the mean power over the step;
+  `unite` W (default) or kW; `pas` 10 or 30 minutes (`PT10M` accepted, default 30); `nature`
+  R réelle (default), E estimée, C corrigée, M manquante (empty `valeur`).
+- daily gas (GRDF Gazpar-style): `pce;date;volume_m3;coefficient[;energie_kwh][;qualite]`.
+  `date` the gas day (AAAA-MM-JJ); `coefficient` the kWh per m³ (PCS × correction); the energy
+  is computed when absent and must match volume × coefficient to the kWh when given.
+
+The file is read line by line into a temporary staging table (COPY on PostgreSQL), so memory
+stays flat whatever its size. Every bad line is reported with its number and then nothing is
+written. Otherwise, in the same transaction, every (site, Paris day) the file touches is
+replaced: the day's previous points are deleted, the file's inserted. Re-importing a file
+changes nothing; importing a corrected day replaces it whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import time
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.resolvers.invoice_import import ImportRejected
+from db.core import METERS, SITES
+from db.curve_partitions import ensure_month_partitions
+from db.engine import transaction
+from domain.calendar import PARIS
+from domain.curves import LineError, gas_day, paris_day_bounds, power_point
+from domain.enums import Energy
+
+POWER_COLUMNS = ("prm", "horodate", "valeur", "unite", "pas", "nature")
+POWER_REQUIRED = ("prm", "horodate", "valeur")
+GAS_COLUMNS = ("pce", "date", "volume_m3", "coefficient", "energie_kwh", "qualite")
+GAS_REQUIRED = ("pce", "date", "volume_m3", "coefficient")
+CHUNK = 20_000
+MAX_PROBLEMS = 10_000  # beyond this the file is plainly the wrong one: stop reading it
+
+__all__ = ["CurveImportReport", "ImportRejected", "import_curves"]
+
+
+@dataclass(frozen=True, slots=True)
+class CurveImportReport:
+    kind: str  # "load_curve" or "gas_daily"
+    points: int
+    site_days: int
+    sites: int
+    seconds: float
+
+
+def _folded(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name.strip().lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.replace(" ", "_").replace("(", "").replace(")", "").replace("³", "3")
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    # The wrapper owns the binary file and closes it: the caller's `with` is on the wrapper.
+    raw: Any = gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")  # noqa: SIM115
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+@dataclass(slots=True)
+class _Meter:
+    id: int
+    installed_on: date
+
+
+@dataclass(slots=True)
+class _Site:
+    id: int
+    meters: list[_Meter]  # latest installation first
+
+    def meter_on(self, day: date) -> int | None:
+        for meter in self.meters:
+            if meter.installed_on <= day:
+                return meter.id
+        return None
+
+
+class _Sites:
+    """Point number → site and meters, looked up a chunk at a time (no full preload)."""
+
+    def __init__(self, connection: AsyncConnection, energy: Energy) -> None:
+        self.connection = connection
+        self.energy = energy
+        self.known: dict[str, _Site | None] = {}
+
+    async def load(self, numbers: set[str]) -> None:
+        wanted = sorted(n for n in numbers if n not in self.known)
+        if not wanted:
+            return
+        for number in wanted:
+            self.known[number] = None
+        rows = await self.connection.execute(
+            sa.select(SITES.c.point_number, SITES.c.id, METERS.c.id, METERS.c.installed_on)
+            .join(METERS, METERS.c.site_id == SITES.c.id)
+            .where(SITES.c.energy == self.energy.value, SITES.c.point_number.in_(wanted))
+            .order_by(SITES.c.point_number, METERS.c.installed_on.desc())
+        )
+        for number, site_id, meter_id, installed_on in rows:
+            site = self.known[number]
+            if site is None:
+                site = self.known[number] = _Site(site_id, [])
+            site.meters.append(_Meter(meter_id, installed_on))
+
+
+def _sqlite_instant(value: datetime) -> str:
+    """SQLAlchemy's storage format for a (naive UTC) datetime on SQLite."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class _Staging:
+    """The temporary table the file is streamed into, per backend."""
+
+    def __init__(self, connection: AsyncConnection, gas: bool) -> None:
+        self.connection = connection
+        self.gas = gas
+        self.postgresql = connection.dialect.name == "postgresql"
+        self.raw: Any = None
+        # One name per kind: asyncpg caches the column types of a COPY target by its name.
+        self.name = "gas_staging" if gas else "curve_staging"
+
+    async def create(self) -> None:
+        if self.gas:
+            columns = (
+                "line integer, site_id bigint, day date, meter_id bigint, volume_m3 numeric,"
+                " coefficient numeric, energy_kwh numeric, quality varchar(9)"
+            )
+        else:
+            columns = (
+                "line integer, site_id bigint, starts_at timestamptz, meter_id bigint,"
+                " minutes smallint, power_w integer, quality varchar(9),"
+                " day_start timestamptz, day_end timestamptz"
+            )
+        if self.postgresql:
+            await self.connection.exec_driver_sql(
+                f"CREATE TEMP TABLE {self.name} ({columns}) ON COMMIT DROP"
+            )
+            fairy = await self.connection.get_raw_connection()
+            self.raw = fairy.driver_connection
+        else:
+            await self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{self.name}")
+            await self.connection.exec_driver_sql(
+                f"CREATE TEMP TABLE {self.name} ({columns.replace('timestamptz', 'text')})"
+            )
+
+    async def write(self, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self.postgresql:
+            await self.raw.copy_records_to_table(self.name, records=rows)
+            return
+        marks = ",".join("?" * len(rows[0]))
+        await self.connection.exec_driver_sql(f"INSERT INTO {self.name} VALUES ({marks})", rows)
+
+    def power_row(
+        self, line: int, site_id: int, meter_id: int, point: Any, day: tuple[datetime, datetime]
+    ) -> tuple[Any, ...]:
+        if self.postgresql:
+            return (
+                line, site_id, point.starts_at, meter_id, point.minutes, point.power_w,
+                point.quality.value, day[0], day[1],
+            )  # fmt: skip
+        return (
+            line, site_id, _sqlite_instant(point.starts_at), meter_id, point.minutes,
+            point.power_w, point.quality.value, _sqlite_instant(day[0]), _sqlite_instant(day[1]),
+        )  # fmt: skip
+
+    def gas_row(self, line: int, site_id: int, meter_id: int, g: Any) -> tuple[Any, ...]:
+        if self.postgresql:
+            return (
+                line, site_id, g.day, meter_id, g.volume_m3, g.coefficient, g.energy_kwh,
+                g.quality.value,
+            )  # fmt: skip
+        # FixedDecimal's SQLite storage: integers of 10^-scale units.
+        return (
+            line, site_id, g.day.isoformat(), meter_id, _scaled(g.volume_m3, 2),
+            _scaled(g.coefficient, 5), _scaled(g.energy_kwh, 2), g.quality.value,
+        )  # fmt: skip
+
+
+def _scaled(value: Decimal | None, scale: int) -> int | None:
+    return None if value is None else int(value.scaleb(scale))
+
+
+def _header(reader: Iterator[list[str]]) -> tuple[bool, dict[str, int]]:
+    try:
+        names = [_folded(n) for n in next(reader)]
+    except StopIteration:
+        raise ImportRejected([(1, "fichier vide")]) from None
+    index = {name: i for i, name in enumerate(names)}
+    if all(c in index for c in POWER_REQUIRED):
+        return False, index
+    if all(c in index for c in GAS_REQUIRED):
+        return True, index
+    raise ImportRejected(
+        [
+            (
+                1,
+                "en-tête non reconnu : attendu « prm;horodate;valeur[;unite][;pas][;nature] » "
+                "(courbe de charge) ou « pce;date;volume_m3;coefficient[;energie_kwh][;qualite] »"
+                " (gaz journalier)",
+            )
+        ]
+    )
+
+
+def _fields(row: list[str], index: dict[str, int], names: tuple[str, ...]) -> list[str]:
+    return [row[index[n]] if n in index and index[n] < len(row) else "" for n in names]
+
+
+async def import_curves(
+    sessions: async_sessionmaker[AsyncSession], path: Path
+) -> CurveImportReport:
+    """Imports one file in one transaction, or nothing (ImportRejected, every bad line)."""
+    started = time.perf_counter()
+    async with transaction(sessions) as session:
+        connection = await session.connection()
+        with _open_text(path) as text:
+            first = text.readline()
+            delimiter = ";" if first.count(";") >= first.count(",") else ","
+            reader = csv.reader(text, delimiter=delimiter)
+            gas, index = _header(iter([next(csv.reader([first], delimiter=delimiter), [])]))
+            staging = _Staging(connection, gas)
+            await staging.create()
+            sites = _Sites(connection, Energy.GAS if gas else Energy.ELECTRICITY)
+            problems: list[tuple[int, str]] = []
+            points = await _stream(reader, index, gas, sites, staging, problems)
+        if problems:
+            raise ImportRejected(problems)
+        if not points:
+            raise ImportRejected([(2, "le fichier ne contient aucune ligne de données")])
+        await _check_duplicates(connection, gas, problems)
+        if problems:
+            raise ImportRejected(problems)
+        site_days, site_count = await _replace(connection, gas)
+    return CurveImportReport(
+        "gas_daily" if gas else "load_curve",
+        points,
+        site_days,
+        site_count,
+        time.perf_counter() - started,
+    )
+
+
+async def _stream(
+    reader: Iterator[list[str]],
+    index: dict[str, int],
+    gas: bool,
+    sites: _Sites,
+    staging: _Staging,
+    problems: list[tuple[int, str]],
+) -> int:
+    """Reads the file a chunk at a time into the staging table; returns the good points."""
+    names = GAS_COLUMNS if gas else POWER_COLUMNS
+    width = len(index)
+    count = 0
+    line = 1
+    days: dict[date, tuple[datetime, datetime]] = {}
+    while True:
+        chunk: list[tuple[int, Any]] = []
+        for row in reader:
+            line += 1
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            if len(row) != width:
+                problems.append((line, f"{len(row)} colonnes au lieu de {width}"))
+                continue
+            try:
+                fields = _fields(row, index, names)
+                parsed = gas_day(*fields) if gas else power_point(*fields)
+            except LineError as error:
+                problems.append((line, str(error)))
+                continue
+            chunk.append((line, parsed))
+            if len(chunk) >= CHUNK:
+                break
+        if not chunk:
+            return count
+        if len(problems) >= MAX_PROBLEMS:
+            problems.append((line, "trop d'erreurs : lecture du fichier arrêtée"))
+            return count
+        await sites.load({p.point_number for _, p in chunk})
+        rows: list[tuple[Any, ...]] = []
+        for number, parsed in chunk:
+            site = sites.known[parsed.point_number]
+            kind = "PCE" if gas else "PRM"
+            if site is None:
+                problems.append((number, f"{kind} {parsed.point_number} inconnu"))
+                continue
+            day = parsed.day if gas else parsed.starts_at.astimezone(PARIS).date()
+            meter_id = site.meter_on(day)
+            if meter_id is None:
+                problems.append(
+                    (
+                        number,
+                        f"aucun compteur posé le {day:%d/%m/%Y} sur le {kind} "
+                        f"{parsed.point_number}",
+                    )
+                )
+                continue
+            if problems:
+                continue  # the file is refused anyway: only look for more bad lines
+            if gas:
+                rows.append(staging.gas_row(number, site.id, meter_id, parsed))
+            else:
+                bounds = days.get(day)
+                if bounds is None:
+                    bounds = days[day] = paris_day_bounds(day)
+                rows.append(staging.power_row(number, site.id, meter_id, parsed, bounds))
+        if not problems:
+            await staging.write(rows)
+            count += len(rows)
+
+
+async def _check_duplicates(
+    connection: AsyncConnection, gas: bool, problems: list[tuple[int, str]]
+) -> None:
+    key, table = ("day", "gas_staging") if gas else ("starts_at", "curve_staging")
+    rows = await connection.exec_driver_sql(
+        f"SELECT max(line), min(line) FROM {table} GROUP BY site_id, {key}"
+        f" HAVING count(*) > 1 ORDER BY 1 LIMIT {MAX_PROBLEMS}"
+    )
+    for row in rows:
+        problems.append((row[0], f"point en double : déjà donné ligne {row[1]}"))
+
+
+async def _replace(connection: AsyncConnection, gas: bool) -> tuple[int, int]:
+    """Deletes every (site, day) the file touches, then inserts the file's points."""
+    postgresql = connection.dialect.name == "postgresql"
+    staging = "gas_staging" if gas else "curve_staging"
+    sites = (
+        await connection.exec_driver_sql(f"SELECT count(DISTINCT site_id) FROM {staging}")
+    ).scalar_one()
+    if gas:
+        site_days = (
+            await connection.exec_driver_sql(
+                "SELECT count(*) FROM (SELECT DISTINCT site_id, day FROM gas_staging) d"
+            )
+        ).scalar_one()
+        await connection.exec_driver_sql(
+            "DELETE FROM gas_daily_consumptions WHERE (site_id, day) IN"
+            " (SELECT site_id, day FROM gas_staging)"
+        )
+        await connection.exec_driver_sql(
+            "INSERT INTO gas_daily_consumptions (site_id, day, meter_id, volume_m3, coefficient,"
+            " energy_kwh, quality) SELECT site_id, day, meter_id, volume_m3, coefficient,"
+            " energy_kwh, quality FROM gas_staging"
+        )
+        if not postgresql:
+            await connection.exec_driver_sql("DROP TABLE gas_staging")
+        return int(site_days), int(sites)
+    bounds = (
+        await connection.exec_driver_sql("SELECT min(day_start), max(day_start) FROM curve_staging")
+    ).one()
+    first, last = bounds[0], bounds[1]
+    if postgresql:
+        await ensure_month_partitions(
+            connection, first.astimezone(PARIS).date(), last.astimezone(PARIS).date()
+        )
+    await connection.exec_driver_sql(
+        "CREATE TEMP TABLE curve_days AS SELECT DISTINCT site_id, day_start, day_end"
+        " FROM curve_staging"
+    )
+    site_days = (await connection.exec_driver_sql("SELECT count(*) FROM curve_days")).scalar_one()
+    if postgresql:
+        await connection.exec_driver_sql(
+            "DELETE FROM load_curve_points p USING curve_days d WHERE p.site_id = d.site_id"
+            " AND p.starts_at >= d.day_start AND p.starts_at < d.day_end"
+        )
+    else:
+        # SQLite has no DELETE … USING: one range delete per day, each on the primary key.
+        days = (
+            await connection.exec_driver_sql("SELECT site_id, day_start, day_end FROM curve_days")
+        ).all()
+        if days:
+            await connection.exec_driver_sql(
+                "DELETE FROM load_curve_points WHERE site_id = ? AND starts_at >= ?"
+                " AND starts_at < ?",
+                [tuple(d) for d in days],
+            )
+    await connection.exec_driver_sql("DROP TABLE curve_days")
+    await connection.exec_driver_sql(
+        "INSERT INTO load_curve_points (site_id, starts_at, meter_id, minutes, power_w, quality)"
+        " SELECT site_id, starts_at, meter_id, minutes, power_w, quality FROM curve_staging"
+    )
+    if not postgresql:
+        await connection.exec_driver_sql("DROP TABLE curve_staging")
+    return int(site_days), int(sites)
