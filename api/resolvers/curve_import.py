@@ -340,7 +340,8 @@ async def _check_duplicates(
         f" HAVING count(*) > 1 ORDER BY 1 LIMIT {MAX_PROBLEMS}"
     )
     for row in rows:
-        problems.append((row[0], f"point en double : déjà donné ligne {row[1]}"))
+        values: tuple[Any, ...] = tuple(row)
+        problems.append((values[0], f"point en double : déjà donné ligne {values[1]}"))
 
 
 async def _replace(connection: AsyncConnection, gas: bool) -> tuple[int, int]:
@@ -368,9 +369,13 @@ async def _replace(connection: AsyncConnection, gas: bool) -> tuple[int, int]:
         if not postgresql:
             await connection.exec_driver_sql("DROP TABLE gas_staging")
         return int(site_days), int(sites)
-    bounds = (
-        await connection.exec_driver_sql("SELECT min(day_start), max(day_start) FROM curve_staging")
-    ).one()
+    bounds: tuple[Any, ...] = tuple(
+        (
+            await connection.exec_driver_sql(
+                "SELECT min(day_start), max(day_start) FROM curve_staging"
+            )
+        ).one()
+    )
     first, last = bounds[0], bounds[1]
     if postgresql:
         await ensure_month_partitions(
