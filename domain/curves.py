@@ -142,6 +142,7 @@ class PowerPoint:
     minutes: int
     power_w: int | None
     quality: CurveQuality
+    day: date  # the Paris day the point belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +226,51 @@ def power_point(
         if watts > MAX_POWER_W:
             raise LineError("puissance hors limites (100 MW au plus)")
         power_w = int(watts)
-    return PowerPoint(_point_number(point), starts_at, minutes, power_w, kind)
+    return PowerPoint(
+        _point_number(point), starts_at, minutes, power_w, kind, starts_at.astimezone(PARIS).date()
+    )
+
+
+class PowerLines:
+    """`power_point` for a whole file, with what repeats cached: a file holds the same
+    instants for every site and the same unit, step and quality on nearly every line, and
+    parsing them once each is what keeps an import of millions of lines in budget."""
+
+    CACHE_LIMIT = 200_000
+
+    def __init__(self) -> None:
+        self.instants: dict[str, tuple[datetime, date]] = {}
+        self.kinds: dict[tuple[str, str, str, bool], tuple[int, int, CurveQuality]] = {}
+        self.points: set[str] = set()
+
+    def parse(
+        self, point: str, instant: str, value: str, unit: str, step: str, quality: str
+    ) -> PowerPoint:
+        cached = self.instants.get(instant)
+        empty = not value
+        kind = self.kinds.get((unit, step, quality, empty))
+        if cached is None or kind is None or point not in self.points:
+            parsed = power_point(point, instant, value, unit, step, quality)
+            if len(self.instants) >= self.CACHE_LIMIT:
+                self.instants.clear()
+            self.instants[instant] = (parsed.starts_at, parsed.day)
+            factor = 1000 if unit.strip().upper() == "KW" else 1
+            self.kinds[(unit, step, quality, empty)] = (factor, parsed.minutes, parsed.quality)
+            if len(self.points) < self.CACHE_LIMIT:
+                self.points.add(point)
+            return parsed
+        factor, minutes, quality_kind = kind
+        starts_at, day = cached
+        if starts_at.minute % minutes:
+            raise LineError(f"l'horodate ne tombe pas sur un pas de {minutes} minutes")
+        if quality_kind is CurveQuality.MISSING:
+            return PowerPoint(point, starts_at, minutes, None, quality_kind, day)
+        if value.isdigit() and factor == 1 and len(value) < 10:
+            watts = int(value)
+            if watts > MAX_POWER_W:
+                raise LineError("puissance hors limites (100 MW au plus)")
+            return PowerPoint(point, starts_at, minutes, watts, quality_kind, day)
+        return power_point(point, instant, value, unit, step, quality)
 
 
 def gas_day(

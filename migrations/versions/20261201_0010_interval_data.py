@@ -59,7 +59,6 @@ def upgrade() -> None:
             "(quality = 'MISSING') = (power_w IS NULL)",
             name=op.f("ck_load_curve_points_power_null_iff_missing"),
         ),
-        *_site_and_meter("load_curve_points"),
         sa.PrimaryKeyConstraint("site_id", "starts_at", name=op.f("pk_load_curve_points")),
         # PostgreSQL: one partition per Paris month (declarative partitioning); the primary
         # key (site, instant) is the composite index every read goes through. SQLite: the
