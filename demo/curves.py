@@ -98,9 +98,9 @@ class CurveBuilder:
             rows: list[tuple[Any, ...]] = []
             # One meter in six has estimated days, one in ten a missing day (in a month the
             # meter was in place: the last one always is).
-            last = WINDOW_MONTHS - 1
-            estimated_month = rng.randint(max(meter.k_from, 0), last) if number % 6 == 0 else None
-            missing_month = rng.randint(max(meter.k_from, 0), last) if number % 10 == 1 else None
+            final = WINDOW_MONTHS - 1
+            estimated_month = rng.randint(meter.k_from, final) if number % 6 == 0 else None
+            missing_month = rng.randint(meter.k_from, final) if number % 10 == 1 else None
             for m in range(WINDOW_MONTHS):
                 if not (meter.k_from <= m and m + 1 <= meter.k_to):
                     continue  # this meter was not in place that whole month
