@@ -48,6 +48,8 @@ class ErrorCode(StrEnum):
     INVALID_QUERY = "INVALID_QUERY"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Interval data: a step too fine for the period asked.
+    STEP_TOO_FINE = "STEP_TOO_FINE"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -100,6 +102,8 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "profonde, trop d'alias ou trop longue.",
     ErrorCode.INTERNAL_ERROR: "Erreur imprévue côté serveur : elle est journalisée, le détail "
     "n'est pas transmis.",
+    ErrorCode.STEP_TOO_FINE: "Pas de courbe trop fin pour la période : trop de points ; le "
+    "message nomme le pas le plus fin permis.",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

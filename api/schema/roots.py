@@ -13,6 +13,7 @@ from api.schema.alerts import ALERT_TYPES, AlertMutations, AlertQueries
 from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.consumption import ConsumptionQueries
+from api.schema.curves import CurveExportMutations, CurveQueries
 from api.schema.exports import ExportMutations
 from api.schema.invoices import INVOICE_TYPES, InvoiceMutations, InvoiceQueries
 from api.schema.outbox import OutboxMutations, OutboxQueries
@@ -46,6 +47,7 @@ QUERIES: tuple[type, ...] = (
     AlertQueries,
     TechnicalRequestQueries,
     SelfCareRequestQueries,
+    CurveQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -62,6 +64,7 @@ MUTATIONS: tuple[type, ...] = (
     AlertMutations,
     TechnicalRequestMutations,
     SelfCareRequestMutations,
+    CurveExportMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.
