@@ -49,6 +49,8 @@ FILE_EXPORTS = {
     "exportBillingFile",
     "exportAlerts",
     "exportTechnicalRequests",
+    "exportConsumptionCurve",
+    "exportGasDailyConsumption",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.
