@@ -90,12 +90,15 @@ class QualityShares:
     missing: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CurvePoint:
+    """Floats rounded to the watt-hour and the watt: measurements, not money, and a year of
+    half-hours is 17,520 of them (Decimal arithmetic cost more than the SQL)."""
+
     start: datetime  # Paris time
-    energy_kwh: Decimal | None
-    mean_kw: Decimal | None
-    max_kw: Decimal | None
+    energy_kwh: float | None
+    mean_kw: float | None
+    max_kw: float | None
     quality: CurveQuality
 
 
@@ -104,8 +107,8 @@ class SiteCurve:
     site: Any
     step: CurveStep
     points: list[CurvePoint] = field(default_factory=list)
-    total_kwh: Decimal = Decimal(0)
-    max_kw: Decimal | None = None
+    total_kwh: float = 0.0
+    max_kw: float | None = None
     max_at: datetime | None = None
     shares: QualityShares = QualityShares(0, 0, 0, 1)
 
@@ -288,17 +291,6 @@ def _shares(seconds: dict[str, float], whole: float) -> QualityShares:
     )
 
 
-_KWH = Decimal("0.001")
-
-
-def _kwh(watt_minutes: Any) -> Decimal:
-    return (Decimal(int(watt_minutes)) / 60_000).quantize(_KWH)
-
-
-def _kw(watts: Any) -> Decimal:
-    return (Decimal(watts) / 1000).quantize(_KWH)
-
-
 # -- load curves -------------------------------------------------------------------------------
 
 
@@ -407,6 +399,7 @@ async def consumption_curves(
                 peak_at[row.site_id] = row.at  # typed by min(): an aware UTC instant
     whole = (period.end - period.start).total_seconds()
     keys = _bucket_starts(period)
+    starts = [_key_start(key, step) for key in keys]
     curves = []
     for site in sites:
         groups_of = by_site[site.id]
@@ -418,25 +411,27 @@ async def consumption_curves(
             site, step, shares=_shares({q.value: m * 60 for q, m in minutes.items()}, whole)
         )
         total = 0
-        for key in keys:
+        points = curve.points
+        missing = CurveQuality.MISSING
+        for key, start in zip(keys, starts, strict=True):
             group = groups_of.get(key)
-            start = _key_start(key, step)
-            if group is None or group.watt_minutes is None:
-                curve.points.append(CurvePoint(start, None, None, None, CurveQuality.MISSING))
+            if group is None or group[2] is None:
+                points.append(CurvePoint(start, None, None, None, missing))
                 continue
-            total += int(group.watt_minutes)
-            curve.points.append(
+            watt_minutes, minutes_measured, max_w = int(group[2]), int(group[3]), group[4]
+            total += watt_minutes
+            points.append(
                 CurvePoint(
                     start,
-                    _kwh(group.watt_minutes),
-                    _kw(Decimal(int(group.watt_minutes)) / int(group.minutes)),
-                    _kw(group.max_w),
-                    QUALITY_BY_RANK[int(group.rank)],
+                    round(watt_minutes / 60_000, 3),
+                    round(watt_minutes / minutes_measured / 1000, 3),
+                    round(max_w / 1000, 3),
+                    QUALITY_BY_RANK[group[5]],
                 )
             )
-        curve.total_kwh = _kwh(total)
+        curve.total_kwh = round(total / 60_000, 3)
         if site.id in peaks:
-            curve.max_kw = _kw(peaks[site.id][1])
+            curve.max_kw = round(peaks[site.id][1] / 1000, 3)
             at = peak_at.get(site.id)
             curve.max_at = at.astimezone(PARIS) if at else None
         curves.append(curve)
@@ -541,6 +536,11 @@ QUALITY_LABELS = {
 }
 
 
+def _exact(value: float | None) -> Decimal | None:
+    """A rounded float as the decimal it reads as (the writer formats Decimals)."""
+    return None if value is None else Decimal(repr(value))
+
+
 async def curve_table(
     sessions: async_sessionmaker[AsyncSession],
     perimeter: Perimeter,
@@ -564,9 +564,9 @@ async def curve_table(
                     p.start.date(),
                     p.start.strftime("%H:%M"),
                     p.start.strftime("%z")[:3] + ":" + p.start.strftime("%z")[3:],
-                    p.energy_kwh,
-                    p.mean_kw,
-                    p.max_kw,
+                    _exact(p.energy_kwh),
+                    _exact(p.mean_kw),
+                    _exact(p.max_kw),
                     p.quality,
                 ]
                 for p in curve.points

@@ -107,24 +107,21 @@ class SiteLoadCurve:
 
     @classmethod
     def of(cls, curve: curves.SiteCurve) -> SiteLoadCurve:
-        def f(value: object) -> float | None:
-            return None if value is None else float(value)  # type: ignore[arg-type]
-
         return cls(
             site=Site.from_row(curve.site),
             step=curve.step,
             points=[
                 LoadCurvePoint(
                     start=p.start,
-                    energy_kwh=f(p.energy_kwh),
-                    mean_power_kw=f(p.mean_kw),
-                    max_power_kw=f(p.max_kw),
+                    energy_kwh=p.energy_kwh,
+                    mean_power_kw=p.mean_kw,
+                    max_power_kw=p.max_kw,
                     quality=p.quality,
                 )
                 for p in curve.points
             ],
-            total_kwh=float(curve.total_kwh),
-            max_power_kw=f(curve.max_kw),
+            total_kwh=curve.total_kwh,
+            max_power_kw=curve.max_kw,
             max_power_at=curve.max_at,
             shares=QualityShares.of(curve.shares),
         )

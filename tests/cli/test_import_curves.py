@@ -230,3 +230,26 @@ def test_the_command_reports_each_bad_line_and_exits_non_zero(
     result = run_cli("import-curves", str(write(tmp_path / "y.csv", POWER_HEADER, good)), env=env)
     assert result.returncode == 0, result
     assert "48 points de courbe de charge importés" in result.stdout
+
+
+async def test_a_point_repeated_in_a_later_chunk_is_reported_with_its_line(
+    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a file read ten lines at a time, whose 40th line repeats its 3rd
+    import api.resolvers.curve_import as curve_import
+
+    monkeypatch.setattr(curve_import, "CHUNK", 10)
+    site = world.sites[2]
+    lines = day_lines(site.point_number, date(2026, 8, 3))
+    lines.insert(38, lines[1])
+    before = await points_per_day(engine, site.id)
+    # when it is imported, then that line is named and nothing is written
+    with pytest.raises(ImportRejected) as rejected:
+        await import_curves(session_factory, write(tmp_path / "d.csv", POWER_HEADER, lines))
+    [(line, message)] = rejected.value.problems
+    assert line == 40 and "en double" in message
+    assert await points_per_day(engine, site.id) == before
