@@ -320,3 +320,29 @@ async def test_the_curve_exports_as_csv(runner: Runner, curves: World, live_serv
     assert header[:2] == ["PRM", "Date"] and header[-1] == "Qualité"
     assert [line[1] for line in lines] == ["28/03/2026", "29/03/2026", "30/03/2026"]
     assert [line[-1] for line in lines] == ["estimée", "réelle", "manquante"]
+
+
+# -- the README's tour, on the demo ----------------------------------------------------------
+
+TOUR_CURVE = """query { consumptionCurve(siteIds: ["U2l0ZTox"], from: "2026-03-01",
+  to: "2026-03-31", step: DAY) { site { pointNumber } totalKwh maxPowerKw maxPowerAt
+  shares { actual estimated missing } points { start energyKwh maxPowerKw quality } } }"""
+TOUR_GAS = """query { gasDailyConsumption(siteIds: ["U2l0ZToyNjE="], from: "2026-01-01",
+  to: "2026-03-31", step: MONTH) { site { pointNumber } totalM3 totalKwh maxDay
+  points { start volumeM3 energyKwh quality } } }"""
+
+
+async def test_the_readme_tour_returns_demo_curves(demo_runner: Runner) -> None:
+    from sqlmodel import select
+
+    from db.models import User
+    from demo.logins import ADMIN_ID, MEMBER_USER_ID
+
+    async with demo_runner.sessions() as session:
+        user = (await session.exec(select(User).where(User.id == MEMBER_USER_ID))).one()
+        admin = (await session.exec(select(User).where(User.id == ADMIN_ID))).one()
+    [curve] = (await demo_runner.run(TOUR_CURVE, as_user=user))["consumptionCurve"]
+    assert len(curve["points"]) == 31 and curve["totalKwh"] > 0
+    assert all(p["energyKwh"] is not None for p in curve["points"])
+    [gas] = (await demo_runner.run(TOUR_GAS, as_user=admin))["gasDailyConsumption"]
+    assert len(gas["points"]) == 3 and gas["totalM3"] > 0
