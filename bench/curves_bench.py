@@ -8,8 +8,8 @@ Three reads, as the demo ADMIN (the whole group), medians of --runs runs each:
 - four sites compared over the year by day (4 × 365 points),
 - one site's month of half-hours returned raw (1,488 points).
 Each is timed through the whole GraphQL query executed in process (authentication, SQL, the
-answer), through the resolver alone, and as the hand-written SQL of the same result run on the
-raw driver (the floor).
+answer) asking `points` (one object per point) or `series` (the same in columns), through the
+resolver alone, and as the hand-written SQL of the same result on the raw driver (the floor).
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ from tests.runner import Runner
 
 YEAR = (date(2025, 12, 1), date(2026, 11, 30))
 MONTH = (date(2026, 3, 1), date(2026, 3, 31))
+SERIES = """query($ids: [ID!]!, $from: Date!, $to: Date!, $step: CurveStep!) {
+  consumptionCurve(siteIds: $ids, from: $from, to: $to, step: $step) {
+    totalKwh maxPowerKw maxPowerAt shares { actual estimated missing }
+    series { starts energyKwh meanPowerKw maxPowerKw qualities } } }"""
 QUERY = """query($ids: [ID!]!, $from: Date!, $to: Date!, $step: CurveStep!) {
   consumptionCurve(siteIds: $ids, from: $from, to: $to, step: $step) {
     totalKwh maxPowerKw maxPowerAt shares { actual estimated missing }
@@ -153,11 +157,17 @@ async def run(url: str, runs: int) -> None:
                         text = sql.replace(":start", "$1").replace(":end", "$2")
                         await driver.fetch(text, params["start"], params["end"])
 
+        async def columns(variables: dict[str, Any] = variables) -> None:
+            data = await runner.run(SERIES, variables, as_user=admin)
+            assert data["consumptionCurve"], data
+
         g = await _median(runs, graphql)
+        c = await _median(runs, columns)
         r = await _median(runs, resolver)
         h = await _median(runs, hand_written)
         print(
-            f"  {name:34} GraphQL {g:7.1f} ms   resolver {r:7.1f} ms   hand-written SQL {h:7.1f} ms"
+            f"  {name:32} GraphQL points {g:6.1f} ms, series {c:6.1f} ms;"
+            f" resolver {r:6.1f} ms; hand-written SQL {h:6.1f} ms"
         )
     await engine.dispose()
 

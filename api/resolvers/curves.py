@@ -22,11 +22,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from db.core import core_rows, table_of
-from db.models import GasDailyConsumption, LoadCurvePoint, Site
+from db.core import SITES, core_rows, table_of
+from db.models import GasDailyConsumption, LoadCurvePoint
 from db.scoped import Perimeter, scoped_sites
 from documents.tables import Column, ColumnKind, Table
 from domain.calendar import PARIS
@@ -177,7 +176,8 @@ async def _sites(
             f"La comparaison porte sur {MAX_CURVE_SITES} sites au plus.",
             field="siteIds",
         )
-    rows = (await session.exec(scoped_sites(perimeter).where(col(Site.id).in_(wanted)))).all()
+    # Core rows, not ORM objects: the site is only read (STYLE.md: a third of the cost).
+    rows = await core_rows(session, scoped_sites(perimeter, *SITES.c).where(SITES.c.id.in_(wanted)))
     found = {row.id: row for row in rows}
     if len(found) != len(wanted):
         raise not_found("siteIds")

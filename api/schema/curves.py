@@ -89,14 +89,56 @@ class LoadCurvePoint:
     quality: CurveQuality = strawberry.field(description="La moins bonne qualité du point.")
 
 
+@strawberry.type(
+    description="Les mêmes points en colonnes (une liste par grandeur, dans l'ordre des "
+    "points) : pour tracer un mois de demi-heures, quelques listes au lieu de milliers "
+    "d'objets, bien moins coûteuses à produire et à lire."
+)
+class LoadCurveSeries:
+    starts: list[datetime] = strawberry.field(description="Début de chaque point (Paris).")
+    energy_kwh: list[float | None] = strawberry.field(description="Énergie de chaque point, kWh.")
+    mean_power_kw: list[float | None] = strawberry.field(
+        description="Puissance moyenne de chaque point, kW."
+    )
+    max_power_kw: list[float | None] = strawberry.field(
+        description="Puissance maximale de chaque point, kW."
+    )
+    qualities: list[CurveQuality] = strawberry.field(description="Qualité de chaque point.")
+
+
 @strawberry.type(description="La courbe de charge d'un site sur la période.")
 class SiteLoadCurve:
     site: Site = strawberry.field(description="Le site.")
     step: CurveStep = strawberry.field(description="Pas des points.")
-    points: list[LoadCurvePoint] = strawberry.field(
+    total_kwh: float = strawberry.field(description="Énergie totale de la période, en kWh.")
+    _curve: strawberry.Private[curves.SiteCurve]
+
+    @strawberry.field(
         description="Tous les points de la période, dans l'ordre (les absents en MISSING)."
     )
-    total_kwh: float = strawberry.field(description="Énergie totale de la période, en kWh.")
+    def points(self) -> list[LoadCurvePoint]:
+        return [
+            LoadCurvePoint(
+                start=p.start,
+                energy_kwh=p.energy_kwh,
+                mean_power_kw=p.mean_kw,
+                max_power_kw=p.max_kw,
+                quality=p.quality,
+            )
+            for p in self._curve.points
+        ]
+
+    @strawberry.field(description="Les mêmes points, en colonnes.")
+    def series(self) -> LoadCurveSeries:
+        points = self._curve.points
+        return LoadCurveSeries(
+            starts=[p.start for p in points],
+            energy_kwh=[p.energy_kwh for p in points],
+            mean_power_kw=[p.mean_kw for p in points],
+            max_power_kw=[p.max_kw for p in points],
+            qualities=[p.quality for p in points],
+        )
+
     max_power_kw: float | None = strawberry.field(
         description="Puissance maximale atteinte sur la période, en kW."
     )
@@ -110,20 +152,11 @@ class SiteLoadCurve:
         return cls(
             site=Site.from_row(curve.site),
             step=curve.step,
-            points=[
-                LoadCurvePoint(
-                    start=p.start,
-                    energy_kwh=p.energy_kwh,
-                    mean_power_kw=p.mean_kw,
-                    max_power_kw=p.max_kw,
-                    quality=p.quality,
-                )
-                for p in curve.points
-            ],
             total_kwh=curve.total_kwh,
             max_power_kw=curve.max_kw,
             max_power_at=curve.max_at,
             shares=QualityShares.of(curve.shares),
+            _curve=curve,
         )
 
 

@@ -346,3 +346,27 @@ async def test_the_readme_tour_returns_demo_curves(demo_runner: Runner) -> None:
     assert all(p["energyKwh"] is not None for p in curve["points"])
     [gas] = (await demo_runner.run(TOUR_GAS, as_user=admin))["gasDailyConsumption"]
     assert len(gas["points"]) == 3 and gas["totalM3"] > 0
+
+
+async def test_the_series_holds_the_same_points_in_columns(runner: Runner, curves: World) -> None:
+    document = CURVE.replace(
+        "points { start energyKwh meanPowerKw maxPowerKw quality }",
+        "points { start energyKwh meanPowerKw maxPowerKw quality }"
+        " series { starts energyKwh meanPowerKw maxPowerKw qualities }",
+    )
+    data = await runner.run(
+        document,
+        {"ids": [gid("Site", curves.sites[0].id)], "from": "2026-03-28", "to": "2026-03-30",
+         "step": "HALF_HOUR"},
+        as_user=curves.people["ADMIN"],
+    )  # fmt: skip
+    [curve] = data["consumptionCurve"]
+    points, series = curve["points"], curve["series"]
+    assert len(points) == 48 + 46 + 48
+    assert series == {
+        "starts": [p["start"] for p in points],
+        "energyKwh": [p["energyKwh"] for p in points],
+        "meanPowerKw": [p["meanPowerKw"] for p in points],
+        "maxPowerKw": [p["maxPowerKw"] for p in points],
+        "qualities": [p["quality"] for p in points],
+    }
