@@ -39,6 +39,7 @@ async def run(url: str, scale: str, as_of: date) -> None:
     await engine.dispose()
     backend = make_url(url).get_backend_name()
     print(f"scale={scale} as_of={as_of} backend={backend} seconds={report.seconds:.1f}")
+    print(f"  of which daily gas and load curves: {report.interval_seconds:.1f} s")
     for table, count in report.counts.items():
         print(f"  {table:32} {count:>9,}")
     print(f"  sites by segment: {report.sites_by_segment}")

@@ -369,6 +369,34 @@ def cmd_import_invoices(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_import_curves(args: argparse.Namespace) -> None:
+    from api.resolvers.curve_import import ImportRejected, import_curves
+    from db.engine import create_session_factory
+
+    settings = _settings()
+    path = Path(args.file)
+    if not path.is_file():
+        raise CommandError(f"fichier introuvable : {path}")
+
+    async def work(engine: Any) -> Any:
+        await _require_migrated(engine)
+        return await import_curves(create_session_factory(engine), path)
+
+    try:
+        report = _run_with_database(settings, work)
+    except ImportRejected as rejected:
+        for line, message in rejected.problems:
+            print(f"ligne {line} : {message}", file=sys.stderr)
+        raise CommandError(
+            f"fichier refusé ({len(rejected.problems)} erreur(s)) : aucun point importé"
+        ) from None
+    what = "jours de gaz" if report.kind == "gas_daily" else "points de courbe de charge"
+    print(
+        f"{report.points} {what} importés ({report.sites} site(s), {report.site_days} "
+        f"journée(s) remplacée(s)) en {report.seconds:.1f} s."
+    )
+
+
 def cmd_detect_alerts(args: argparse.Namespace) -> None:
     from sqlmodel import col, select
 
@@ -596,6 +624,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     imports.add_argument("file", metavar="FICHIER", help="fichier CSV ou JSON des factures")
     imports.set_defaults(handler=cmd_import_invoices)
+
+    curves = commands.add_parser(
+        "import-curves",
+        help="importe des courbes de charge ou des consommations de gaz journalières (CSV), "
+        "tout ou rien, chaque journée du fichier remplacée",
+    )
+    curves.add_argument("file", metavar="FICHIER", help="fichier CSV (ou .csv.gz)")
+    curves.set_defaults(handler=cmd_import_curves)
 
     detect = commands.add_parser(
         "detect-alerts", help="détecte les alertes (relevés, consommations, facturation)"

@@ -17,10 +17,11 @@ from datetime import date
 from demo import names
 from demo.alerts import AlertBuilder
 from demo.collection import CollectionBuilder
+from demo.curves import CurveBuilder
 from demo.disputes import DisputeBuilder
 from demo.help import contact_rows
 from demo.invoices import InvoiceBuilder
-from demo.logins import ADMIN_ID, GROUP_ID, SECOND_ADMIN_ID, SECOND_GROUP_ID
+from demo.logins import ADMIN_ID, DEMO_MEMBER_ID, GROUP_ID, SECOND_ADMIN_ID, SECOND_GROUP_ID
 from demo.members import MemberBuilder
 from demo.parc import ParcBuilder, plan_oddities
 from demo.people import (
@@ -55,6 +56,8 @@ class DemoGenerator:
         self.readings = ReadingBuilder(self.state)
         self.alerts = AlertBuilder(self.state)
         self.invoices = InvoiceBuilder(self.state)
+        # Interval data: after everything, from its own random stream (demo/curves.py).
+        self.curves = CurveBuilder(self.state, seed)
 
     @property
     def sites_by_segment(self) -> dict[str, int]:
@@ -119,6 +122,7 @@ class DemoGenerator:
             account = accounts[site.account_slot]
             site_rows.append(self._place(site, info, account))
             self.readings.simulate(site, info, out)
+            self.curves.remember(site, demo_member=info.id == DEMO_MEMBER_ID)
             self.alerts.alerts(site, info, out, admin_id)
         yield "members", [member_row]
         yield "billing_accounts", accounts
@@ -178,6 +182,7 @@ class DemoGenerator:
             for site, account in zip(sites, accounts, strict=True):
                 site_rows.append(self._place(site, info, account))
                 self.readings.simulate(site, info, out)
+                self.curves.remember(site, demo_member=False)
             for site, account in zip(sites, accounts, strict=True):
                 self.invoices.invoices(account, [site], out)
             yield "billing_accounts", accounts

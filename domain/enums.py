@@ -299,3 +299,12 @@ class GuideAudience(StrEnum):
     COORDINATORS = "COORDINATORS"  # the group's coordinator staff (ADMIN)
     MEMBERS = "MEMBERS"  # member users (USER, INFRA_USER)
     THIRD_PARTIES = "THIRD_PARTIES"  # energy advisers holding a THIRD_PARTY grant
+
+
+class CurveQuality(StrEnum):
+    """How a point of interval data (a load-curve point, a gas day) was obtained."""
+
+    ACTUAL = "ACTUAL"  # measured and transmitted by the meter
+    ESTIMATED = "ESTIMATED"  # filled in by the distributor
+    CORRECTED = "CORRECTED"  # measured, then corrected by the distributor
+    MISSING = "MISSING"  # no value: the meter did not transmit it

@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     # Persisted operations (api/persisted.py).
     PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
     OPERATION_NOT_IN_MANIFEST = "OPERATION_NOT_IN_MANIFEST"
+    # Interval data: a step too fine for the period asked.
+    STEP_TOO_FINE = "STEP_TOO_FINE"
 
 
 # What each code means, as front-end teams read it in the schema (French, like the API).
@@ -120,6 +122,8 @@ ERROR_CODE_DESCRIPTIONS: dict[ErrorCode, str] = {
     "son texte avec le même `sha256Hash` (convention Apollo et Relay).",
     ErrorCode.OPERATION_NOT_IN_MANIFEST: "Le serveur n'accepte que les opérations du manifeste "
     "des applications (`persisted-operations.json`).",
+    ErrorCode.STEP_TOO_FINE: "Pas de courbe trop fin pour la période : trop de points ; le "
+    "message nomme le pas le plus fin permis.",
 }
 
 NOT_FOUND_MESSAGE = "Objet introuvable."

@@ -536,3 +536,43 @@ async def make_optimisation_proposal(
         )
         session.add(proposal)
     return proposal
+
+
+async def make_gas_site(
+    sessions: async_sessionmaker[AsyncSession], world: World, *, account: int = 0
+) -> tuple[Site, Meter]:
+    """A Gazpar gas site on one of the world's billing accounts (interval data tests)."""
+    n = next(_sequence)
+    base = world.accounts[account]
+    async with sessions() as session, session.begin():
+        site = Site(
+            member_id=base.member_id,
+            billing_account_id=base.id,
+            energy=Energy.GAS,
+            point_number=f"{60000000000000 + n:014d}",
+            distributor=Distributor.GRDF,
+            distributor_name="GRDF",
+            segment=Segment.T2,
+            tariff_option="T2",
+            transport_tariff="ATRD7",
+            car_kwh=60000,
+            profile="P012",
+            street="3 rue du Gaz",
+            postcode="29000",
+            city=world.name,
+            status=SiteStatus.ACTIVE,
+            supply_start=date(2024, 1, 1),
+        )
+        session.add(site)
+        await session.flush()
+        meter = Meter(
+            site_id=site.id,
+            serial=f"GZ{n:010d}",
+            kind=MeterKind.GAZPAR,
+            is_communicating=True,
+            digits=5,
+            registers=[Register.BASE],
+            installed_on=date(2021, 3, 1),
+        )
+        session.add(meter)
+    return site, meter

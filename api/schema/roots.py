@@ -15,6 +15,7 @@ from api.schema.api_keys import ApiKeyMutations, ApiKeyQueries
 from api.schema.catalogue import CatalogueQueries
 from api.schema.collection import COLLECTION_TYPES, CollectionMutations, CollectionQueries
 from api.schema.consumption import ConsumptionQueries
+from api.schema.curves import CurveExportMutations, CurveQueries
 from api.schema.exports import ExportMutations
 from api.schema.help import HelpMutations, HelpQueries
 from api.schema.invoice_disputes import (
@@ -64,6 +65,7 @@ QUERIES: tuple[type, ...] = (
     InvoiceDisputeQueries,
     HelpQueries,
     CollectionQueries,
+    CurveQueries,
 )
 
 MUTATIONS: tuple[type, ...] = (
@@ -86,6 +88,7 @@ MUTATIONS: tuple[type, ...] = (
     ManagementSheetMutations,
     HelpMutations,
     CollectionMutations,
+    CurveExportMutations,
 )
 
 # Types only reachable through the Node interface must be listed to exist in the schema.

@@ -17,6 +17,7 @@ from db.models.collection import (
     CollectionLot,
     CollectionSite,
 )
+from db.models.curves import GasDailyConsumption, LoadCurvePoint
 from db.models.disputes import (
     InvoiceDispute,
     InvoiceDisputeAttachment,
@@ -60,6 +61,7 @@ __all__ = [
     "CollectionLot",
     "CollectionSite",
     "Contact",
+    "GasDailyConsumption",
     "GrantBillingAccount",
     "Group",
     "Guide",
@@ -70,6 +72,7 @@ __all__ = [
     "InvoiceLine",
     "InvoicePdfVersion",
     "InvoiceSite",
+    "LoadCurvePoint",
     "Member",
     "Meter",
     "OptimisationCampaign",

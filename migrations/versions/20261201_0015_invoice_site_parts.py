@@ -1,7 +1,7 @@
 """invoice site rows keep each component's share, split when the invoice is written
 
 Revision ID: 0015
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import db.types
 
 revision: str = "0015"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -931,6 +931,27 @@ CASES: list[Case] = [
     *HELP_CASES,
     *COLLECTION_CASES,
     *HARDENING_CASES,
+    Case(
+        "consumptionCurve(siteIds)",
+        'query($s: ID!) { consumptionCurve(siteIds: [$s], from: "2026-03-01", to: "2026-03-31", '
+        "step: DAY) { totalKwh } }",
+        lambda a, t: {"s": t.site},
+    ),
+    Case(
+        "gasDailyConsumption(siteIds)",
+        'query($s: ID!) { gasDailyConsumption(siteIds: [$s], from: "2026-03-01", '
+        'to: "2026-03-31", step: DAY) { totalKwh } }',
+        lambda a, t: {"s": t.site},
+    ),
+    *(
+        Case(
+            f"{field}(siteIds)",
+            f"mutation($s: ID!) {{ {field}(input: {{siteIds: [$s], format: CSV, "
+            'from: "2026-03-01", to: "2026-03-31", step: DAY}) { url rowCount ' + _ERRORS + " } }",
+            lambda a, t: {"s": t.site},
+        )
+        for field in ("exportConsumptionCurve", "exportGasDailyConsumption")
+    ),
 ]
 
 

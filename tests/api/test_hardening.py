@@ -56,6 +56,8 @@ FILE_EXPORTS = {
     "exportManagementSheet",
     "exportCollectionProgress",
     "exportCollectionSwitchReport",
+    "exportConsumptionCurve",
+    "exportGasDailyConsumption",
 }
 
 # The session's own mutations: an API key has no session to open, close or recover.
