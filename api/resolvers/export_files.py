@@ -13,15 +13,21 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from comptoir.settings import Settings
 from documents.tables import FileFormat, Table, dated_filename, write_table
 
 EXPORTS_DIR = "exports"
 PURGE_AFTER_SECONDS = 3600
+EXPORT_ROWS_AT_A_TIME = 2_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +68,19 @@ async def write_export(
         shutil.rmtree(path.parent, ignore_errors=True)
         raise
     return WrittenExport(file_key, rows)
+
+
+async def streamed_rows(
+    sessions: async_sessionmaker[AsyncSession],
+    statement: Any,
+    row_of: Callable[[Any], tuple[Any, ...]],
+    *,
+    rows_at_a_time: int = EXPORT_ROWS_AT_A_TIME,
+) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """A scoped statement's rows as a table's chunks: streamed from the database a batch at a
+    time (memory stays flat whatever the file's length), each row turned into its cells."""
+    async with sessions() as session:
+        connection = await session.connection()
+        result = await connection.stream(statement.execution_options(yield_per=rows_at_a_time))
+        async for partition in result.partitions(rows_at_a_time):
+            yield [row_of(r) for r in partition]

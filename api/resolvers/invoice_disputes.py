@@ -35,6 +35,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers import invoice_pdfs
+from api.resolvers.export_files import streamed_rows
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
@@ -121,7 +122,6 @@ ROW_COLUMNS = (
     _REISSUED.c.number.label("reissued_invoice_number"),
 )
 READ_ONLY_INVOICE = "Votre habilitation permet de consulter cette facture, pas de la contester."
-EXPORT_ROWS_AT_A_TIME = 2_000
 
 
 # -- what the form carries ---------------------------------------------------------------------
@@ -1188,12 +1188,7 @@ async def invoice_disputes_table(
     async def chunks() -> AsyncIterator[list[tuple[Any, ...]]]:
         if perimeter.is_empty:
             return
-        async with sessions() as session:
-            connection = await session.connection()
-            result = await connection.stream(
-                statement.execution_options(yield_per=EXPORT_ROWS_AT_A_TIME)
-            )
-            async for partition in result.partitions(EXPORT_ROWS_AT_A_TIME):
-                yield [_export_row(r, today) for r in partition]
+        async for chunk in streamed_rows(sessions, statement, lambda r: _export_row(r, today)):
+            yield chunk
 
     return Table("contestations", "Contestations de factures", _export_columns(), chunks())

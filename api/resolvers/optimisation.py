@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.export_files import streamed_rows
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
@@ -816,7 +817,6 @@ async def carried_out_in(
 
 # -- the file the supplier sends ---------------------------------------------------------------
 
-EXPORT_ROWS_AT_A_TIME = 2_000
 BASIS_LABELS = {"CAR": "CAR", "READINGS": "Relevés réels (12 mois)"}
 
 
@@ -893,13 +893,8 @@ async def proposals_table(
     async def chunks() -> AsyncIterator[list[tuple[Any, ...]]]:
         if perimeter.is_empty:
             return
-        async with sessions() as session:
-            connection = await session.connection()
-            result = await connection.stream(
-                statement.execution_options(yield_per=EXPORT_ROWS_AT_A_TIME)
-            )
-            async for partition in result.partitions(EXPORT_ROWS_AT_A_TIME):
-                yield [_export_row(r) for r in partition]
+        async for chunk in streamed_rows(sessions, statement, _export_row):
+            yield chunk
 
     return Table(
         "optimisations-tarifaires", "Optimisations tarifaires", _export_columns(), chunks()

@@ -30,6 +30,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.resolvers.access import clean_email
+from api.resolvers.export_files import streamed_rows
 from api.resolvers.filter_scope import check_filter_scope
 from api.resolvers.keyset_pages import EMPTY_PAGE, RowPage, fetch_page, keyset_page, rows_by_id
 from api.resolvers.portfolio import SiteCriteria
@@ -1101,7 +1102,6 @@ def due_dates(row: Any, today: date) -> tuple[date | None, bool]:
 
 # -- the export --------------------------------------------------------------------------------
 
-EXPORT_ROWS_AT_A_TIME = 2_000
 TYPE_LABELS = {code: spec.label for code, spec in CATALOGUE.items()}
 
 
@@ -1163,12 +1163,7 @@ async def technical_requests_table(
     async def chunks() -> AsyncIterator[list[tuple[Any, ...]]]:
         if perimeter.is_empty:
             return
-        async with sessions() as session:
-            connection = await session.connection()
-            result = await connection.stream(
-                statement.execution_options(yield_per=EXPORT_ROWS_AT_A_TIME)
-            )
-            async for partition in result.partitions(EXPORT_ROWS_AT_A_TIME):
-                yield [_export_row(r, today) for r in partition]
+        async for chunk in streamed_rows(sessions, statement, lambda r: _export_row(r, today)):
+            yield chunk
 
     return Table("demandes-techniques", "Demandes techniques", _export_columns(), chunks())
