@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.core import ACCOUNTS, INVOICES, LINES, METERS, READINGS, SHARES, SITES, core, table_of
 from db.models import Alert
-from db.scoped import Perimeter, site_in
+from db.scoped import Perimeter, site_in, site_served
 from domain.alerts import (
     DEFAULT_POLICY,
     AlertPolicy,
@@ -61,6 +61,7 @@ from domain.enums import (
     ReadingSource,
     SelfReadingStatus,
 )
+from domain.retention import served_since
 
 ALERTS = table_of(Alert)
 UNRESOLVED = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
@@ -104,7 +105,9 @@ async def detect_alerts(
     after = 0
     while True:
         async with sessions() as session:
-            sites = await _site_batch(session, perimeter, after=after, limit=batch_size)
+            sites = await _site_batch(
+                session, perimeter, after=after, limit=batch_size, today=today
+            )
             if not sites:
                 break
             histories = await _histories(session, sites, policy)
@@ -129,8 +132,11 @@ async def detect_alerts(
 
 
 async def _site_batch(
-    session: AsyncSession, perimeter: Perimeter | None, *, after: int, limit: int
+    session: AsyncSession, perimeter: Perimeter | None, *, after: int, limit: int, today: date
 ) -> list[SiteFacts]:
+    """The next sites by id, within `perimeter`, and never a site past its data retention (its
+    contract ended more than five years ago): no one may read it, so nothing is detected on
+    it, whether or not the caller's perimeter carries the cut-off."""
     statement = (
         sa.select(
             SITES.c.id,
@@ -145,7 +151,7 @@ async def _site_batch(
             ACCOUNTS.c.billing_frequency,
         )
         .select_from(SITES.join(ACCOUNTS, ACCOUNTS.c.id == SITES.c.billing_account_id))
-        .where(SITES.c.id > after)
+        .where(SITES.c.id > after, site_served(served_since(today), SITES.c.supply_end))
         .order_by(SITES.c.id)
         .limit(limit)
     )

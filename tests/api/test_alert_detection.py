@@ -187,3 +187,44 @@ async def test_the_database_refuses_a_second_unresolved_alert_of_a_site_and_kind
     with pytest.raises(IntegrityError):
         async with session_factory() as session, session.begin():
             session.add(alert(AlertStatus.OPEN))
+
+
+async def test_a_site_past_its_data_retention_is_not_examined(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # given two terminated sites of one member: on NOW's day (1 March 2026), one whose contract
+    # ended five years and a day before (no longer served), one five years less a day before
+    from db.models import Site
+
+    tenant = await make_tenant(session_factory, "Archives")
+    ended = {"gone": date(2021, 2, 28), "kept": date(2021, 3, 2)}
+    ids = {}
+    for name, supply_end in ended.items():
+        site, _ = await make_metered_site(session_factory, tenant.billing_account)
+        async with session_factory() as session, session.begin():
+            row = await session.get(Site, site.id)
+            assert row is not None
+            row.supply_start, row.supply_end = date(2015, 1, 1), supply_end
+            session.add(row)
+        ids[name] = site.id
+    try:
+        scope = Perimeter(member_ids=frozenset({tenant.member.id}))
+        # when detection runs over the member (a perimeter without the request's cut-off)
+        report = await detect_alerts(session_factory, now=NOW, perimeter=scope)
+        # then the site still served is examined and the other is not
+        async with session_factory() as session:
+            member_sites = (
+                await (await session.connection()).execute(
+                    sa.text("SELECT id FROM sites WHERE member_id = :m"), {"m": tenant.member.id}
+                )
+            ).scalars()
+            examined = {i for i in member_sites if i != ids["gone"]}
+        assert report.sites == len(examined) and ids["kept"] in examined
+    finally:
+        # The database is the session's: terminated sites would be other tests' expired ones.
+        async with session_factory() as session, session.begin():
+            for site_id in ids.values():
+                row = await session.get(Site, site_id)
+                assert row is not None
+                row.supply_end = None
+                session.add(row)
