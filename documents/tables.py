@@ -25,7 +25,6 @@ partial file is removed, so a reader never sees half a file.
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import re
 import zipfile
@@ -131,13 +130,25 @@ def _checked(rows: Iterable[Sequence[Any]], cells: Sequence[Any]) -> Sequence[Se
     return rows
 
 
-# -- CSV ----------------------------------------------------------------------------------------
+# -- CSV ---------------------------------------------------------------------------------------
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What makes a cell need quotes in `;`-separated CSV with CRLF lines (the csv module's
+# QUOTE_MINIMAL for this dialect): the separator, the quote, a line break.
+_NEEDS_QUOTES = re.compile(r'[;"\r\n]')
+MEMO_LIMIT = 100_000  # distinct values kept per column before a memo starts over
 
 
 def _neutral(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_field(text: str) -> str:
+    """A text as one CSV field: neutralised, then quoted if it holds `;`, `"` or a line break."""
+    text = _neutral(text)
+    if _NEEDS_QUOTES.search(text) is None:
+        return text
+    return '"' + text.replace('"', '""') + '"'
 
 
 def _csv_money(value: Any) -> str:
@@ -154,21 +165,35 @@ def cents_text(cents: int, point: str = ",") -> str:
     return f"{cents // 100}{point}{cents % 100:02d}"
 
 
+def _csv_cents(value: Any) -> str:
+    cents = int(value)
+    return f"{cents // 100},{cents % 100:02d}" if cents >= 0 else cents_text(cents)
+
+
+def _iso_date(value: date | str) -> date:
+    """A date, or the ISO text SQLite stores one as (a reader may skip the conversion)."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 class _Memo(dict[Any, str]):
     """A column's texts by value, each worked out once: `map(memo.__getitem__, values)` runs
-    in C for every value met before (labels, dates: a handful of distinct values a file)."""
+    in C for every value met before. Most columns of a big file repeat a few thousand
+    values (dates, labels, a site's name and town on each of its invoices); a memo that
+    reaches `MEMO_LIMIT` values starts over, so memory stays bounded whatever the file."""
 
     def __init__(self, text: Callable[[Any], str]) -> None:
         super().__init__()
         self._text = text
 
     def __missing__(self, value: Any) -> str:
+        if len(self) >= MEMO_LIMIT:
+            self.clear()
         found = self[value] = "" if value is None or value == "" else self._text(value)
         return found
 
 
 def _csv_cell(column: Column) -> Callable[[Any], str]:
-    """The function that turns a value of the column (not None) into its CSV text."""
+    """The function that turns a value of the column (not None) into its CSV field."""
     match column.kind:
         case ColumnKind.INTEGER:
             return lambda v: str(int(v))
@@ -177,70 +202,48 @@ def _csv_cell(column: Column) -> Callable[[Any], str]:
         case ColumnKind.MONEY:
             return _csv_money
         case ColumnKind.MONEY_CENTS:
-            return cents_text
+            return _csv_cents
         case ColumnKind.DATE:
-            return lambda v: f"{v.day:02d}/{v.month:02d}/{v.year:04d}"
+            return lambda v: f"{_iso_date(v):%d/%m/%Y}"
         case ColumnKind.BOOLEAN:
             return lambda v: "oui" if v else "non"
         case ColumnKind.LABEL:
             label = _label(column.labels)
-            return lambda v: _neutral(label(v))
+            return lambda v: _csv_field(label(v))
         case _:
-            return lambda v: _neutral(str(v))
-
-
-def _csv_column(column: Column) -> Callable[[Sequence[Any]], Sequence[Any]]:
-    """The function that turns a chunk's values of the column into their CSV texts. The
-    frequent kinds are written inline (a call per cell is most of the time on 6 million
-    cells); None and "" are empty cells."""
-    cell = _csv_cell(column)
-    match column.kind:
-        case ColumnKind.DATE | ColumnKind.LABEL:
-            memo = _Memo(cell)  # a few thousand dates, a few labels
-            return lambda values: list(map(memo.__getitem__, values))
-        case ColumnKind.TEXT | ColumnKind.IDENTIFIER:
-            starts = FORMULA_STARTS
-            return lambda values: [
-                ("'" + v if v.startswith(starts) else v)
-                if v.__class__ is str
-                else ("" if v is None else cell(v))
-                for v in values
-            ]
-        case ColumnKind.INTEGER:  # csv.writer prints an int as str() does
-            return lambda values: [
-                v if v.__class__ is int else ("" if v is None or v == "" else cell(v))
-                for v in values
-            ]
-        case ColumnKind.MONEY_CENTS:
-            return lambda values: [
-                (f"{v // 100},{v % 100:02d}" if v >= 0 else cents_text(v))
-                if v.__class__ is int
-                else ("" if v is None or v == "" else cents_text(int(v)))
-                for v in values
-            ]
-        case _:
-            return lambda values: ["" if v is None or v == "" else cell(v) for v in values]
+            return lambda v: _csv_field(str(v))
 
 
 class CsvWriter:
-    """Rows to a CSV file, as they come."""
+    """Rows to a CSV file, as they come.
+
+    Each column's fields are made by a memo (each distinct value formatted and quoted once)
+    and each line joined in C: the csv module's per-field checks were most of the time on
+    a 6-million-cell file. The output is what `csv.writer(delimiter=";",
+    lineterminator="\r\n")` writes (tests/documents/test_tables.py reads it back with it).
+    """
 
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         self._handle = path.open("w", encoding="utf-8-sig", newline="")
-        self._writer = csv.writer(self._handle, delimiter=";", lineterminator="\r\n")
-        self._columns = [_csv_column(c) for c in columns]
-        self._writer.writerow([_neutral(c.title) for c in columns])
+        self._columns = [_Memo(_csv_cell(c)).__getitem__ for c in columns]
+        # One column: an empty field alone would be an empty line, which a reader skips.
+        self._alone = len(columns) == 1
+        self._handle.write(";".join(_csv_field(c.title) for c in columns) + "\r\n")
         self.rows = 0
 
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
-        # Column by column: each column's texts in one pass, the rows put back by zip().
+        # Column by column: each column's fields in one pass, the lines put back by zip().
         rows = _checked(rows, self._columns)
         if not rows:
             return
         # strict: every row has the columns' width (checked in C while transposing).
         columns = zip(self._columns, zip(*rows, strict=True), strict=True)
-        texts = [f(values) for f, values in columns]
-        self._writer.writerows(zip(*texts, strict=True))
+        fields = [list(map(field, values)) for field, values in columns]
+        lines = list(map(";".join, zip(*fields, strict=True)))
+        if self._alone:
+            lines = [line or '""' for line in lines]
+        lines.append("")
+        self._handle.write("\r\n".join(lines))
         self.rows += len(rows)
 
     def close(self) -> None:
@@ -359,7 +362,7 @@ def _xlsx_cell(column: Column, ref: str) -> Callable[[str, Any], str]:
             return lambda r, v: f"{a}{r}{b}{cents_text(int(v), '.')}</v></c>"
         case ColumnKind.DATE:
             a, b = _number(ref, STYLE_DATE)
-            return lambda r, v: f"{a}{r}{b}{v.toordinal() - _EPOCH}</v></c>"
+            return lambda r, v: f"{a}{r}{b}{_iso_date(v).toordinal() - _EPOCH}</v></c>"
         case ColumnKind.BOOLEAN:
             text = _inline(ref)
             return lambda r, v: text(r, "oui" if v else "non")
@@ -401,7 +404,7 @@ def _xlsx_column(column: Column, ref: str) -> Callable[[Sequence[Any], list[str]
             ]
         case ColumnKind.DATE:
             a, b = _number(ref, STYLE_DATE)
-            serials = _Memo(lambda v: f"{b}{v.toordinal() - _EPOCH}</v></c>")
+            serials = _Memo(lambda v: f"{b}{_iso_date(v).toordinal() - _EPOCH}</v></c>")
             return lambda values, rows: [
                 a + r + serials[v] if v is not None else ""
                 for r, v in zip(rows, values, strict=True)

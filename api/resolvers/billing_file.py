@@ -102,6 +102,14 @@ def _as_text(column: Any) -> Any:
     return sa.type_coerce(column, sa.String).label(column.name)
 
 
+def _as_date(column: Any, dialect: str) -> Any:
+    """A date column; on SQLite its stored ISO text as is (the writer reads both), which
+    spares a million date conversions a file."""
+    if dialect == "sqlite":
+        return sa.type_coerce(column, sa.String).label(column.name)
+    return column
+
+
 def _in_cents(amount: Any, dialect: str, name: str) -> Any:
     """A money column (or sum) read as whole cents, an int: SQLite stores money as scaled
     integers already; PostgreSQL's NUMERIC(14, 2) times 100 is exact. 1.3 million Decimals a
@@ -112,17 +120,18 @@ def _in_cents(amount: Any, dialect: str, name: str) -> Any:
 
 
 def _rows_statement(perimeter: Perimeter, query: InvoiceQuery, dialect: str) -> Any:
+    """The file's columns in the file's order (a row goes to the writer as read), then what
+    a row without stored parts needs to be split: its invoice and its family amounts."""
     cancelled = sa.alias(INVOICES, "cancelled")
     statement = (
         scoped_invoice_sites(
             perimeter,
-            INVOICES.c.id,
             INVOICES.c.number,
             _as_text(INVOICES.c.kind),
-            INVOICES.c.accounting_date,
-            INVOICES.c.period_start,
-            INVOICES.c.period_end,
-            INVOICES.c.due_date,
+            _as_date(INVOICES.c.accounting_date, dialect),
+            _as_date(INVOICES.c.period_start, dialect),
+            _as_date(INVOICES.c.period_end, dialect),
+            _as_date(INVOICES.c.due_date, dialect),
             _as_text(INVOICES.c.index_basis),
             _as_text(INVOICES.c.delivery_mode),
             _as_text(INVOICES.c.edition_status),
@@ -139,20 +148,21 @@ def _rows_statement(perimeter: Perimeter, query: InvoiceQuery, dialect: str) -> 
             _as_text(SITES.c.segment),
             SITES.c.city,
             SHARES.c.meter_serial,
-            SHARES.c.previous_index_on,
-            SHARES.c.current_index_on,
+            _as_date(SHARES.c.previous_index_on, dialect),
+            _as_date(SHARES.c.current_index_on, dialect),
             SHARES.c.consumption_kwh,
+            *(
+                _in_cents(SHARES.c[billing.PART_COLUMNS[c]], dialect, billing.PART_COLUMNS[c])
+                for c in COMPONENTS
+            ),
+            _in_cents(SHARES.c.total_excl_tax, dialect, "total_excl_tax"),
+            _in_cents(SHARES.c.vat_amount, dialect, "vat_amount"),
+            _in_cents(SHARES.c.total_incl_tax, dialect, "total_incl_tax"),
+            INVOICES.c.id,
             _in_cents(SHARES.c.subscription_amount, dialect, "subscription_amount"),
             _in_cents(SHARES.c.energy_amount, dialect, "energy_amount"),
             _in_cents(SHARES.c.transport_amount, dialect, "transport_amount"),
             _in_cents(SHARES.c.taxes_amount, dialect, "taxes_amount"),
-            _in_cents(SHARES.c.total_excl_tax, dialect, "total_excl_tax"),
-            _in_cents(SHARES.c.vat_amount, dialect, "vat_amount"),
-            _in_cents(SHARES.c.total_incl_tax, dialect, "total_incl_tax"),
-            *(
-                _in_cents(SHARES.c[billing.PART_COLUMNS[c]], dialect, billing.PART_COLUMNS[c])
-                for c in billing.CHARGE_COMPONENTS
-            ),
         )
         .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
         .join(SITES, SITES.c.id == SHARES.c.site_id)
@@ -184,25 +194,36 @@ async def _components(
     return found
 
 
+# Where a row's values sit: the file's columns first, then the invoice and family amounts.
+_SHOWN = len(COLUMNS)
+_FIRST_PART = next(i for i, c in enumerate(COLUMNS) if c.kind is K.MONEY_CENTS)
+_INVOICE_ID = _SHOWN
+_FAMILY_AMOUNTS = slice(_SHOWN + 1, _SHOWN + 5)
+_AS_SHOWN = operator.itemgetter(slice(0, _SHOWN))
 # The splitter's components (CHARGE_COMPONENTS order) in the file's order.
 _IN_FILE_ORDER = operator.itemgetter(*(billing.CHARGE_COMPONENTS.index(c) for c in COMPONENTS))
 
 
 def _file_rows(
-    rows: list[Any], components: dict[int, dict[InvoiceComponent, int]]
+    rows: list[Any], components: dict[int, dict[InvoiceComponent, int]] | None
 ) -> list[tuple[Any, ...]]:
+    """The rows as the file shows them; a row without stored parts gets its split
+    (`components`: the lines' amounts of those rows' invoices; None when there are none)."""
+    if components is None:  # every row has its parts: the file's columns as read (in C)
+        return list(map(_AS_SHOWN, rows))
     out = []
     split = None
     current = None
     for r in rows:
-        if r[33] is not None:  # the parts stored when the invoice was written
-            out.append((*r[1:26], *_IN_FILE_ORDER(r[33:42]), *r[30:33]))
+        if r[_FIRST_PART] is not None:
+            out.append(_AS_SHOWN(r))
             continue
-        if r[0] != current:  # rows come invoice by invoice: one splitter per invoice
-            current = r[0]
+        if r[_INVOICE_ID] != current:  # rows come invoice by invoice: one splitter each
+            current = r[_INVOICE_ID]
             split = billing.site_cents_splitter(components.get(current, {}))
         assert split is not None
-        out.append((*r[1:26], *_IN_FILE_ORDER(split(r[26:30])), *r[30:33]))
+        parts = _IN_FILE_ORDER(split(r[_FAMILY_AMOUNTS]))
+        out.append((*r[:_FIRST_PART], *parts, *r[_FIRST_PART + len(COMPONENTS) : _SHOWN]))
     return out
 
 
@@ -244,8 +265,8 @@ async def export_billing_file(
             async for partition in result.partitions(PARTITION_ROWS):
                 rows = list(partition)
                 # Only rows written before the parts were stored need the invoice's lines.
-                unsplit = sorted({r[0] for r in rows if r[33] is None})
-                components = await _components(lines, unsplit, dialect) if unsplit else {}
+                unsplit = sorted({r[_INVOICE_ID] for r in rows if r[_FIRST_PART] is None})
+                components = await _components(lines, unsplit, dialect) if unsplit else None
                 yield _file_rows(rows, components)
 
     table = Table("fichier-de-facturation", "Factures", COLUMNS, chunks())

@@ -112,6 +112,64 @@ async def test_csv_is_french_excel_csv_and_never_starts_a_formula(tmp_path: Path
     assert rows[4][2] == "5,00" and rows[2][2] == "0,00"
 
 
+def _csv_module_bytes(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([c.title for c in columns])
+    writer.writerows(rows)
+    return b"\xef\xbb\xbf" + buffer.getvalue().encode()
+
+
+async def test_csv_is_byte_for_byte_what_the_csv_module_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer joins its lines itself: quoting must stay the csv module's, for the fields
+    # that need it (separator, quote, line breaks) and for the ones that do not.
+    monkeypatch.setattr(tables, "MEMO_LIMIT", 3)  # memos that start over give the same file
+    columns = (
+        Column('Nom; "court"', ColumnKind.TEXT),
+        Column("Date", ColumnKind.DATE),
+        Column("Montant", ColumnKind.MONEY_CENTS),
+    )
+    values = ["a;b", 'dit "oui"', "deux\nlignes", "retour\r", "", None, "simple", "=1;2"]
+    rows = [
+        (v, day, cents)
+        for v, day, cents in zip(
+            values * 3,
+            [date(2026, 1, 2), "2026-02-03", None] * 8,
+            [0, -5, 123456, None, 7, -100, 99, 1] * 3,
+            strict=True,
+        )
+    ]
+
+    async def chunks() -> AsyncIterator[Sequence[Sequence[Any]]]:
+        yield rows[:5]
+        yield rows[5:]
+
+    path = tmp_path / "x.csv"
+    await write_table(path, Table("x", "X", columns, chunks()), FileFormat.CSV)
+    expected = [
+        (
+            "" if v is None else ("'" + v if v.startswith("=") else v),
+            {date(2026, 1, 2): "02/01/2026", "2026-02-03": "03/02/2026", None: ""}[day],
+            "" if c is None else f"{'-' if c < 0 else ''}{abs(c) // 100},{abs(c) % 100:02d}",
+        )
+        for v, day, c in rows
+    ]
+    assert path.read_bytes() == _csv_module_bytes(columns, expected)
+
+    alone = (Column("Seule", ColumnKind.TEXT),)
+
+    async def one_column() -> AsyncIterator[Sequence[Sequence[Any]]]:
+        yield [("x",), (None,), ("",), ("y",)]
+
+    path = tmp_path / "alone.csv"
+    await write_table(path, Table("x", "X", alone, one_column()), FileFormat.CSV)
+    assert path.read_bytes() == _csv_module_bytes(alone, [("x",), ("",), ("",), ("y",)])
+    read = list(csv.reader(io.StringIO(path.read_text("utf-8-sig"), newline=""), delimiter=";"))
+    assert len(read) == 5  # no row lost to an empty line
+
+
 async def test_a_failed_write_leaves_no_file(tmp_path: Path) -> None:
     async def failing() -> AsyncIterator[Sequence[Sequence[Any]]]:
         yield ROWS[:1]
