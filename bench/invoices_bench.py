@@ -3,7 +3,7 @@ reference, a 500-PDF zip, the money check, and `invoices(first: 50)` over HTTP b
 hand-written SQL + Starlette endpoint serving the same JSON, in the same process and run.
 
 .venv/bin/python bench/invoices_bench.py   # the full demo data of bench/full_data.py (loaded once)
-.venv/bin/python bench/invoices_bench.py --billing-file-only \
+.venv/bin/python bench/invoices_bench.py --billing-file-only [--rounds 3] \
     --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/db_with_full_demo
 
 The billing file's reference is one plain SQL statement (the same rows, joins and order, the
@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import base64
 import csv
+import gc
 import os
 import resource
 import shutil
@@ -135,38 +136,52 @@ async def reference_billing_file(url: str, path: Path, fmt: str) -> str:
     return f"{rows} rows"
 
 
-async def billing_files(settings: Settings) -> None:
-    """The billing file of the whole group, CSV and XLSX, each beside its reference."""
+async def billing_files(settings: Settings, rounds: int) -> None:
+    """The billing file of the whole group, CSV and XLSX, each beside its reference, in
+    interleaved rounds; then each side's median wall and CPU time and the ratio."""
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
     perimeter = Perimeter(group_ids=frozenset({1}))
     shutil.rmtree(FILES, ignore_errors=True)
     os.makedirs(FILES, exist_ok=True)
-    for file_format in FileFormat:
+    gc.freeze()  # as `comptoir serve` does once started (STYLE.md)
+    times: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for file_format in FileFormat:
 
-        async def whole_file(fmt: Any = file_format) -> str:
-            exported = await billing_file.export_billing_file(
-                sessions,
-                settings,
-                perimeter,
-                InvoiceQuery(),
-                file_format=fmt,
-                today=AS_OF,
-                check_period=False,
-            )
-            size = (settings.files_dir / exported.file_key).stat().st_size
-            return (
-                f"{exported.invoice_count} invoices, {exported.row_count} rows, {size / 1e6:.1f} MB"
-            )
+            async def whole_file(fmt: Any = file_format) -> str:
+                exported = await billing_file.export_billing_file(
+                    sessions,
+                    settings,
+                    perimeter,
+                    InvoiceQuery(),
+                    file_format=fmt,
+                    today=AS_OF,
+                    check_period=False,
+                )
+                size = (settings.files_dir / exported.file_key).stat().st_size
+                return (
+                    f"{exported.invoice_count} invoices, {exported.row_count} rows, "
+                    f"{size / 1e6:.1f} MB"
+                )
 
-        await measured(f"billing file {file_format.value} (all)")(whole_file)
-        reference = FILES / f"reference.{file_format.value.lower()}"
-        await measured(f"  hand-written reference {file_format.value}")(
-            lambda fmt=file_format.value, out=reference: reference_billing_file(
-                settings.database_url, out, fmt
+            ours = f"billing file {file_format.value} (all)"
+            times.setdefault(ours, []).append(await measured(ours)(whole_file))
+            reference = FILES / f"reference.{file_format.value.lower()}"
+            theirs = f"  hand-written reference {file_format.value}"
+            times.setdefault(theirs, []).append(
+                await measured(theirs)(
+                    lambda fmt=file_format.value, out=reference: reference_billing_file(
+                        settings.database_url, out, fmt
+                    )
+                )
             )
-        )
     await engine.dispose()
+    print(f"medians over {rounds} round(s):")
+    for label, runs in times.items():
+        wall = statistics.median(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(f"{label:34} {wall:7.2f} s (CPU {cpu:6.2f} s)")
 
 
 def _rss_mb() -> float:
@@ -190,7 +205,7 @@ def measured(label: str) -> Callable[[Callable[[], Awaitable[Any]]], Awaitable[A
             f"peak RSS {before:6.0f} → {_rss_mb():6.0f} MB   {result}",
             flush=True,
         )
-        return result
+        return seconds, cpu
 
     return run
 
@@ -358,6 +373,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", help="a database holding the full demo data")
     parser.add_argument("--billing-file-only", action="store_true")
+    parser.add_argument("--rounds", type=int, default=1, help="billing file rounds")
     args = parser.parse_args()
     url = normalise_database_url(args.database_url) if args.database_url else full_database_url()
     settings = Settings(
@@ -366,7 +382,7 @@ def main() -> None:
         secret_key="bench-secret-key-bench-secret-key-0123456789",
     )
     print(f"backend={sa.make_url(url).get_backend_name()}", flush=True)
-    asyncio.run(billing_files(settings))
+    asyncio.run(billing_files(settings, args.rounds))
     if args.billing_file_only:
         return
     asyncio.run(files_and_money(settings))
