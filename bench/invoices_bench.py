@@ -3,7 +3,7 @@ reference, a 500-PDF zip, the money check, and `invoices(first: 50)` over HTTP b
 hand-written SQL + Starlette endpoint serving the same JSON, in the same process and run.
 
 .venv/bin/python bench/invoices_bench.py   # the full demo data of bench/full_data.py (loaded once)
-.venv/bin/python bench/invoices_bench.py --billing-file-only [--rounds 3] \
+.venv/bin/python bench/invoices_bench.py --billing-file-only [--rounds 3] | --memory \
     --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/db_with_full_demo
 
 The billing file's reference is one plain SQL statement (the same rows, joins and order, the
@@ -24,6 +24,7 @@ import resource
 import shutil
 import socket
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -182,6 +183,43 @@ async def billing_files(settings: Settings, rounds: int) -> None:
         wall = statistics.median(w for w, _ in runs)
         cpu = statistics.median(c for _, c in runs)
         print(f"{label:34} {wall:7.2f} s (CPU {cpu:6.2f} s)")
+
+
+async def one_billing_file(settings: Settings, file_format: FileFormat, energy: str) -> None:
+    """One billing file in this process (--memory's child): its rows and peak RSS growth."""
+    from domain.enums import Energy
+
+    engine = create_engine(settings)
+    sessions = create_session_factory(engine)
+    gc.freeze()
+    before = _rss_mb()
+    exported = await billing_file.export_billing_file(
+        sessions,
+        settings,
+        Perimeter(group_ids=frozenset({1})),
+        InvoiceQuery(energy=None if energy == "ALL" else Energy(energy)),
+        file_format=file_format,
+        today=AS_OF,
+        check_period=False,
+    )
+    print(
+        f"billing file {file_format.value} {energy:5} {exported.row_count:7} rows   "
+        f"peak RSS {before:6.0f} → {_rss_mb():6.0f} MB (+{_rss_mb() - before:.0f})",
+        flush=True,
+    )
+    await engine.dispose()
+
+
+def billing_file_memory(url: str) -> None:
+    """Memory flat: the gas invoices' file (a tenth of the rows) and the whole file, each in a
+    process of its own, so each peak RSS is that file's."""
+    for file_format in FileFormat:
+        for energy in ("GAS", "ALL"):
+            subprocess.run(
+                [sys.executable, __file__, "--database-url", url, "--one", file_format.value,
+                 energy],
+                check=True,
+            )  # fmt: skip
 
 
 def _rss_mb() -> float:
@@ -374,6 +412,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="a database holding the full demo data")
     parser.add_argument("--billing-file-only", action="store_true")
     parser.add_argument("--rounds", type=int, default=1, help="billing file rounds")
+    parser.add_argument("--memory", action="store_true", help="billing file peak RSS only")
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # --memory's child
     args = parser.parse_args()
     url = normalise_database_url(args.database_url) if args.database_url else full_database_url()
     settings = Settings(
@@ -381,7 +421,13 @@ def main() -> None:
         files_dir=FILES,
         secret_key="bench-secret-key-bench-secret-key-0123456789",
     )
+    if args.one:
+        asyncio.run(one_billing_file(settings, FileFormat(args.one[0]), args.one[1]))
+        return
     print(f"backend={sa.make_url(url).get_backend_name()}", flush=True)
+    if args.memory:
+        billing_file_memory(url)
+        return
     asyncio.run(billing_files(settings, args.rounds))
     if args.billing_file_only:
         return

@@ -40,6 +40,9 @@ from xml.sax.saxutils import escape, quoteattr
 from domain.errors import ErrorCode, Refusal
 
 MAX_XLSX_ROWS = 1_048_575  # a sheet's 1,048,576 rows, minus the header
+# Rows formatted at a time, whatever the chunk a reader hands over: a chunk's cells as
+# texts are several times its values' size, and memory must not follow the chunk size.
+ROWS_AT_A_TIME = 2_000
 
 
 class FileFormat(StrEnum):
@@ -256,10 +259,12 @@ class CsvWriter:
         self.rows = 0
 
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
-        # Column by column: each column's fields in one pass, the lines put back by zip().
         rows = _checked(rows, self._columns)
-        if not rows:
-            return
+        for start in range(0, len(rows), ROWS_AT_A_TIME):
+            self._write(rows[start : start + ROWS_AT_A_TIME])
+
+    def _write(self, rows: Sequence[Sequence[Any]]) -> None:
+        # Column by column: each column's fields in one pass, the lines put back by zip().
         # strict: every row has the columns' width (checked in C while transposing).
         columns = zip(self._columns, zip(*rows, strict=True), strict=True)
         fields = [fields_of(values) for fields_of, values in columns]
@@ -495,12 +500,14 @@ class XlsxWriter:
         )
 
     def write(self, rows: Iterable[Sequence[Any]]) -> None:
-        # Column by column, as CSV: each column's cells in one pass, then the rows.
         rows = _checked(rows, self._cells)
-        if not rows:
-            return
         if self.rows + len(rows) > MAX_XLSX_ROWS:
             raise _too_many_rows()
+        for start in range(0, len(rows), ROWS_AT_A_TIME):
+            self._write(rows[start : start + ROWS_AT_A_TIME])
+
+    def _write(self, rows: Sequence[Sequence[Any]]) -> None:
+        # Column by column, as CSV: each column's cells in one pass, then the rows.
         numbers = [str(n) for n in range(self.rows + 2, self.rows + 2 + len(rows))]
         columns = zip(self._cells, zip(*rows, strict=True), strict=True)
         cells = [f(values, numbers) for f, values in columns]
