@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.curve_import_sql import import_curves_in_sql
 from api.resolvers.invoice_import import ImportRejected
 from db.core import METERS, SITES
 from db.curve_partitions import ensure_month_partitions
@@ -304,18 +305,28 @@ def _header(reader: Iterator[list[str]]) -> tuple[bool, dict[str, int]]:
 
 
 async def import_curves(
-    sessions: async_sessionmaker[AsyncSession], path: Path
+    sessions: async_sessionmaker[AsyncSession], path: Path, *, in_sql: bool | None = None
 ) -> CurveImportReport:
-    """Imports one file in one transaction, or nothing (ImportRejected, every bad line)."""
+    """Imports one file in one transaction, or nothing (ImportRejected, every bad line).
+
+    On PostgreSQL a load curve is checked and converted in SQL (curve_import_sql) unless
+    `in_sql` is False (the tests run both readers) or the file uses CSV quoting."""
     started = time.perf_counter()
     async with transaction(sessions) as session:
         connection = await session.connection()
         with _open_text(path) as text:
             first = text.readline()
             delimiter = ";" if first.count(";") >= first.count(",") else ","
-            reader = csv.reader(text, delimiter=delimiter)
             gas, index = _header(iter([next(csv.reader([first], delimiter=delimiter), [])]))
             postgresql = connection.dialect.name == "postgresql"
+            if postgresql and not gas and in_sql is not False and '"' not in first:
+                done = await import_curves_in_sql(connection, path, delimiter, index, MAX_PROBLEMS)
+                if done is not None:
+                    points, site_days, site_count = done
+                    return CurveImportReport(
+                        "load_curve", points, site_days, site_count, time.perf_counter() - started
+                    )
+            reader = csv.reader(text, delimiter=delimiter)
             staging = (
                 _DirectCurves(connection) if postgresql and not gas else _Staging(connection, gas)
             )
