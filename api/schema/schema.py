@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from api.graphql.coded_errors import CodedErrors, log_unexpected
 from api.graphql.input_limits import InputLimits
+from api.graphql.leaf_lists import LeafListsExecutionContext
 from api.graphql.scalars import SCALARS
 from api.schema.node import node_queries
 from api.schema.roots import EXTRA_TYPES, MUTATIONS, QUERIES
@@ -81,4 +82,5 @@ def _build_schema(introspection: bool, suggestions: bool) -> strawberry.Schema:
         types=list(EXTRA_TYPES),
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=LeafListsExecutionContext,
     )
