@@ -72,3 +72,35 @@ def test_a_null_in_a_non_null_field_goes_back_to_graphql_core() -> None:
     # graphql-core reports it (an error at its path): the fast path must not answer it
     with pytest.raises(leaf_lists._Fallback):
         leaf_lists._leaf(object(), True, None)
+
+
+async def test_a_repeated_query_is_validated_once(
+    runner: Runner,
+    curves: World,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given the validation counted (the depth and alias rules used to be new classes per
+    # request, so the validation cache never hit)
+    import strawberry.schema.schema as strawberry_schema
+
+    calls: list[int] = []
+    validate = strawberry_schema.validate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counted)
+    variables = {
+        "ids": [gid("Site", curves.sites[0].id)],
+        "from": "2026-03-28",
+        "to": "2026-03-28",
+        "step": "DAY",
+        "yes": True,
+    }
+    document = QUERY + "\n# a text of its own: not validated by an earlier test\n"
+    # when the same document runs three times
+    for _ in range(3):
+        await runner.run(document, variables, as_user=curves.people["ADMIN"])
+    # then it was validated once
+    assert len(calls) == 1
