@@ -373,3 +373,90 @@ async def test_a_quoted_file_is_read_by_the_csv_reader(
     # then it is read as the distributor meant it
     assert report.points == 48
     assert (await points_per_day(engine, site.id))[day] == (48, 96_000)
+
+
+async def test_a_meter_change_gives_each_day_the_meter_installed_then(
+    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+    world: World,
+    tmp_path: Path,
+    in_sql: bool | None,
+) -> None:
+    # given a site whose meter was replaced on 10 November 2026
+    site = world.sites[1]
+    columns = [c.name for c in Meter.__table__.c if c.name != "id"]  # type: ignore[attr-defined]
+    copied = ", ".join(
+        {"serial": f"'NEW{site.id:08d}'", "installed_on": "'2026-11-10'", "removed_on": "NULL"}.get(
+            c, c
+        )
+        for c in columns
+    )
+    async with engine.begin() as connection:
+        count = (
+            await connection.execute(
+                sa.text("SELECT count(*) FROM meters WHERE site_id = :s").bindparams(s=site.id)
+            )
+        ).scalar_one()
+        if count == 1:  # the first run of the test adds the new meter, the next keep it
+            await connection.execute(
+                sa.text(
+                    "UPDATE meters SET removed_on = '2026-11-10' WHERE site_id = :s"
+                ).bindparams(s=site.id)
+            )
+            await connection.execute(
+                sa.text(
+                    f"INSERT INTO meters ({', '.join(columns)}) SELECT {copied} FROM meters"
+                    " WHERE site_id = :s"
+                ).bindparams(s=site.id)
+            )
+    async with engine.connect() as connection:
+        meters = dict(
+            (
+                await connection.execute(
+                    sa.text(
+                        "SELECT installed_on, id FROM meters WHERE site_id = :s ORDER BY 1"
+                    ).bindparams(s=site.id)
+                )
+            ).all()
+        )
+    days = [date(2026, 11, 9), date(2026, 11, 10)]
+    lines = [line for d in days for line in day_lines(site.point_number, d)]
+    # when both days are imported
+    await import_curves(
+        session_factory, write(tmp_path / "m.csv", POWER_HEADER, lines), in_sql=in_sql
+    )
+    # then the 9th is on the old meter and the 10th on the new one
+    async with engine.connect() as connection:
+        rows = (
+            (
+                await connection.execute(
+                    sa.text(
+                        "SELECT DISTINCT meter_id FROM load_curve_points WHERE site_id = :s"
+                        " AND starts_at >= :a AND starts_at < :b"
+                    ).bindparams(s=site.id, a=_utc_midnight(days[0]), b=_utc_midnight(days[1]))
+                )
+            )
+            .scalars()
+            .all()
+        )
+        later = (
+            (
+                await connection.execute(
+                    sa.text(
+                        "SELECT DISTINCT meter_id FROM load_curve_points WHERE site_id = :s"
+                        " AND starts_at >= :a AND starts_at < :b"
+                    ).bindparams(
+                        s=site.id, a=_utc_midnight(days[1]), b=_utc_midnight(date(2026, 11, 11))
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(meters) == 2
+    assert list(rows) == [meters[min(meters)]]
+    assert list(later) == [meters[max(meters)]]
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=PARIS).astimezone(UTC)
