@@ -13,11 +13,15 @@ the header names the kind, columns in any order, case and accents ignored):
   `date` the gas day (AAAA-MM-JJ); `coefficient` the kWh per m³ (PCS × correction); the energy
   is computed when absent and must match volume × coefficient to the kWh when given.
 
-The file is read line by line into a temporary staging table (COPY on PostgreSQL), so memory
-stays flat whatever its size. Every bad line is reported with its number and then nothing is
-written. Otherwise, in the same transaction, every (site, Paris day) the file touches is
-replaced: the day's previous points are deleted, the file's inserted. Re-importing a file
-changes nothing; importing a corrected day replaces it whole.
+On PostgreSQL a load curve goes through `curve_import_sql`: the file's bytes are COPYed as
+they are and checked, converted and written by set-based SQL (what repeats — instants, values,
+kinds, point numbers — checked once per distinct value here, with the same rules and words).
+Elsewhere (SQLite, daily gas) it is read a chunk of lines at a time into a
+temporary staging table, so memory stays flat whatever its size. Either way every bad line is
+reported with its number and then nothing is written. Otherwise, in the same transaction,
+every (site, Paris day) the file touches is replaced: the day's previous points are deleted,
+the file's inserted. Re-importing a file changes nothing; importing a corrected day replaces
+it whole.
 """
 
 from __future__ import annotations

@@ -1,25 +1,27 @@
 """The PostgreSQL path of `comptoir import-curves` for load curves: the file's bytes are
-COPYed as they are into a staging table (one text row per line, numbered by an identity
-column in file order), then checked, converted and written by set-based SQL.
+COPYed as they are into a staging table (numbered by an identity column in file order), then
+checked, converted and written by set-based SQL.
 
 Python never sees a line. What repeats is checked once per distinct value with the same rules
 and messages as the Python reader (domain.curves): the instants (a file holds the same ones
-for every site), the (unit, step, quality, empty value) combinations and the point numbers;
-the values are checked in SQL. Measured on 10 million points (README, bench table): the
-per-line Python reader cost four times the bare COPY of the same rows.
+for every site), the values, the (unit, step, quality) combinations and the point numbers.
+Measured on 10 million points (README, bench table): the per-line Python reader cost four
+times the bare COPY of the same rows.
 
 Steps, all in the import's transaction:
-1. COPY the lines into `curve_raw` (memory flat: the file is sent in chunks);
-2. one scan collects the distinct instants, kinds and point numbers; Python checks them and
-   sends back small lookup tables (instants → UTC instant and Paris day, point number → site,
-   site → meters with their validity);
-3. one INSERT … SELECT converts every line into `curve_typed`, with the first problem of
-   the line in French (the order the Python reader checks in);
+1. COPY splits the lines into `curve_fields` with its own CSV reader (quotes included); a
+   line of the wrong width (or blank) stops COPY, and the file is then COPYed again one whole
+   line per row and split in SQL, each line's width kept for its message;
+2. one scan collects the distinct instants, values, kinds and point numbers; Python checks
+   them and sends back small lookup tables (instant → UTC instant and Paris day, value →
+   watts, point number → site and meters with their validity);
+3. one CREATE TABLE … AS converts every line into `curve_typed`, with the first problem of
+   the line in French (in the order the Python reader checks);
 4. problems → ImportRejected, every bad line with its number; otherwise the (site, day)s of
    the file are deleted and the points inserted; the primary key catches a point given twice,
    named then with both its lines.
-A file holding a double quote is left to the Python reader (CSV quoting), which the caller
-does when this returns None.
+A file COPY cannot split that also holds a double quote is left to the Python reader, which
+the caller does when this returns None.
 """
 
 from __future__ import annotations
