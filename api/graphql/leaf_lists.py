@@ -18,10 +18,14 @@ fallback never leaves half an answer). tests/api/test_leaf_lists.py checks both 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from math import isfinite
 from operator import attrgetter
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
+    GraphQLFloat,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -33,8 +37,8 @@ from graphql import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-# (response key, attribute reader or None for __typename, leaf type, non-null)
-Plan = tuple[tuple[str, Any, Any, bool], ...]
+# (response key, attribute reader or None for __typename, coercer or the type's name)
+Plan = tuple[tuple[str, Any, Any], ...]
 _KEEP = frozenset({"skip", "include"})  # already applied when the fields were collected
 
 
@@ -51,6 +55,33 @@ def _leaf(leaf: Any, nonnull: bool, value: Any) -> Any:
     if coerced is None or coerced is Undefined:
         raise _Fallback
     return coerced
+
+
+def _coercer(leaf: Any, nonnull: bool) -> Callable[[Any], Any]:
+    """`_leaf` for one type, with the commonest values' coercion inlined: a finite float is
+    what `Float` answers for it (graphql-core returns `float(value)`), and an enum member's
+    name is memoised once the enum's own coercion has given it."""
+    if leaf is GraphQLFloat:
+
+        def floats(value: Any) -> Any:
+            if value.__class__ is float and isfinite(value):
+                return value
+            return _leaf(leaf, nonnull, value)
+
+        return floats
+    if isinstance(leaf, GraphQLEnumType):
+        names: dict[Any, Any] = {}
+
+        def enums(value: Any) -> Any:
+            name = names.get(value) if value.__hash__ is not None else None
+            if name is None:
+                name = _leaf(leaf, nonnull, value)
+                if value is not None and value.__hash__ is not None:
+                    names[value] = name
+            return name
+
+        return enums
+    return lambda value: _leaf(leaf, nonnull, value)
 
 
 def _reader(field: Any) -> Any:
@@ -84,14 +115,14 @@ class LeafListsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, defer_usages, *_ = self.collect_subfields(item_type, field_details_list)
         if defer_usages:
             return None
-        plan: list[tuple[str, Any, Any, bool]] = []
+        plan: list[tuple[str, Any, Any]] = []
         for response_key, details in grouped.items():
             node = details[0].node
             if node.arguments or any(d.name.value not in _KEEP for d in node.directives or ()):
                 return None
             name = node.name.value
             if name == "__typename":
-                plan.append((response_key, None, item_type.name, True))
+                plan.append((response_key, None, item_type.name))
                 continue
             field = item_type.fields.get(name)
             if field is None or field.args or not getattr(field.resolve, "_is_default", False):
@@ -100,7 +131,7 @@ class LeafListsExecutionContext(StrawberryGraphQLCoreExecutionContext):
             leaf = get_nullable_type(field.type)
             if not is_leaf_type(leaf):
                 return None
-            plan.append((response_key, _reader(field), leaf, nonnull))
+            plan.append((response_key, _reader(field), _coercer(leaf, nonnull)))
         return tuple(plan)
 
     def complete_list_value(
@@ -133,7 +164,8 @@ class LeafListsExecutionContext(StrawberryGraphQLCoreExecutionContext):
         nonnull = isinstance(item_type, GraphQLNonNull)
         inner = get_nullable_type(item_type)
         if is_leaf_type(inner):
-            return [_leaf(inner, nonnull, value) for value in items]
+            coerce = _coercer(inner, nonnull)
+            return [coerce(value) for value in items]
         if not isinstance(inner, GraphQLObjectType):
             return None
         plan = self._plan(inner, field_details_list)
@@ -148,9 +180,6 @@ class LeafListsExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 append(None)
                 continue
             append(
-                {
-                    key: leaf if read is None else _leaf(leaf, strict, read(item))
-                    for key, read, leaf, strict in plan
-                }
+                {key: coerce if read is None else coerce(read(item)) for key, read, coerce in plan}
             )
         return out

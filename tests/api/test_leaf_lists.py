@@ -104,3 +104,23 @@ async def test_a_repeated_query_is_validated_once(
         await runner.run(document, variables, as_user=curves.people["ADMIN"])
     # then it was validated once
     assert len(calls) == 1
+
+
+def test_the_inlined_coercions_answer_as_the_types_do() -> None:
+    from graphql import GraphQLError, GraphQLFloat
+
+    from api.schema.schema import build_schema
+    from domain.enums import CurveQuality
+
+    floats = leaf_lists._coercer(GraphQLFloat, False)
+    for value in (1.5, 0.0, 2, True, "3.25", None):
+        expected = None if value is None else GraphQLFloat.coerce_output_value(value)
+        assert floats(value) == expected and type(floats(value)) is type(expected)
+    with pytest.raises(GraphQLError):
+        floats(float("inf"))
+    enum = build_schema()._schema.get_type("CurveQuality")
+    qualities = leaf_lists._coercer(enum, True)
+    for quality in (*CurveQuality, *CurveQuality):  # the second time from the memo
+        assert qualities(quality) == enum.coerce_output_value(quality)
+    with pytest.raises(leaf_lists._Fallback):
+        qualities(None)
