@@ -79,17 +79,23 @@ def _instant(day: date, sqlite: bool) -> Any:
     return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
 
 
-async def _median(runs: int, work: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
-    """Median wall and CPU milliseconds (this process's CPU: the database server's is not in
-    it, SQLite's thread is) — on a shared machine the CPU column is the steadier one."""
-    await work()  # warm: caches, plans
-    walls, cpus = [], []
+async def _medians(
+    runs: int, works: list[Callable[[], Awaitable[Any]]]
+) -> list[tuple[float, float]]:
+    """Median wall and CPU milliseconds of each work, the works interleaved round by round
+    (on a shared machine a load change then weighs on all of them alike). CPU is this
+    process's: the database server's is not in it, SQLite's thread is."""
+    for work in works:
+        await work()  # warm: caches, plans
+    walls: list[list[float]] = [[] for _ in works]
+    cpus: list[list[float]] = [[] for _ in works]
     for _ in range(runs):
-        started, cpu = time.perf_counter(), time.process_time()
-        await work()
-        walls.append((time.perf_counter() - started) * 1000)
-        cpus.append((time.process_time() - cpu) * 1000)
-    return statistics.median(walls), statistics.median(cpus)
+        for k, work in enumerate(works):
+            started, cpu = time.perf_counter(), time.process_time()
+            await work()
+            walls[k].append((time.perf_counter() - started) * 1000)
+            cpus[k].append((time.process_time() - cpu) * 1000)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
 
 
 async def run(url: str, runs: int) -> None:
@@ -166,10 +172,7 @@ async def run(url: str, runs: int) -> None:
             data = await runner.run(SERIES, variables, as_user=admin)
             assert data["consumptionCurve"], data
 
-        g = await _median(runs, graphql)
-        c = await _median(runs, columns)
-        r = await _median(runs, resolver)
-        h = await _median(runs, hand_written)
+        g, c, r, h = await _medians(runs, [graphql, columns, resolver, hand_written])
         print(
             f"  {name:32} GraphQL points {g[0]:6.1f} ms (CPU {g[1]:5.1f}), series {c[0]:6.1f} ms"
             f" (CPU {c[1]:5.1f}); resolver {r[0]:6.1f} ms (CPU {r[1]:5.1f});"
