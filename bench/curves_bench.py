@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -78,14 +79,23 @@ def _instant(day: date, sqlite: bool) -> Any:
     return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
 
 
-async def _median(runs: int, work: Callable[[], Awaitable[Any]]) -> float:
-    await work()  # warm: caches, plans
-    samples = []
+async def _medians(
+    runs: int, works: list[Callable[[], Awaitable[Any]]]
+) -> list[tuple[float, float]]:
+    """Median wall and CPU milliseconds of each work, the works interleaved round by round
+    (on a shared machine a load change then weighs on all of them alike). CPU is this
+    process's: the database server's is not in it, SQLite's thread is."""
+    for work in works:
+        await work()  # warm: caches, plans
+    walls: list[list[float]] = [[] for _ in works]
+    cpus: list[list[float]] = [[] for _ in works]
     for _ in range(runs):
-        started = time.perf_counter()
-        await work()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+        for k, work in enumerate(works):
+            started, cpu = time.perf_counter(), time.process_time()
+            await work()
+            walls[k].append((time.perf_counter() - started) * 1000)
+            cpus[k].append((time.process_time() - cpu) * 1000)
+    return [(statistics.median(w), statistics.median(c)) for w, c in zip(walls, cpus, strict=True)]
 
 
 async def run(url: str, runs: int) -> None:
@@ -113,7 +123,8 @@ async def run(url: str, runs: int) -> None:
         ("four sites, a year by day", site_ids, YEAR, CurveStep.DAY),
         ("one site, a month of half-hours", site_ids[:1], MONTH, CurveStep.HALF_HOUR),
     )
-    print(f"backend={engine.dialect.name} runs={runs} sites={site_ids}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"backend={engine.dialect.name} runs={runs} sites={site_ids} load average {load}")
     for name, ids, (first, last), step in cases:
         variables = {
             "ids": [gid("Site", i) for i in ids],
@@ -161,13 +172,11 @@ async def run(url: str, runs: int) -> None:
             data = await runner.run(SERIES, variables, as_user=admin)
             assert data["consumptionCurve"], data
 
-        g = await _median(runs, graphql)
-        c = await _median(runs, columns)
-        r = await _median(runs, resolver)
-        h = await _median(runs, hand_written)
+        g, c, r, h = await _medians(runs, [graphql, columns, resolver, hand_written])
         print(
-            f"  {name:32} GraphQL points {g:6.1f} ms, series {c:6.1f} ms;"
-            f" resolver {r:6.1f} ms; hand-written SQL {h:6.1f} ms"
+            f"  {name:32} GraphQL points {g[0]:6.1f} ms (CPU {g[1]:5.1f}), series {c[0]:6.1f} ms"
+            f" (CPU {c[1]:5.1f}); resolver {r[0]:6.1f} ms (CPU {r[1]:5.1f});"
+            f" hand-written SQL {h[0]:6.1f} ms"
         )
     await engine.dispose()
 

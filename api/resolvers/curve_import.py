@@ -13,11 +13,15 @@ the header names the kind, columns in any order, case and accents ignored):
   `date` the gas day (AAAA-MM-JJ); `coefficient` the kWh per m³ (PCS × correction); the energy
   is computed when absent and must match volume × coefficient to the kWh when given.
 
-The file is read line by line into a temporary staging table (COPY on PostgreSQL), so memory
-stays flat whatever its size. Every bad line is reported with its number and then nothing is
-written. Otherwise, in the same transaction, every (site, Paris day) the file touches is
-replaced: the day's previous points are deleted, the file's inserted. Re-importing a file
-changes nothing; importing a corrected day replaces it whole.
+On PostgreSQL a load curve goes through `curve_import_sql`: the file's bytes are COPYed as
+they are and checked, converted and written by set-based SQL (what repeats — instants, values,
+kinds, point numbers — checked once per distinct value here, with the same rules and words).
+Elsewhere (SQLite, daily gas) it is read a chunk of lines at a time into a
+temporary staging table, so memory stays flat whatever its size. Either way every bad line is
+reported with its number and then nothing is written. Otherwise, in the same transaction,
+every (site, Paris day) the file touches is replaced: the day's previous points are deleted,
+the file's inserted. Re-importing a file changes nothing; importing a corrected day replaces
+it whole.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.resolvers.curve_import_sql import import_curves_in_sql
 from api.resolvers.invoice_import import ImportRejected
 from db.core import METERS, SITES
 from db.curve_partitions import ensure_month_partitions
@@ -304,18 +309,28 @@ def _header(reader: Iterator[list[str]]) -> tuple[bool, dict[str, int]]:
 
 
 async def import_curves(
-    sessions: async_sessionmaker[AsyncSession], path: Path
+    sessions: async_sessionmaker[AsyncSession], path: Path, *, in_sql: bool | None = None
 ) -> CurveImportReport:
-    """Imports one file in one transaction, or nothing (ImportRejected, every bad line)."""
+    """Imports one file in one transaction, or nothing (ImportRejected, every bad line).
+
+    On PostgreSQL a load curve is checked and converted in SQL (curve_import_sql) unless
+    `in_sql` is False (the tests run both readers) or the file uses CSV quoting."""
     started = time.perf_counter()
     async with transaction(sessions) as session:
         connection = await session.connection()
         with _open_text(path) as text:
             first = text.readline()
             delimiter = ";" if first.count(";") >= first.count(",") else ","
-            reader = csv.reader(text, delimiter=delimiter)
             gas, index = _header(iter([next(csv.reader([first], delimiter=delimiter), [])]))
             postgresql = connection.dialect.name == "postgresql"
+            if postgresql and not gas and in_sql is not False and '"' not in first:
+                done = await import_curves_in_sql(connection, path, delimiter, index, MAX_PROBLEMS)
+                if done is not None:
+                    points, site_days, site_count = done
+                    return CurveImportReport(
+                        "load_curve", points, site_days, site_count, time.perf_counter() - started
+                    )
+            reader = csv.reader(text, delimiter=delimiter)
             staging = (
                 _DirectCurves(connection) if postgresql and not gas else _Staging(connection, gas)
             )

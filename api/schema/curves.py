@@ -8,7 +8,7 @@ outside the perimeter) nulls the field only, with a coded error and a French mes
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry import relay
@@ -117,16 +117,9 @@ class SiteLoadCurve:
         description="Tous les points de la période, dans l'ordre (les absents en MISSING)."
     )
     def points(self) -> list[LoadCurvePoint]:
-        return [
-            LoadCurvePoint(
-                start=p.start,
-                energy_kwh=p.energy_kwh,
-                mean_power_kw=p.mean_kw,
-                max_power_kw=p.max_kw,
-                quality=p.quality,
-            )
-            for p in self._curve.points
-        ]
+        # The resolver's points carry this type's fields under the same names: returned as
+        # they are (a strawberry object per point cost more than reading them).
+        return cast("list[LoadCurvePoint]", self._curve.points)
 
     @strawberry.field(description="Les mêmes points, en colonnes.")
     def series(self) -> LoadCurveSeries:
@@ -134,8 +127,8 @@ class SiteLoadCurve:
         return LoadCurveSeries(
             starts=[p.start for p in points],
             energy_kwh=[p.energy_kwh for p in points],
-            mean_power_kw=[p.mean_kw for p in points],
-            max_power_kw=[p.max_kw for p in points],
+            mean_power_kw=[p.mean_power_kw for p in points],
+            max_power_kw=[p.max_power_kw for p in points],
             qualities=[p.quality for p in points],
         )
 
