@@ -438,25 +438,17 @@ def _xlsx_column(column: Column, ref: str) -> Callable[[Sequence[Any], list[str]
                 a + r + serials[v] if v is not None else ""
                 for r, v in zip(rows, values, strict=True)
             ]
-        case ColumnKind.LABEL:
-            label = _label(column.labels)
-            close = '" t="inlineStr"><is><t xml:space="preserve">'
+        case ColumnKind.LABEL | ColumnKind.TEXT | ColumnKind.IDENTIFIER:
+            # Each distinct text's cell (after the row reference) made once, as in CSV.
+            text = _label(column.labels) if column.kind is ColumnKind.LABEL else str
+            style = f' s="{STYLE_TEXT}"' if column.kind is ColumnKind.IDENTIFIER else ""
+            close = f'"{style} t="inlineStr"><is><t xml:space="preserve">'
             tails = _Memo(
-                lambda v: close + _xml_text(t) + "</t></is></c>" if (t := label(v)) else ""
+                lambda v: close + _xml_text(t) + "</t></is></c>" if (t := text(v)) else ""
             )
             head = f'<c r="{ref}'
             return lambda values, rows: [
                 head + r + tail if (tail := tails[v]) else ""
-                for r, v in zip(rows, values, strict=True)
-            ]
-        case ColumnKind.TEXT | ColumnKind.IDENTIFIER:
-            style = f' s="{STYLE_TEXT}"' if column.kind is ColumnKind.IDENTIFIER else ""
-            head, close = f'<c r="{ref}', f'"{style} t="inlineStr"><is><t xml:space="preserve">'
-            plain = _NOT_PLAIN.search
-            return lambda values, rows: [
-                head + r + close + (v if plain(v) is None else _xml_text(v)) + "</t></is></c>"
-                if v.__class__ is str and v
-                else ("" if v is None else cell(r, v))
                 for r, v in zip(rows, values, strict=True)
             ]
         case _:
