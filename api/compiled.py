@@ -23,10 +23,11 @@ drift from the generic path's, which serialises the same Python values with the 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import SimpleNamespace
 from typing import Any
 
@@ -52,11 +53,12 @@ from strawberry.types.arguments import convert_arguments
 
 from api.context import Context
 from api.graphql.input_limits import variable_problem
-from api.resolvers import capabilities, portfolio, readings
+from api.resolvers import capabilities, people, portfolio, readings
 from api.resolvers.cursors import encode_cursor
 from api.resolvers.invoices import InvoiceOrder
 from api.schema.invoices.queries import invoices_page
 from api.schema.sites import sites_page
+from auth.grants import GrantRow
 from db.core import ACCOUNTS, INVOICES, LINES, MEMBERS, METERS, SITES
 from domain.errors import Refusal
 
@@ -87,6 +89,11 @@ RESOLVED_FIELDS: set[tuple[str, str]] = set()
 def _resolved_fields(schema: strawberry.Schema) -> set[tuple[str, str]]:
     found = set()
     for type_name in (
+        "Viewer",
+        "Person",
+        "Grant",
+        "PerimeterSummary",
+        "EnergyCount",
         "Site",
         "Member",
         "BillingAccount",
@@ -545,10 +552,109 @@ def _without_meter(row: Any) -> Any:
     return SimpleNamespace(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class ViewerView:
+    """The viewer as its fields read it: the person (their live grants only), the summary."""
+
+    via_api_key: bool
+    person: people.PersonRow | None
+    perimeter: people.PerimeterSummary | None
+
+
+def _perimeter_summary(schema: Any, selection_set: SelectionSetNode | None) -> Getter:
+    object_type: GraphQLObjectType = schema.get_type("PerimeterSummary")
+    parts: list[tuple[str, Getter]] = []
+    for node in _fields(selection_set):
+        name, key = node.name.value, _key(node)
+        if node.arguments:
+            raise Unsupported("arguments on PerimeterSummary")
+        if name == "__typename":
+            parts.append((key, _constant("PerimeterSummary")))
+        elif name == "sitesByEnergy":
+            build = _build_object(
+                schema, "EnergyCount", node.selection_set, columns=("energy", "sites")
+            )
+            parts.append((key, _energy_counts(build)))
+        elif name in ("members", "billingAccounts", "sites"):
+            parts.append((key, _column(_snake(name), _leaf(object_type.fields[name].type))))
+        else:
+            raise Unsupported(f"PerimeterSummary.{name}")
+    return lambda summary, env: {k: g(summary, env) for k, g in parts}
+
+
+def _energy_counts(build: Getter) -> Getter:
+    def counts(summary: people.PerimeterSummary, env: Env) -> list[Any]:
+        return [
+            build(SimpleNamespace(energy=energy, sites=count), env)
+            for energy, count in summary.sites_by_energy.items()
+        ]
+
+    return counts
+
+
+def _root_viewer(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
+    """`viewer`: the person with their grants (plain fields only: a grant's status, group,
+    member or accounts leave the operation to the normal path) and the perimeter's summary."""
+    graphql_schema = schema._schema
+    parts: list[tuple[str, Callable[[ViewerView, Env], Any]]] = []
+    for child in _fields(node.selection_set):
+        name, key = child.name.value, _key(child)
+        if child.arguments:
+            raise Unsupported("arguments on Viewer")
+        if name == "__typename":
+            parts.append((key, _constant("Viewer")))
+        elif name == "viaApiKey":
+            parts.append((key, lambda view, env: view.via_api_key))
+        elif name == "person":
+            person = _build_object(
+                graphql_schema,
+                "Person",
+                child.selection_set,
+                columns=[f.name for f in fields(people.PersonRow) if f.name != "grants"],
+                special={"grants": lambda grants: _grants(graphql_schema, grants)},
+            )
+            parts.append((key, _of("person", person)))
+        elif name == "perimeter":
+            summary = _perimeter_summary(graphql_schema, child.selection_set)
+            parts.append((key, _of("perimeter", summary)))
+        else:
+            raise Unsupported(f"Viewer.{name}")
+    with_perimeter = _selects(node, "perimeter")
+
+    async def run(ctx: Context, raw: dict[str, Any]) -> Any:
+        caller = ctx.caller
+        assert caller is not None  # `execute` leaves anonymous requests to the normal path
+        row = await people.viewer_person(ctx.sessions, caller.user_id)
+        # The grants this request acts under (an API key may carry only one of them).
+        live = {g.id for g in caller.grants}
+        row = dataclasses.replace(row, grants=tuple(g for g in row.grants if g.id in live))
+        summary = (
+            await people.perimeter_summary(ctx.sessions, ctx.perimeter) if with_perimeter else None
+        )
+        view = ViewerView(caller.api_key_id is not None, row, summary)
+        env = Env(caller=caller)
+        return {k: g(view, env) for k, g in parts}
+
+    return RootPlan(_key(node), node, run)
+
+
+def _grants(schema: Any, node: FieldNode) -> Getter:
+    """A person's grants: the plain fields of their rows (`status` is computed: unsupported)."""
+    build = _build_object(
+        schema, "Grant", node.selection_set, columns=[f.name for f in fields(GrantRow)]
+    )
+    return lambda row, env: [build(g, env) for g in row.grants]
+
+
+def _of(attribute: str, build: Getter) -> Callable[[ViewerView, Env], Any]:
+    return lambda view, env: build(getattr(view, attribute), env)
+
+
 ROOTS: dict[str, Callable[[strawberry.Schema, FieldNode], RootPlan]] = {
     "sites": _root_sites,
     "siteByPointNumber": _root_sheet,
     "invoices": _root_invoices,
+    "viewer": _root_viewer,
 }
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BindParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from db.core import RowValues
 from db.scoped import Perimeter
 
 MAX_TEMPLATES = 512  # shapes kept per process (least recently used out)
@@ -211,7 +212,7 @@ TEMPLATES = Templates()
 
 async def run(
     session: AsyncSession, key: Hashable, build: Callable[[], sa.Executable], stand: Stand
-) -> sa.CursorResult[Any]:
+) -> sa.CursorResult[*RowValues]:
     """Runs the template of `key` (built by `build` from `stand`'s stand-ins on first use)
     with `stand`'s real values, on the session's connection (Core rows)."""
     connection = await session.connection()
