@@ -34,10 +34,12 @@ from typing import Any
 import strawberry
 from graphql import (
     FieldNode,
+    GraphQLBoolean,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -128,12 +130,16 @@ def _leaf(graphql_type: Any) -> Callable[[Any], Any]:
 
         return many
     serialize = inner.serialize
+    # graphql-core's String and Boolean give back a str or a bool as it is: skip the call.
+    same = {GraphQLString: str, GraphQLBoolean: bool}.get(inner)
 
     def one(value: Any) -> Any:
         if value is None:
             if nullable:
                 return None
             raise Unsupported("null leaf")
+        if type(value) is same:
+            return value
         return serialize(value)
 
     return one
@@ -493,6 +499,20 @@ def _root_invoices(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
     )
     with_lines = _selects(node, "edges", "node", "lines")
     with_count = _selects(node, "totalCount")
+    # The lines' columns the selection reads (every field of a line is one of its columns:
+    # `_build_object` refuses any other).
+    line_fields = [
+        f
+        for edges in _fields(node.selection_set)
+        if edges.name.value == "edges"
+        for n in _fields(edges.selection_set)
+        if n.name.value == "node"
+        for lines in _fields(n.selection_set)
+        if lines.name.value == "lines"
+        for f in _fields(lines.selection_set)
+        if f.name.value != "__typename"
+    ]
+    line_columns = tuple(sorted({_snake(f.name.value) for f in line_fields}))
     convert = _argument_converter(schema, "invoices")
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
@@ -506,6 +526,7 @@ def _root_invoices(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
             with_lines=with_lines,
             with_sites=False,
             with_count=with_count,
+            line_columns=line_columns,
         )
         view = PageView(
             rows=[d.row for d in page.invoices],

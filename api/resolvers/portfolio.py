@@ -341,7 +341,7 @@ async def last_actual_readings(
             .order_by(ranked.c.site_id, ranked.c.register_code)
         )
 
-    rows = list(await prepared.run(session, "sites.last_readings", statement, stand))
+    rows = (await prepared.run(session, "sites.last_readings", statement, stand)).all()
     found: dict[int, list[RegisterIndexRow]] = defaultdict(list)
     for row in rows:
         found[row.site_id].append(

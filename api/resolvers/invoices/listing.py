@@ -77,7 +77,10 @@ async def list_invoices(
     with_lines: bool,
     with_sites: bool,
     with_count: bool = True,
+    line_columns: tuple[str, ...] | None = None,
 ) -> InvoicePage:
+    """A keyset page of the perimeter's invoices; `line_columns`: the lines' columns to read
+    (all by default; the compiled path reads those its selection shows)."""
     column, descending = ORDER_COLUMNS[order]
     if after is not None:
         if len(after) != 2 or not isinstance(after[1], int):
@@ -128,7 +131,11 @@ async def list_invoices(
             total = counted.scalar_one()
         page = rows[:first]
         details = await with_levels(
-            session, [InvoiceDetail(r) for r in page], lines=with_lines, sites=with_sites
+            session,
+            [InvoiceDetail(r) for r in page],
+            lines=with_lines,
+            sites=with_sites,
+            line_columns=line_columns,
         )
     key = column.key
     cursors = [[_jsonable(getattr(d.row, key)), d.row.id] for d in details]
@@ -140,9 +147,16 @@ def _jsonable(value: Any) -> Any:
 
 
 async def with_levels(
-    session: AsyncSession, details: list[InvoiceDetail], *, lines: bool, sites: bool
+    session: AsyncSession,
+    details: list[InvoiceDetail],
+    *,
+    lines: bool,
+    sites: bool,
+    line_columns: tuple[str, ...] | None = None,
 ) -> list[InvoiceDetail]:
-    """Loads the lines and per-site rows of these invoices: one statement per level."""
+    """Loads the lines and per-site rows of these invoices: one statement per level (the
+    lines' `line_columns` and invoice_id only, when named: a page of lines is hundreds of
+    rows, and each money column costs a conversion)."""
     ids = [d.row.id for d in details]
     if not ids:
         return details
@@ -151,15 +165,22 @@ async def with_levels(
         stand = Stand()
         invoices = stand.ids(ids)
 
+        selected = (
+            list(LINES.c)
+            if line_columns is None
+            else [LINES.c.invoice_id, *(LINES.c[n] for n in line_columns if n != "invoice_id")]
+        )
+
         def lines_statement() -> Any:
             return (
-                sa.select(*LINES.c)
+                sa.select(*selected)
                 .where(LINES.c.invoice_id.in_(sorted(invoices)))
                 .order_by(LINES.c.invoice_id, LINES.c.position)
             )
 
-        result = await prepared.run(session, "invoices.lines", lines_statement, stand)
-        for row in result:
+        shape = ("invoices.lines", line_columns)
+        result = await prepared.run(session, shape, lines_statement, stand)
+        for row in result.all():
             by_invoice[row.invoice_id].append(row)
         for d in details:
             d.lines = by_invoice.get(d.row.id, [])
@@ -183,7 +204,7 @@ async def with_levels(
             .where(SHARES.c.invoice_id.in_(ids))
             .order_by(SHARES.c.invoice_id, SITES.c.point_number),
         )
-        for row in result:
+        for row in result.all():
             shares[row.invoice_id].append(row)
         for d in details:
             d.sites = shares.get(d.row.id, [])
