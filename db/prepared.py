@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from db.core import RowValues
+from db.request_reads import connection_of
 from db.scoped import Perimeter
 
 MAX_TEMPLATES = 512  # shapes kept per process (least recently used out)
@@ -215,7 +216,7 @@ async def run(
 ) -> sa.CursorResult[*RowValues]:
     """Runs the template of `key` (built by `build` from `stand`'s stand-ins on first use)
     with `stand`'s real values, on the session's connection (Core rows)."""
-    connection = await session.connection()
+    connection = await connection_of(session)
     full_key = (connection.dialect.name, key, tuple(stand.shape))
     template = TEMPLATES.get(full_key, build, len(stand.values))
     return await connection.execute(template.statement, template.bind(stand.values))

