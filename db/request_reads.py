@@ -60,6 +60,11 @@ class RequestReads:
         if self._owner is task and task is not None:
             self._depth += 1
             return None
+        if not self._lock.locked():
+            # Free: taken at once (wait_for's timer costs more than most blocks' SQL).
+            await self._lock.acquire()
+            self._owner, self._depth = task, 1
+            return None
         try:
             await asyncio.wait_for(self._lock.acquire(), SECOND_CONNECTION_AFTER)
         except TimeoutError:
