@@ -173,9 +173,10 @@ def _build_object(
     columns: Iterable[str],
     prefix: str = "",
     special: dict[str, Callable[[FieldNode], Getter]] | None = None,
+    reads: set[str | None] | None = None,
 ) -> Getter:
     """A getter building the dict of one object from a row whose columns are `prefix` + the
-    table's column names."""
+    table's column names (each one read added to `reads`, when given)."""
     object_type: GraphQLObjectType = schema.get_type(type_name)
     known_columns = set(columns)
     parts: list[tuple[str, Getter]] = []
@@ -192,6 +193,8 @@ def _build_object(
             continue
         if name == "id":
             column = f"{prefix}id"
+            if reads is not None:
+                reads.add(column)
             parts.append((key, _global_id(type_name, column)))
             continue
         snake = _snake(name)
@@ -201,6 +204,8 @@ def _build_object(
             raise Unsupported(f"{type_name}.{name} has a resolver")
         convert = _leaf(object_type.fields[name].type)
         column = f"{prefix}{snake}"
+        if reads is not None:
+            reads.add(column)
         parts.append((key, _column(column, convert)))
 
     def build(row: Any, env: Env) -> dict[str, Any]:
@@ -245,13 +250,29 @@ def _site_scope(row: Any) -> capabilities.SiteScope:
     )
 
 
-def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -> Getter:
+def _site(
+    schema: Any,
+    selection_set: SelectionSetNode | None,
+    *,
+    sheet: bool,
+    reads: set[str | None] | None = None,
+) -> Getter:
     """A Site from a flat row (site columns, member__*, account__*, meter__*: the list page's
-    row, or the technical sheet's row of its current meter)."""
+    row, or the technical sheet's row of its current meter). `reads` collects the columns the
+    plan reads, None among them when it reads the whole row (the self-reading rule)."""
+
+    def read(*columns: str | None) -> None:
+        if reads is not None:
+            reads.update(columns)
 
     def member(node: FieldNode) -> Getter:
         return _build_object(
-            schema, "Member", node.selection_set, columns=MEMBERS.c.keys(), prefix="member__"
+            schema,
+            "Member",
+            node.selection_set,
+            columns=MEMBERS.c.keys(),
+            prefix="member__",
+            reads=reads,
         )
 
     def account(node: FieldNode) -> Getter:
@@ -261,12 +282,19 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
             node.selection_set,
             columns=ACCOUNTS.c.keys(),
             prefix="account__",
+            reads=reads,
         )
 
     def meter(node: FieldNode) -> Getter:
         build = _build_object(
-            schema, "Meter", node.selection_set, columns=METERS.c.keys(), prefix="meter__"
+            schema,
+            "Meter",
+            node.selection_set,
+            columns=METERS.c.keys(),
+            prefix="meter__",
+            reads=reads,
         )
+        read("meter__id")
         return _nullable_child(build, lambda row: row.meter__id is not None)
 
     def meters(node: FieldNode) -> Getter:
@@ -278,6 +306,7 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
         return lambda row, env: [build(m, env) for m in env.meters]
 
     def last_readings(node: FieldNode) -> Getter:
+        read("id")
         build = _build_object(
             schema,
             "LastIndex",
@@ -287,6 +316,8 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
         return lambda row, env: [build(r, env) for r in env.last_readings.get(row.id, [])]
 
     def can_submit(node: FieldNode) -> Getter:
+        read(None)  # the site's and its meter's facts, as the rule reads them
+
         def flag(row: Any, env: Env) -> bool:
             if row.meter__id is None:
                 return False
@@ -299,6 +330,7 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
         return flag
 
     def can_edit(node: FieldNode) -> Getter:
+        read("member__group_id", "member_id", "billing_account_id")
         return lambda row, env: capabilities.may_edit_references(env.caller, _site_scope(row))
 
     return _build_object(
@@ -306,6 +338,7 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
         "Site",
         selection_set,
         columns=SITES.c.keys(),
+        reads=reads,
         special={
             "member": member,
             "billingAccount": account,
@@ -426,12 +459,16 @@ def _selects(node: FieldNode, *path: str) -> bool:
 
 def _root_sites(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
     graphql_schema = schema._schema
+    reads: set[str | None] = set()
     build = _connection(
         node.selection_set,
         "Site",
-        lambda child: _site(graphql_schema, child.selection_set, sheet=False),
+        lambda child: _site(graphql_schema, child.selection_set, sheet=False, reads=reads),
     )
     with_readings = _selects(node, "edges", "node", "lastActualReadings")
+    # The page's columns the plan reads (all of them when a rule reads the whole row): a page
+    # is 50 rows of four tables, and each enum or JSON column costs a conversion per row.
+    columns = None if None in reads else tuple(sorted(c for c in reads if c is not None))
     convert = _argument_converter(schema, "sites")
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
@@ -443,6 +480,7 @@ def _root_sites(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
             kwargs.get("first"),
             kwargs.get("after"),
             with_last_readings=with_readings,
+            columns=columns,
         )
         view = PageView(
             rows=page.rows,

@@ -162,6 +162,19 @@ SITE_COLUMNS = labelled(Site, "")
 MEMBER_COLUMNS = labelled(Member, "member__")
 ACCOUNT_COLUMNS = labelled(BillingAccount, "account__")
 METER_COLUMNS = labelled(Meter, "meter__")
+PAGE_COLUMNS = [*SITE_COLUMNS, *MEMBER_COLUMNS, *ACCOUNT_COLUMNS, *METER_COLUMNS]
+# What a page's cursors read (`_sort_value`), whichever columns it shows.
+CURSOR_COLUMNS = (
+    "id",
+    "point_number",
+    "member__legal_name",
+    "city",
+    "postcode",
+    "internal_code",
+    "segment",
+    "car_kwh",
+    "supply_start",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +250,7 @@ async def list_sites(
     first: int,
     after: list[Any] | None,
     with_last_readings: bool,
+    columns: Sequence[str] | None = None,
 ) -> SitePage:
     """A keyset page: one statement for the count, one for the page with member, billing
     account and current meter joined, and one for the last readings when asked — whatever
@@ -247,13 +261,19 @@ async def list_sites(
     scope = stand.perimeter(perimeter)
     standing, words = standing_criteria(stand, criteria)
     keyset_stand = (stand.value(keyset[0]), stand.value(keyset[1])) if keyset is not None else None
-    shape = ("sites.page", order, first)
+    shape = ("sites.page", order, first, None if columns is None else tuple(columns))
+    # The page's columns: all of them, or those named with what the cursors and the levels
+    # need (the id and every ordering's key).
+    selected = PAGE_COLUMNS
+    if columns is not None:
+        wanted = {*columns, *CURSOR_COLUMNS}
+        selected = [c for c in PAGE_COLUMNS if c.key in wanted]
 
     def page_statement() -> Any:
         key, descending = ORDER_KEYS[order]
         direction = sa.desc if descending else sa.asc
         page = (
-            select(*SITE_COLUMNS, *MEMBER_COLUMNS, *ACCOUNT_COLUMNS, *METER_COLUMNS)
+            select(*selected)
             .select_from(Site)
             .join(Member, col(Member.id) == Site.member_id)
             .join(BillingAccount, col(BillingAccount.id) == Site.billing_account_id)
