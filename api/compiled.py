@@ -35,6 +35,7 @@ import strawberry
 from graphql import (
     FieldNode,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
@@ -130,6 +131,11 @@ def _leaf(graphql_type: Any) -> Callable[[Any], Any]:
 
         return many
     serialize = inner.serialize
+    if isinstance(inner, GraphQLEnumType):
+        # strawberry's enum serialisation scans the enum's values on every call: remember
+        # each member's answer (a few per enum), keyed by type so that a member and its raw
+        # value stay apart.
+        serialize = _remembered(serialize)
     # graphql-core's String and Boolean give back a str or a bool as it is: skip the call.
     same = {GraphQLString: str, GraphQLBoolean: bool}.get(inner)
 
@@ -143,6 +149,21 @@ def _leaf(graphql_type: Any) -> Callable[[Any], Any]:
         return serialize(value)
 
     return one
+
+
+def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    answers: dict[tuple[type, Any], Any] = {}
+
+    def remembered(value: Any) -> Any:
+        key = (type(value), value)
+        found = answers.get(key)
+        if found is None:
+            found = serialize(value)
+            if len(answers) < 1000:
+                answers[key] = found
+        return found
+
+    return remembered
 
 
 def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:
