@@ -322,7 +322,12 @@ def _site(
         if not sheet:
             raise Unsupported("meters on a list")
         build = _build_object(
-            schema, "Meter", node.selection_set, columns=METERS.c.keys(), prefix="meter__"
+            schema,
+            "Meter",
+            node.selection_set,
+            columns=METERS.c.keys(),
+            prefix="meter__",
+            reads=reads,
         )
         return lambda row, env: [build(m, env) for m in env.meters]
 
@@ -337,7 +342,10 @@ def _site(
         return lambda row, env: [build(r, env) for r in env.last_readings.get(row.id, [])]
 
     def can_submit(node: FieldNode) -> Getter:
-        read(None)  # the site's and its meter's facts, as the rule reads them
+        # The site's and its meter's facts, as the rule reads them, and the site's scope.
+        read("meter__id", "member__group_id", "member_id", "billing_account_id")
+        read(*readings.SELF_READING_SITE_COLUMNS)
+        read(*(f"meter__{c}" for c in readings.SELF_READING_METER_COLUMNS))
 
         def flag(row: Any, env: Env) -> bool:
             if row.meter__id is None:
@@ -601,8 +609,10 @@ def _root_invoices(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
 
 
 def _root_sheet(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
-    build = _site(schema._schema, node.selection_set, sheet=True)
+    reads: set[str | None] = set()
+    build = _site(schema._schema, node.selection_set, sheet=True, reads=reads)
     with_readings = _selects(node, "lastActualReadings")
+    columns = None if None in reads else tuple(sorted(c for c in reads if c is not None))
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
         sheet = await portfolio.technical_sheet(
@@ -611,6 +621,7 @@ def _root_sheet(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
             point_number=raw["pointNumber"],
             energy=raw.get("energy"),
             with_last_readings=with_readings,
+            columns=columns,
         )
         if sheet is None:
             return None

@@ -409,13 +409,22 @@ async def technical_sheet(
     point_number: str,
     energy: Energy | None,
     with_last_readings: bool,
+    columns: Sequence[str] | None = None,
 ) -> SiteSheet | None:
     """`site_by_point_number` with the sheet's relations: two statements in all (the site
-    joined to member, billing account and meters; the last readings), on one session."""
+    joined to member, billing account and meters; the last readings), on one session.
+    `columns`: the row's columns to read (all by default; the compiled path names those its
+    selection reads)."""
     stand = Stand()
     scope = stand.perimeter(perimeter)
     energies = stand.fixed((energy,) if energy else ())
     point = stand.value("".join(point_number.split()))
+    selected = PAGE_COLUMNS
+    if columns is not None:
+        # The site's id and each meter's, and what tells the current meter, whatever is shown.
+        wanted = {*columns, "id", "meter__id", "meter__removed_on"}
+        selected = [c for c in PAGE_COLUMNS if c.key in wanted]
+    shape = ("sites.sheet", None if columns is None else tuple(columns))
 
     def statement() -> Any:
         target = (
@@ -429,7 +438,7 @@ async def technical_sheet(
             .scalar_subquery()
         )
         return (
-            select(*SITE_COLUMNS, *MEMBER_COLUMNS, *ACCOUNT_COLUMNS, *METER_COLUMNS)
+            select(*selected)
             .select_from(Site)
             .join(Member, col(Member.id) == Site.member_id)
             .join(BillingAccount, col(BillingAccount.id) == Site.billing_account_id)
@@ -439,7 +448,7 @@ async def technical_sheet(
         )
 
     async with sessions() as session:
-        rows = list((await prepared.run(session, "sites.sheet", statement, stand)).all())
+        rows = list((await prepared.run(session, shape, statement, stand)).all())
         if not rows:
             return None
         readings = (
