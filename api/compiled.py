@@ -23,20 +23,24 @@ drift from the generic path's, which serialises the same Python values with the 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import SimpleNamespace
 from typing import Any
 
 import strawberry
 from graphql import (
     FieldNode,
+    GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -52,11 +56,12 @@ from strawberry.types.arguments import convert_arguments
 
 from api.context import Context
 from api.graphql.input_limits import variable_problem
-from api.resolvers import capabilities, portfolio, readings
+from api.resolvers import capabilities, people, portfolio, readings
 from api.resolvers.cursors import encode_cursor
 from api.resolvers.invoices import InvoiceOrder
 from api.schema.invoices.queries import invoices_page
 from api.schema.sites import sites_page
+from auth.grants import GrantRow
 from db.core import ACCOUNTS, INVOICES, LINES, MEMBERS, METERS, SITES
 from domain.errors import Refusal
 
@@ -87,6 +92,11 @@ RESOLVED_FIELDS: set[tuple[str, str]] = set()
 def _resolved_fields(schema: strawberry.Schema) -> set[tuple[str, str]]:
     found = set()
     for type_name in (
+        "Viewer",
+        "Person",
+        "Grant",
+        "PerimeterSummary",
+        "EnergyCount",
         "Site",
         "Member",
         "BillingAccount",
@@ -121,15 +131,39 @@ def _leaf(graphql_type: Any) -> Callable[[Any], Any]:
 
         return many
     serialize = inner.serialize
+    if isinstance(inner, GraphQLEnumType):
+        # strawberry's enum serialisation scans the enum's values on every call: remember
+        # each member's answer (a few per enum), keyed by type so that a member and its raw
+        # value stay apart.
+        serialize = _remembered(serialize)
+    # graphql-core's String and Boolean give back a str or a bool as it is: skip the call.
+    same = {GraphQLString: str, GraphQLBoolean: bool}.get(inner)
 
     def one(value: Any) -> Any:
         if value is None:
             if nullable:
                 return None
             raise Unsupported("null leaf")
+        if type(value) is same:
+            return value
         return serialize(value)
 
     return one
+
+
+def _remembered(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    answers: dict[tuple[type, Any], Any] = {}
+
+    def remembered(value: Any) -> Any:
+        key = (type(value), value)
+        found = answers.get(key)
+        if found is None:
+            found = serialize(value)
+            if len(answers) < 1000:
+                answers[key] = found
+        return found
+
+    return remembered
 
 
 def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:
@@ -160,9 +194,10 @@ def _build_object(
     columns: Iterable[str],
     prefix: str = "",
     special: dict[str, Callable[[FieldNode], Getter]] | None = None,
+    reads: set[str | None] | None = None,
 ) -> Getter:
     """A getter building the dict of one object from a row whose columns are `prefix` + the
-    table's column names."""
+    table's column names (each one read added to `reads`, when given)."""
     object_type: GraphQLObjectType = schema.get_type(type_name)
     known_columns = set(columns)
     parts: list[tuple[str, Getter]] = []
@@ -179,6 +214,8 @@ def _build_object(
             continue
         if name == "id":
             column = f"{prefix}id"
+            if reads is not None:
+                reads.add(column)
             parts.append((key, _global_id(type_name, column)))
             continue
         snake = _snake(name)
@@ -188,6 +225,8 @@ def _build_object(
             raise Unsupported(f"{type_name}.{name} has a resolver")
         convert = _leaf(object_type.fields[name].type)
         column = f"{prefix}{snake}"
+        if reads is not None:
+            reads.add(column)
         parts.append((key, _column(column, convert)))
 
     def build(row: Any, env: Env) -> dict[str, Any]:
@@ -232,13 +271,29 @@ def _site_scope(row: Any) -> capabilities.SiteScope:
     )
 
 
-def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -> Getter:
+def _site(
+    schema: Any,
+    selection_set: SelectionSetNode | None,
+    *,
+    sheet: bool,
+    reads: set[str | None] | None = None,
+) -> Getter:
     """A Site from a flat row (site columns, member__*, account__*, meter__*: the list page's
-    row, or the technical sheet's row of its current meter)."""
+    row, or the technical sheet's row of its current meter). `reads` collects the columns the
+    plan reads, None among them when it reads the whole row (the self-reading rule)."""
+
+    def read(*columns: str | None) -> None:
+        if reads is not None:
+            reads.update(columns)
 
     def member(node: FieldNode) -> Getter:
         return _build_object(
-            schema, "Member", node.selection_set, columns=MEMBERS.c.keys(), prefix="member__"
+            schema,
+            "Member",
+            node.selection_set,
+            columns=MEMBERS.c.keys(),
+            prefix="member__",
+            reads=reads,
         )
 
     def account(node: FieldNode) -> Getter:
@@ -248,23 +303,36 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
             node.selection_set,
             columns=ACCOUNTS.c.keys(),
             prefix="account__",
+            reads=reads,
         )
 
     def meter(node: FieldNode) -> Getter:
         build = _build_object(
-            schema, "Meter", node.selection_set, columns=METERS.c.keys(), prefix="meter__"
+            schema,
+            "Meter",
+            node.selection_set,
+            columns=METERS.c.keys(),
+            prefix="meter__",
+            reads=reads,
         )
+        read("meter__id")
         return _nullable_child(build, lambda row: row.meter__id is not None)
 
     def meters(node: FieldNode) -> Getter:
         if not sheet:
             raise Unsupported("meters on a list")
         build = _build_object(
-            schema, "Meter", node.selection_set, columns=METERS.c.keys(), prefix="meter__"
+            schema,
+            "Meter",
+            node.selection_set,
+            columns=METERS.c.keys(),
+            prefix="meter__",
+            reads=reads,
         )
         return lambda row, env: [build(m, env) for m in env.meters]
 
     def last_readings(node: FieldNode) -> Getter:
+        read("id")
         build = _build_object(
             schema,
             "LastIndex",
@@ -274,6 +342,11 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
         return lambda row, env: [build(r, env) for r in env.last_readings.get(row.id, [])]
 
     def can_submit(node: FieldNode) -> Getter:
+        # The site's and its meter's facts, as the rule reads them, and the site's scope.
+        read("meter__id", "member__group_id", "member_id", "billing_account_id")
+        read(*readings.SELF_READING_SITE_COLUMNS)
+        read(*(f"meter__{c}" for c in readings.SELF_READING_METER_COLUMNS))
+
         def flag(row: Any, env: Env) -> bool:
             if row.meter__id is None:
                 return False
@@ -286,6 +359,7 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
         return flag
 
     def can_edit(node: FieldNode) -> Getter:
+        read("member__group_id", "member_id", "billing_account_id")
         return lambda row, env: capabilities.may_edit_references(env.caller, _site_scope(row))
 
     return _build_object(
@@ -293,6 +367,7 @@ def _site(schema: Any, selection_set: SelectionSetNode | None, *, sheet: bool) -
         "Site",
         selection_set,
         columns=SITES.c.keys(),
+        reads=reads,
         special={
             "member": member,
             "billingAccount": account,
@@ -413,12 +488,16 @@ def _selects(node: FieldNode, *path: str) -> bool:
 
 def _root_sites(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
     graphql_schema = schema._schema
+    reads: set[str | None] = set()
     build = _connection(
         node.selection_set,
         "Site",
-        lambda child: _site(graphql_schema, child.selection_set, sheet=False),
+        lambda child: _site(graphql_schema, child.selection_set, sheet=False, reads=reads),
     )
     with_readings = _selects(node, "edges", "node", "lastActualReadings")
+    # The page's columns the plan reads (all of them when a rule reads the whole row): a page
+    # is 50 rows of four tables, and each enum or JSON column costs a conversion per row.
+    columns = None if None in reads else tuple(sorted(c for c in reads if c is not None))
     convert = _argument_converter(schema, "sites")
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
@@ -430,6 +509,7 @@ def _root_sites(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
             kwargs.get("first"),
             kwargs.get("after"),
             with_last_readings=with_readings,
+            columns=columns,
         )
         view = PageView(
             rows=page.rows,
@@ -486,6 +566,20 @@ def _root_invoices(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
     )
     with_lines = _selects(node, "edges", "node", "lines")
     with_count = _selects(node, "totalCount")
+    # The lines' columns the selection reads (every field of a line is one of its columns:
+    # `_build_object` refuses any other).
+    line_fields = [
+        f
+        for edges in _fields(node.selection_set)
+        if edges.name.value == "edges"
+        for n in _fields(edges.selection_set)
+        if n.name.value == "node"
+        for lines in _fields(n.selection_set)
+        if lines.name.value == "lines"
+        for f in _fields(lines.selection_set)
+        if f.name.value != "__typename"
+    ]
+    line_columns = tuple(sorted({_snake(f.name.value) for f in line_fields}))
     convert = _argument_converter(schema, "invoices")
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
@@ -499,6 +593,7 @@ def _root_invoices(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
             with_lines=with_lines,
             with_sites=False,
             with_count=with_count,
+            line_columns=line_columns,
         )
         view = PageView(
             rows=[d.row for d in page.invoices],
@@ -514,8 +609,10 @@ def _root_invoices(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
 
 
 def _root_sheet(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
-    build = _site(schema._schema, node.selection_set, sheet=True)
+    reads: set[str | None] = set()
+    build = _site(schema._schema, node.selection_set, sheet=True, reads=reads)
     with_readings = _selects(node, "lastActualReadings")
+    columns = None if None in reads else tuple(sorted(c for c in reads if c is not None))
 
     async def run(ctx: Context, raw: dict[str, Any]) -> Any:
         sheet = await portfolio.technical_sheet(
@@ -524,6 +621,7 @@ def _root_sheet(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
             point_number=raw["pointNumber"],
             energy=raw.get("energy"),
             with_last_readings=with_readings,
+            columns=columns,
         )
         if sheet is None:
             return None
@@ -545,10 +643,109 @@ def _without_meter(row: Any) -> Any:
     return SimpleNamespace(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class ViewerView:
+    """The viewer as its fields read it: the person (their live grants only), the summary."""
+
+    via_api_key: bool
+    person: people.PersonRow | None
+    perimeter: people.PerimeterSummary | None
+
+
+def _perimeter_summary(schema: Any, selection_set: SelectionSetNode | None) -> Getter:
+    object_type: GraphQLObjectType = schema.get_type("PerimeterSummary")
+    parts: list[tuple[str, Getter]] = []
+    for node in _fields(selection_set):
+        name, key = node.name.value, _key(node)
+        if node.arguments:
+            raise Unsupported("arguments on PerimeterSummary")
+        if name == "__typename":
+            parts.append((key, _constant("PerimeterSummary")))
+        elif name == "sitesByEnergy":
+            build = _build_object(
+                schema, "EnergyCount", node.selection_set, columns=("energy", "sites")
+            )
+            parts.append((key, _energy_counts(build)))
+        elif name in ("members", "billingAccounts", "sites"):
+            parts.append((key, _column(_snake(name), _leaf(object_type.fields[name].type))))
+        else:
+            raise Unsupported(f"PerimeterSummary.{name}")
+    return lambda summary, env: {k: g(summary, env) for k, g in parts}
+
+
+def _energy_counts(build: Getter) -> Getter:
+    def counts(summary: people.PerimeterSummary, env: Env) -> list[Any]:
+        return [
+            build(SimpleNamespace(energy=energy, sites=count), env)
+            for energy, count in summary.sites_by_energy.items()
+        ]
+
+    return counts
+
+
+def _root_viewer(schema: strawberry.Schema, node: FieldNode) -> RootPlan:
+    """`viewer`: the person with their grants (plain fields only: a grant's status, group,
+    member or accounts leave the operation to the normal path) and the perimeter's summary."""
+    graphql_schema = schema._schema
+    parts: list[tuple[str, Callable[[ViewerView, Env], Any]]] = []
+    for child in _fields(node.selection_set):
+        name, key = child.name.value, _key(child)
+        if child.arguments:
+            raise Unsupported("arguments on Viewer")
+        if name == "__typename":
+            parts.append((key, _constant("Viewer")))
+        elif name == "viaApiKey":
+            parts.append((key, lambda view, env: view.via_api_key))
+        elif name == "person":
+            person = _build_object(
+                graphql_schema,
+                "Person",
+                child.selection_set,
+                columns=[f.name for f in fields(people.PersonRow) if f.name != "grants"],
+                special={"grants": lambda grants: _grants(graphql_schema, grants)},
+            )
+            parts.append((key, _of("person", person)))
+        elif name == "perimeter":
+            summary = _perimeter_summary(graphql_schema, child.selection_set)
+            parts.append((key, _of("perimeter", summary)))
+        else:
+            raise Unsupported(f"Viewer.{name}")
+    with_perimeter = _selects(node, "perimeter")
+
+    async def run(ctx: Context, raw: dict[str, Any]) -> Any:
+        caller = ctx.caller
+        assert caller is not None  # `execute` leaves anonymous requests to the normal path
+        row = await people.viewer_person(ctx.sessions, caller.user_id)
+        # The grants this request acts under (an API key may carry only one of them).
+        live = {g.id for g in caller.grants}
+        row = dataclasses.replace(row, grants=tuple(g for g in row.grants if g.id in live))
+        summary = (
+            await people.perimeter_summary(ctx.sessions, ctx.perimeter) if with_perimeter else None
+        )
+        view = ViewerView(caller.api_key_id is not None, row, summary)
+        env = Env(caller=caller)
+        return {k: g(view, env) for k, g in parts}
+
+    return RootPlan(_key(node), node, run)
+
+
+def _grants(schema: Any, node: FieldNode) -> Getter:
+    """A person's grants: the plain fields of their rows (`status` is computed: unsupported)."""
+    build = _build_object(
+        schema, "Grant", node.selection_set, columns=[f.name for f in fields(GrantRow)]
+    )
+    return lambda row, env: [build(g, env) for g in row.grants]
+
+
+def _of(attribute: str, build: Getter) -> Callable[[ViewerView, Env], Any]:
+    return lambda view, env: build(getattr(view, attribute), env)
+
+
 ROOTS: dict[str, Callable[[strawberry.Schema, FieldNode], RootPlan]] = {
     "sites": _root_sites,
     "siteByPointNumber": _root_sheet,
     "invoices": _root_invoices,
+    "viewer": _root_viewer,
 }
 
 

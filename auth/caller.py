@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from auth.grants import GrantRow
 from db.core import GRANT_ACCOUNTS, table_of
 from db.models import AccessGrant, RefreshToken, User
+from db.request_reads import connection_of
 from db.scoped import Perimeter
 from domain.calendar import paris_date
 from domain.enums import Tier, UserStatus
@@ -167,7 +168,7 @@ async def _caller_rows(
     family_id: str | None,
     grant_id: int | None,
 ) -> list[Any]:
-    connection = await session.connection()
+    connection = await connection_of(session)
     dialect = connection.dialect
     shape = (dialect.name, family_id is not None, grant_id is not None)
     compiled = _CALLER_SQL.get(shape)

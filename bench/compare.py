@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/compare.py [--database sqlite|postgresql|both] [--rounds 5]
         [--seconds 2] [--connections 4] [--postgresql-url URL]
+    .venv/bin/python bench/compare.py --soak MINUTES [--database …]
 
 One server process (uvicorn, one worker) serves both comptoir's /graphql and the reference's
 routes on the same database; it is pinned to one CPU and the load generator (asyncio,
@@ -12,6 +13,11 @@ one ratio per query, so the load of a shared machine weighs on both sides alike.
 median ratio of requests/s with its spread over the rounds, the server's CPU per request on
 each side, and SQL round trips per request (statements, plus pre-pings and BEGIN/COMMIT or
 ROLLBACK that the pool and the driver send; the reference counts its own statements).
+
+`--soak MINUTES` (the memory target: RSS after a 10-minute soak within 10 % of its value after
+warm-up) loads the same server with the manifest's operations, by hash and as documents, in
+turn over the connections, for a minute of warm-up and then MINUTES, and prints the server's
+resident memory after warm-up, every minute, and at the end with its drift.
 
 PostgreSQL: `--postgresql-url` (default: the `bench_speed` database on 127.0.0.1) is loaded
 with the full demo data when empty. SQLite: var/bench/full-2026-12-01.sqlite (bench/full_data).
@@ -397,6 +403,75 @@ async def compare(
         process.wait(timeout=20)
 
 
+def resident_mb(pid: int) -> float:
+    """A process's resident memory (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def soak(
+    database_url: str, minutes: float, connections: int, warm_up: float = 60.0
+) -> list[tuple[float, float, int]]:
+    """(minutes since warm-up, RSS in MB, requests answered) after warm-up, every minute and
+    at the end, the server loaded with every manifest operation of the bench in turn."""
+    point = await technical_sheet_point(database_url)
+    cases = [
+        Case(name, operation, "", variables, persisted)
+        for persisted in (True, False)
+        for name, operation, variables in (
+            ("sites", "SitesPage", {"first": 50}),
+            ("sheet", "TechnicalSheet", {"pointNumber": point}),
+            ("invoices", "InvoiceList", {"first": 50, "filter": INVOICE_PERIOD}),
+            ("viewer", "Viewer", {}),
+        )
+    ]
+    process, port = start_server(database_url)
+    try:
+        token = await log_in(port)
+        requests = [post("/graphql", case.body(), token) for case in cases]
+        done = 0
+
+        async def worker(offset: int, until: float) -> None:
+            nonlocal done
+            client = Client(port)
+            try:
+                turn = offset
+                while time.perf_counter() < until:
+                    status, _ = await client.request(requests[turn % len(requests)])
+                    if status != 200:
+                        raise RuntimeError(f"HTTP {status}")
+                    done += 1
+                    turn += 1
+            finally:
+                client.close()
+
+        async def run_for(seconds: float) -> None:
+            until = time.perf_counter() + seconds
+            await asyncio.gather(*(worker(i, until) for i in range(connections)))
+
+        await run_for(warm_up)
+        samples = [(0.0, resident_mb(process.pid), done)]
+        print(f"after {warm_up:g} s of warm-up: RSS {samples[0][1]:.1f} MB", flush=True)
+        elapsed = 0.0
+        while elapsed < minutes * 60:
+            step = min(60.0, minutes * 60 - elapsed)
+            await run_for(step)
+            elapsed += step
+            samples.append((elapsed / 60, resident_mb(process.pid), done))
+            drift = 100 * (samples[-1][1] / samples[0][1] - 1)
+            print(
+                f"{elapsed / 60:5.1f} min: RSS {samples[-1][1]:.1f} MB ({drift:+.1f} %), "
+                f"{done} requests in all",
+                flush=True,
+            )
+        return samples
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 def print_table(title: str, rows: list[list[str]]) -> None:
     header = [
         "query",
@@ -429,6 +504,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--postgresql-url", default=DEFAULT_POSTGRESQL)
+    parser.add_argument(
+        "--soak", type=float, metavar="MINUTES", help="memory soak instead of the comparison"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -443,6 +521,18 @@ def main() -> None:
     if args.database in ("postgresql", "both"):
         targets.append(("PostgreSQL", postgresql_ready(args.postgresql_url)))
     for title, url in targets:
+        if args.soak:
+            print(f"{title}: soak of {args.soak:g} min, {args.connections} connections")
+            samples = asyncio.run(soak(url, args.soak, args.connections))
+            first, last = samples[0][1], samples[-1][1]
+            drift = 100 * (last / first - 1)
+            verdict = "within" if abs(drift) <= 10 else "NOT within"
+            print(
+                f"{title}: RSS {first:.1f} MB after warm-up, {last:.1f} MB after "
+                f"{samples[-1][0]:g} min ({drift:+.1f} %, {verdict} 10 %), "
+                f"{samples[-1][2]} requests in all"
+            )
+            continue
         rows = asyncio.run(compare(url, args.rounds, args.seconds, args.connections))
         print_table(
             f"{title}, full demo, one worker, {args.rounds} interleaved rounds of "

@@ -4,8 +4,9 @@ Starlette + the raw driver (asyncpg, or sqlite3 through aiosqlite) + orjson, ser
 bytes comptoir answers to the four queries of the bench (checked before any timing). It does
 what a careful hand-written endpoint must do and nothing more: it checks the bearer token,
 reads the caller's ADMIN grants and live session in one statement, and scopes every query to
-the caller's groups. It is a yardstick, not a second implementation: it serves one tier
-(ADMIN) and exactly the selections of bench/compare.py.
+the caller's groups and to the data still retained (domain/retention.py). It is a yardstick,
+not a second implementation: it serves one tier (ADMIN) and exactly the selections of
+bench/compare.py.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from starlette.routing import Route
 
 from api.resolvers.cursors import encode_cursor
 from auth.tokens import InvalidAccessToken, read_access_token
+from domain.calendar import paris_today
 from domain.enums import MeterKind, Register, Segment, SiteStatus
+from domain.retention import served_since
 from domain.self_reading import MeterFacts, SiteFacts, self_reading_possible
 
 
@@ -86,6 +89,11 @@ class Database:
         if value is None:
             return None
         return value if isinstance(value, str) else value.isoformat()
+
+    def since(self) -> Any:
+        """The retention cut-off (domain/retention.py) as the driver binds a date column."""
+        cut_off = served_since(paris_today())
+        return cut_off.isoformat() if self.sqlite else cut_off
 
     def instant(self, value: Any) -> datetime:
         if isinstance(value, str):
@@ -173,11 +181,13 @@ JOIN members m ON m.id = s.member_id
 JOIN billing_accounts b ON b.id = s.billing_account_id
 LEFT JOIN meters mt ON mt.site_id = s.id AND mt.removed_on IS NULL
 WHERE s.member_id IN (SELECT id FROM members WHERE group_id IN ({groups}))
+  AND s.id NOT IN (SELECT id FROM sites WHERE supply_end < ?)
 ORDER BY s.point_number, s.id
 LIMIT ?
 """
 SITES_COUNT_SQL = """SELECT count(*) FROM sites s
-WHERE s.member_id IN (SELECT id FROM members WHERE group_id IN ({groups}))"""
+WHERE s.member_id IN (SELECT id FROM members WHERE group_id IN ({groups}))
+  AND s.id NOT IN (SELECT id FROM sites WHERE supply_end < ?)"""
 
 
 async def sites(request: Request) -> Response:
@@ -188,8 +198,9 @@ async def sites(request: Request) -> Response:
     groups = caller[1]
     db: Database = request.app.state.reference
     first = 50
-    total = (await db.fetch(SITES_COUNT_SQL.format(groups=_in(groups)), *groups))[0][0]
-    rows = await db.fetch(SITES_PAGE_SQL.format(groups=_in(groups)), *groups, first + 1)
+    since = db.since()
+    total = (await db.fetch(SITES_COUNT_SQL.format(groups=_in(groups)), *groups, since))[0][0]
+    rows = await db.fetch(SITES_PAGE_SQL.format(groups=_in(groups)), *groups, since, first + 1)
     shown = rows[:first]
     readings = await _last_readings(db, [r[0] for r in shown])
     edges = [
@@ -241,6 +252,7 @@ FROM sites s
 JOIN members m ON m.id = s.member_id
 JOIN billing_accounts b ON b.id = s.billing_account_id
 WHERE s.point_number = ? AND m.group_id IN ({groups})
+  AND (s.supply_end IS NULL OR s.supply_end >= ?)
 ORDER BY s.energy LIMIT 1
 """
 METERS_SQL = """SELECT serial, kind, installed_on, removed_on, is_communicating, digits, registers
@@ -256,7 +268,7 @@ async def technical_sheet(request: Request) -> Response:
     groups = caller[1]
     db: Database = request.app.state.reference
     point_number = request.query_params["p"]
-    found = await db.fetch(SHEET_SQL.format(groups=_in(groups)), point_number, *groups)
+    found = await db.fetch(SHEET_SQL.format(groups=_in(groups)), point_number, *groups, db.since())
     if not found:
         return _answer({"data": {"siteByPointNumber": None}})
     s = found[0]
@@ -307,6 +319,7 @@ SELECT i.id, i.number, i.kind, i.accounting_date, i.total_excl_tax, i.total_incl
        i.due_date, b.number, b.invoice_label
 FROM invoices i JOIN billing_accounts b ON b.id = i.billing_account_id
 WHERE b.member_id IN (SELECT id FROM members WHERE group_id IN ({groups}))
+  AND i.id NOT IN ({expired})
   AND i.accounting_date >= ? AND i.accounting_date <= ?
 ORDER BY i.accounting_date DESC, i.id DESC
 LIMIT ?
@@ -314,8 +327,15 @@ LIMIT ?
 INVOICES_COUNT_SQL = """
 SELECT count(*) FROM invoices i JOIN billing_accounts b ON b.id = i.billing_account_id
 WHERE b.member_id IN (SELECT id FROM members WHERE group_id IN ({groups}))
+  AND i.id NOT IN ({expired})
   AND i.accounting_date >= ? AND i.accounting_date <= ?
 """
+# Invoices whose every site's contract ended before the retention cut-off.
+EXPIRED_INVOICES_SQL = """SELECT sh.invoice_id FROM invoice_sites sh
+JOIN sites st ON st.id = sh.site_id
+WHERE st.supply_end < ? AND NOT EXISTS (
+  SELECT 1 FROM invoice_sites k JOIN sites ks ON ks.id = k.site_id
+  WHERE k.invoice_id = sh.invoice_id AND (ks.supply_end IS NULL OR ks.supply_end >= ?))"""
 LINES_SQL = """SELECT invoice_id, label, amount FROM invoice_lines WHERE invoice_id IN ({ids})
 ORDER BY invoice_id, position"""
 INVOICE_PERIOD = (date(2026, 1, 1), date(2026, 11, 30))
@@ -332,8 +352,12 @@ async def invoices(request: Request) -> Response:
     period: tuple[Any, ...] = INVOICE_PERIOD
     if db.sqlite:
         period = tuple(d.isoformat() for d in INVOICE_PERIOD)
-    rows = await db.fetch(INVOICES_SQL.format(groups=_in(groups)), *groups, *period, first + 1)
-    total = (await db.fetch(INVOICES_COUNT_SQL.format(groups=_in(groups)), *groups, *period))[0][0]
+    scope = {"groups": _in(groups), "expired": EXPIRED_INVOICES_SQL}
+    since = db.since()
+    rows = await db.fetch(INVOICES_SQL.format(**scope), *groups, since, since, *period, first + 1)
+    total = (await db.fetch(INVOICES_COUNT_SQL.format(**scope), *groups, since, since, *period))[0][
+        0
+    ]
     shown = rows[:first]
     ids = [r[0] for r in shown]
     lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -373,7 +397,8 @@ SELECT (SELECT count(*) FROM members WHERE group_id IN ({groups})),
           (SELECT id FROM members WHERE group_id IN ({groups})))
 """
 SITES_BY_ENERGY_SQL = """SELECT energy, count(*) FROM sites
-WHERE member_id IN (SELECT id FROM members WHERE group_id IN ({groups})) GROUP BY energy"""
+WHERE member_id IN (SELECT id FROM members WHERE group_id IN ({groups}))
+  AND id NOT IN (SELECT id FROM sites WHERE supply_end < ?) GROUP BY energy"""
 
 
 async def viewer(request: Request) -> Response:
@@ -384,7 +409,9 @@ async def viewer(request: Request) -> Response:
     rows, groups = caller
     db: Database = request.app.state.reference
     members, accounts = (await db.fetch(PERIMETER_SQL.format(groups=_in(groups)), *groups * 2))[0]
-    by_energy = dict(await db.fetch(SITES_BY_ENERGY_SQL.format(groups=_in(groups)), *groups))
+    by_energy = dict(
+        await db.fetch(SITES_BY_ENERGY_SQL.format(groups=_in(groups)), *groups, db.since())
+    )
     gas, electricity = by_energy.get("GAS", 0), by_energy.get("ELECTRICITY", 0)
     body = {
         "data": {

@@ -27,6 +27,7 @@ from db.models import (
     Site,
     ThrottleCounter,
 )
+from db.request_reads import connection_of
 
 
 def table_of(model: type[SQLModel]) -> sa.Table:
@@ -55,7 +56,7 @@ RowValues = tuple[Any, ...]  # a Core row's values, untyped: the selects are bui
 
 async def core(session: AsyncSession, statement: sa.Executable) -> sa.CursorResult[*RowValues]:
     """Runs a Core statement on the session's connection: rows, without the ORM layer."""
-    return await (await session.connection()).execute(statement)
+    return await (await connection_of(session)).execute(statement)
 
 
 async def core_rows(session: AsyncSession, statement: sa.Executable) -> list[sa.Row[*RowValues]]:

@@ -60,6 +60,11 @@ class RequestReads:
         if self._owner is task and task is not None:
             self._depth += 1
             return None
+        if not self._lock.locked():
+            # Free: taken at once (wait_for's timer costs more than most blocks' SQL).
+            await self._lock.acquire()
+            self._owner, self._depth = task, 1
+            return None
         try:
             await asyncio.wait_for(self._lock.acquire(), SECOND_CONNECTION_AFTER)
         except TimeoutError:
@@ -128,3 +133,12 @@ class SharedSessions(async_sessionmaker[AsyncSession]):
         assert isinstance(session, SharedSession)
         session._reads = self._reads
         return session
+
+
+async def connection_of(session: AsyncSession) -> AsyncConnection:
+    """The connection to run Core statements on: a shared session's own connection as it is
+    (in autocommit, no ORM transaction to begin and close: measured 0.2 ms of CPU per block),
+    any other session's through `session.connection()`."""
+    if isinstance(session, SharedSession) and isinstance(session.bind, AsyncConnection):
+        return session.bind
+    return await session.connection()

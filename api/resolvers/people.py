@@ -14,9 +14,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from auth.grants import GrantRow
-from db.core import GRANT_ACCOUNTS, core, table_of
+from db import prepared
+from db.core import GRANT_ACCOUNTS, table_of
 from db.models import AccessGrant, Site, User
 from db.models.base import persisted_id
+from db.prepared import Stand
 from db.scoped import Perimeter, scoped_billing_accounts, scoped_members, scoped_sites
 from domain.enums import Energy, Tier, UserStatus
 
@@ -60,30 +62,38 @@ def person_row(user: User, grants: Sequence[GrantRow]) -> PersonRow:
 async def viewer_person(sessions: async_sessionmaker[AsyncSession], user_id: int) -> PersonRow:
     """The person and their live grants (unrevoked, unsuspended) with their billing accounts:
     one Core statement, a row per grant and account (the `viewer` of every home page)."""
-    users, grants, accounts = USERS.c, GRANTS.c, GRANT_ACCOUNTS.c
-    live = sa.and_(
-        grants.user_id == users.id, grants.revoked_at.is_(None), grants.suspended_at.is_(None)
-    )
-    statement = (
-        sa.select(
-            users.id,
-            users.email,
-            users.full_name,
-            users.phone,
-            users.status,
-            users.last_login_at,
-            users.created_at,
-            *(c.label(f"grant__{c.name}") for c in GRANTS.c),
-            accounts.billing_account_id,
+    stand = Stand()
+    user = stand.value(user_id)
+
+    def statement() -> Any:
+        users, grants, accounts = USERS.c, GRANTS.c, GRANT_ACCOUNTS.c
+        live = sa.and_(
+            grants.user_id == users.id, grants.revoked_at.is_(None), grants.suspended_at.is_(None)
         )
-        .select_from(
-            USERS.outerjoin(GRANTS, live).outerjoin(GRANT_ACCOUNTS, accounts.grant_id == grants.id)
+        return (
+            sa.select(
+                users.id,
+                users.email,
+                users.full_name,
+                users.phone,
+                users.status,
+                users.last_login_at,
+                users.created_at,
+                *(c.label(f"grant__{c.name}") for c in GRANTS.c),
+                accounts.billing_account_id,
+            )
+            .select_from(
+                USERS.outerjoin(GRANTS, live).outerjoin(
+                    GRANT_ACCOUNTS, accounts.grant_id == grants.id
+                )
+            )
+            .where(users.id == user)
+            .order_by(grants.id, accounts.billing_account_id)
         )
-        .where(users.id == user_id)
-        .order_by(grants.id, accounts.billing_account_id)
-    )
+
+    # Built once, run with this request's user (db/prepared.py).
     async with sessions() as session:
-        rows = list((await core(session, statement)).all())
+        rows = list((await prepared.run(session, "people.viewer", statement, stand)).all())
     assert rows  # the caller was loaded from it in this request
     found: dict[int, tuple[Any, list[int]]] = {}
     for row in rows:
@@ -122,25 +132,31 @@ async def perimeter_summary(
     sessions: async_sessionmaker[AsyncSession], perimeter: Perimeter
 ) -> PerimeterSummary:
     # One statement: the two counts as scalar subqueries beside the sites grouped by energy
-    # (one row per energy present; a perimeter without sites still gets its row).
-    members = (
-        select(sa.func.count()).select_from(scoped_members(perimeter).subquery()).scalar_subquery()
-    )
-    accounts = (
-        select(sa.func.count())
-        .select_from(scoped_billing_accounts(perimeter).subquery())
-        .scalar_subquery()
-    )
-    sites = (
-        scoped_sites(perimeter, Site.energy, sa.func.count().label("sites"))
-        .group_by(Site.energy)
-        .subquery()
-    )
-    statement = sa.select(members, accounts, sites.c.energy, sites.c.sites).select_from(
-        sa.select(sa.literal(1).label("one")).subquery().outerjoin(sites, sa.true())
-    )
+    # (one row per energy present; a perimeter without sites still gets its row). Built once
+    # per shape of perimeter, run with this request's (db/prepared.py).
+    stand = Stand()
+    scope = stand.perimeter(perimeter)
+
+    def statement() -> Any:
+        members = (
+            select(sa.func.count()).select_from(scoped_members(scope).subquery()).scalar_subquery()
+        )
+        accounts = (
+            select(sa.func.count())
+            .select_from(scoped_billing_accounts(scope).subquery())
+            .scalar_subquery()
+        )
+        sites = (
+            scoped_sites(scope, Site.energy, sa.func.count().label("sites"))
+            .group_by(Site.energy)
+            .subquery()
+        )
+        return sa.select(members, accounts, sites.c.energy, sites.c.sites).select_from(
+            sa.select(sa.literal(1).label("one")).subquery().outerjoin(sites, sa.true())
+        )
+
     async with sessions() as session:
-        rows = list((await core(session, statement)).all())
+        rows = list((await prepared.run(session, "people.perimeter", statement, stand)).all())
     members_count, accounts_count = rows[0][0], rows[0][1]
     by_energy = {row[2]: row[3] for row in rows if row[2] is not None}
     counts = {Energy(energy): count for energy, count in by_energy.items()}

@@ -323,6 +323,19 @@ async def list_readings(
 # -- what the technical sheet shows ------------------------------------------------------------
 
 
+# The columns `_site_facts` and `_meter_facts` read (what a plan that reads only some
+# columns must still fetch: api/compiled.py).
+SELF_READING_SITE_COLUMNS = ("segment", "status", "car_kwh", "profile")
+SELF_READING_METER_COLUMNS = (
+    "kind",
+    "is_communicating",
+    "digits",
+    "registers",
+    "reading_coefficient",
+    "installed_on",
+)
+
+
 def _site_facts(site: Any) -> SiteFacts:
     return SiteFacts(
         segment=Segment(site.segment),

@@ -104,8 +104,10 @@ async def sites_page(
     after: str | None,
     *,
     with_last_readings: bool,
+    columns: tuple[str, ...] | None = None,
 ) -> tuple[portfolio.SitePage, list[Any] | None]:
-    """The `sites` field's page from its arguments (the compiled path runs it too)."""
+    """The `sites` field's page from its arguments (the compiled path runs it too, naming the
+    `columns` it reads)."""
     cursor = decode_cursor(after)
     page = await portfolio.list_sites(
         ctx.sessions,
@@ -115,6 +117,7 @@ async def sites_page(
         first=page_size(first),
         after=cursor,
         with_last_readings=with_last_readings,
+        columns=columns,
     )
     return page, cursor
 

@@ -119,6 +119,7 @@ def generated_variables(
             {"energies": ["GAS"]},
             {"energies": ["ELECTRICITY"], "statuses": ["ACTIVE"]},
             {"text": "parc"},
+            {"text": "Differ parc 2"},
             {"text": "x" * 5000},
             {"memberIds": [gid("Member", mine.member.id)]},
             {"memberIds": [gid("Member", other.member.id)]},
@@ -163,6 +164,10 @@ def generated_variables(
             {"siteId": gid("Site", other.sites[0].id)},
             {"billingAccountIds": [gid("BillingAccount", mine.accounts[1].id)]},
             {"invoiceIds": ["rien"]},
+            {"number": " ft000001000001 "},
+            {"minTotalInclTax": "10.00", "maxTotalInclTax": "99999.99"},
+            {"minTotalInclTax": "1.234"},
+            {"excludeDisputed": True, "accountingDateFrom": "2026-01-01"},
         ]
         orders = [
             "ACCOUNTING_DATE_DESC",
@@ -172,7 +177,14 @@ def generated_variables(
             "NUMBER_ASC",
             "NUMBER_DESC",
         ]
-        afters = [None, None, "zzz", base64.b64encode(b'["2026-05-01", 3]').decode()]
+        afters = [
+            None,
+            None,
+            "zzz",
+            base64.b64encode(b'["2026-05-01", 3]').decode(),
+            base64.b64encode(b'["120.00", 3]').decode(),
+            base64.b64encode(b'["FT000001000002", 3]').decode(),
+        ]
         return [
             {
                 "first": rng.choice([None, 1, 3, 50, 101]),
@@ -180,7 +192,7 @@ def generated_variables(
                 "filter": rng.choice(invoice_filters),
                 "after": rng.choice(afters),
             }
-            for _ in range(12)
+            for _ in range(20)
         ]
     if name == "Readings":
         return [
@@ -241,3 +253,4 @@ async def test_every_manifest_query_answers_the_same_through_both_paths(
     # The plans answered most requests of the compiled operations themselves.
     assert plans["SitesPage"] >= 30 and plans["TechnicalSheet"] >= 30, plans
     assert plans["InvoiceList"] >= 10, plans
+    assert plans["Viewer"] >= 5, plans

@@ -81,3 +81,19 @@ def test_a_token_missing_a_claim_or_with_a_bad_subject_is_invalid() -> None:
         token = jwt.encode(claims, _key(SECRET), algorithm="HS256")
         with pytest.raises(InvalidAccessToken):
             read_access_token(SECRET, token, now=NOW)
+
+
+def test_a_token_verified_once_is_still_judged_against_each_clock() -> None:
+    # The second and later reads come from the process's verified tokens (auth/tokens.py).
+    token, _ = issue_access_token(SECRET, user_id=7, family_id="g", ttl_seconds=900, now=NOW)
+    assert read_access_token(SECRET, token, now=NOW).user_id == 7
+    assert read_access_token(SECRET, token, now=NOW + timedelta(seconds=899)).user_id == 7
+    with pytest.raises(InvalidAccessToken) as expired:
+        read_access_token(SECRET, token, now=NOW + timedelta(seconds=900))
+    assert expired.value.expired
+    with pytest.raises(InvalidAccessToken) as early:
+        read_access_token(SECRET, token, now=NOW - timedelta(seconds=1))
+    assert not early.value.expired
+    with pytest.raises(InvalidAccessToken) as other:
+        read_access_token("u" * 40, token, now=NOW)
+    assert not other.value.expired

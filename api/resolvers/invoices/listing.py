@@ -17,8 +17,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.resolvers.invoices.query import ORDER_COLUMNS, InvoiceOrder, InvoiceQuery, filtered
+from api.resolvers.invoices.query import (
+    ORDER_COLUMNS,
+    InvoiceOrder,
+    InvoiceQuery,
+    filtered,
+    standing_query,
+)
+from db import prepared
 from db.core import ACCOUNTS, INVOICES, LINES, SHARES, SITES, core
+from db.prepared import Stand
 from db.scoped import Perimeter, scoped_invoices
 from domain.errors import ErrorCode, Refusal
 
@@ -69,35 +77,65 @@ async def list_invoices(
     with_lines: bool,
     with_sites: bool,
     with_count: bool = True,
+    line_columns: tuple[str, ...] | None = None,
 ) -> InvoicePage:
+    """A keyset page of the perimeter's invoices; `line_columns`: the lines' columns to read
+    (all by default; the compiled path reads those its selection shows)."""
     column, descending = ORDER_COLUMNS[order]
-    base = filtered(scoped_invoices(perimeter, *HEADER_COLUMNS), perimeter, query)
-    page_query = base
     if after is not None:
         if len(after) != 2 or not isinstance(after[1], int):
             raise Refusal(ErrorCode.INVALID, "Curseur invalide.", field="after")
-        value, last_id = _cursor_value(order, after[0]), after[1]
-        if descending:
-            page_query = page_query.where(
-                sa.or_(column < value, sa.and_(column == value, INVOICES.c.id < last_id))
-            )
-        else:
-            page_query = page_query.where(
-                sa.or_(column > value, sa.and_(column == value, INVOICES.c.id > last_id))
-            )
-    ordering = (column.desc(), INVOICES.c.id.desc()) if descending else (column, INVOICES.c.id)
-    page_query = page_query.order_by(*ordering).limit(first + 1)
+        keyset: tuple[Any, int] | None = (_cursor_value(order, after[0]), after[1])
+    else:
+        keyset = None
+    # Built once per shape from stand-ins, run with this request's values (db/prepared.py).
+    stand = Stand()
+    scope, standing = stand.perimeter(perimeter), standing_query(stand, query)
     if perimeter.is_empty:
         return InvoicePage([], [], 0, False)
+    keyset_stand = (stand.value(keyset[0]), stand.value(keyset[1])) if keyset else None
+
+    def page_statement() -> Any:
+        page_query = filtered(scoped_invoices(scope, *HEADER_COLUMNS), scope, standing)
+        if keyset_stand is not None:
+            value, last_id = keyset_stand
+            if descending:
+                page_query = page_query.where(
+                    sa.or_(column < value, sa.and_(column == value, INVOICES.c.id < last_id))
+                )
+            else:
+                page_query = page_query.where(
+                    sa.or_(column > value, sa.and_(column == value, INVOICES.c.id > last_id))
+                )
+        ordering = (column.desc(), INVOICES.c.id.desc()) if descending else (column, INVOICES.c.id)
+        return page_query.order_by(*ordering).limit(first + 1)
+
+    count_stand = Stand()
+    count_scope, count_standing = (
+        count_stand.perimeter(perimeter),
+        standing_query(count_stand, query),
+    )
+
+    def count_statement() -> Any:
+        return filtered(scoped_invoices(count_scope, sa.func.count()), count_scope, count_standing)
+
     async with sessions() as session:
-        rows = list((await core(session, page_query)).all())
+        rows = list(
+            (
+                await prepared.run(session, ("invoices.page", order, first), page_statement, stand)
+            ).all()
+        )
         total = None
         if with_count:
-            count_query = filtered(scoped_invoices(perimeter, sa.func.count()), perimeter, query)
-            total = (await core(session, count_query)).scalar_one()
+            counted = await prepared.run(session, "invoices.count", count_statement, count_stand)
+            total = counted.scalar_one()
         page = rows[:first]
         details = await with_levels(
-            session, [InvoiceDetail(r) for r in page], lines=with_lines, sites=with_sites
+            session,
+            [InvoiceDetail(r) for r in page],
+            lines=with_lines,
+            sites=with_sites,
+            line_columns=line_columns,
         )
     key = column.key
     cursors = [[_jsonable(getattr(d.row, key)), d.row.id] for d in details]
@@ -109,21 +147,40 @@ def _jsonable(value: Any) -> Any:
 
 
 async def with_levels(
-    session: AsyncSession, details: list[InvoiceDetail], *, lines: bool, sites: bool
+    session: AsyncSession,
+    details: list[InvoiceDetail],
+    *,
+    lines: bool,
+    sites: bool,
+    line_columns: tuple[str, ...] | None = None,
 ) -> list[InvoiceDetail]:
-    """Loads the lines and per-site rows of these invoices: one statement per level."""
+    """Loads the lines and per-site rows of these invoices: one statement per level (the
+    lines' `line_columns` and invoice_id only, when named: a page of lines is hundreds of
+    rows, and each money column costs a conversion)."""
     ids = [d.row.id for d in details]
     if not ids:
         return details
     if lines:
         by_invoice: dict[int, list[Any]] = defaultdict(list)
-        result = await core(
-            session,
-            sa.select(*LINES.c)
-            .where(LINES.c.invoice_id.in_(ids))
-            .order_by(LINES.c.invoice_id, LINES.c.position),
+        stand = Stand()
+        invoices = stand.ids(ids)
+
+        selected = (
+            list(LINES.c)
+            if line_columns is None
+            else [LINES.c.invoice_id, *(LINES.c[n] for n in line_columns if n != "invoice_id")]
         )
-        for row in result:
+
+        def lines_statement() -> Any:
+            return (
+                sa.select(*selected)
+                .where(LINES.c.invoice_id.in_(sorted(invoices)))
+                .order_by(LINES.c.invoice_id, LINES.c.position)
+            )
+
+        shape = ("invoices.lines", line_columns)
+        result = await prepared.run(session, shape, lines_statement, stand)
+        for row in result.all():
             by_invoice[row.invoice_id].append(row)
         for d in details:
             d.lines = by_invoice.get(d.row.id, [])
@@ -147,7 +204,7 @@ async def with_levels(
             .where(SHARES.c.invoice_id.in_(ids))
             .order_by(SHARES.c.invoice_id, SITES.c.point_number),
         )
-        for row in result:
+        for row in result.all():
             shares[row.invoice_id].append(row)
         for d in details:
             d.sites = shares.get(d.row.id, [])

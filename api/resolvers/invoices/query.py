@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from db.core import INVOICES, SHARES, table_of
 from db.models import InvoiceDispute, Site
+from db.prepared import Stand
 from db.scoped import Perimeter, scoped_sites
 from domain import billing
 from domain.enums import (
@@ -125,6 +126,35 @@ def _amount(value: Decimal | None, field: str) -> Decimal | None:
             field=field,
         )
     return value
+
+
+def standing_query(stand: Stand, query: InvoiceQuery) -> InvoiceQuery:
+    """The query with stand-ins for its values (db/prepared.py): amounts are checked first,
+    on their real values."""
+    _amount(query.min_total_incl_tax, "minTotalInclTax")
+    _amount(query.max_total_incl_tax, "maxTotalInclTax")
+
+    def ids(values: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        return None if stand.fixed(values is None) else tuple(stand.ids(values or ()))
+
+    return InvoiceQuery(
+        accounting_from=stand.value(query.accounting_from),
+        accounting_to=stand.value(query.accounting_to),
+        billing_account_ids=ids(query.billing_account_ids),
+        invoice_ids=ids(query.invoice_ids),
+        site_id=stand.value(query.site_id),
+        kinds=stand.fixed(tuple(query.kinds)),
+        index_basis=stand.fixed(query.index_basis),
+        delivery_mode=stand.fixed(query.delivery_mode),
+        edition_status=stand.fixed(query.edition_status),
+        payment_status=stand.fixed(query.payment_status),
+        energy=stand.fixed(query.energy),
+        # The real value as `filtered` writes it (the stand-in is left as it is by both).
+        number=stand.value(query.number.strip().upper() if query.number else None),
+        min_total_incl_tax=stand.value(query.min_total_incl_tax),
+        max_total_incl_tax=stand.value(query.max_total_incl_tax),
+        exclude_disputed=stand.fixed(query.exclude_disputed),
+    )
 
 
 def filtered(statement: sa.Select[Any], perimeter: Perimeter, query: InvoiceQuery) -> Any:

@@ -58,6 +58,7 @@ async def invoices_page(
     with_lines: bool,
     with_sites: bool,
     with_count: bool,
+    line_columns: tuple[str, ...] | None = None,
 ) -> tuple[invoices.InvoicePage, list[Any] | None]:
     """The `invoices` field's page from its arguments (the compiled path runs it too)."""
     size = page_size(first)
@@ -75,6 +76,7 @@ async def invoices_page(
         with_lines=with_lines,
         with_sites=with_sites,
         with_count=with_count,
+        line_columns=line_columns,
     )
     return page, cursor
 
