@@ -12,10 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 
 from domain.enums import InvoiceComponent
-from domain.rounding import largest_remainder
+from domain.rounding import largest_remainder_over
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -104,8 +103,15 @@ def split_exact(parts: Sequence[Decimal]) -> list[Decimal]:
     if not parts:
         return []
     cents = int(round_cents(sum(parts, ZERO)) / CENT)
-    exact = [Fraction(part) / Fraction(CENT) for part in parts]
-    return [Decimal(n) * CENT for n in largest_remainder(exact, cents)]
+    # Each part as an integer over one power of ten (exactly: no context rounding), in cents.
+    shapes = [part.as_tuple() for part in parts]
+    lowest = min(min(int(shape.exponent) for shape in shapes), -2)
+    numerators = [
+        int(Decimal((shape.sign, shape.digits, 0))) * 10 ** (int(shape.exponent) - lowest)
+        for shape in shapes
+    ]
+    denominator = 10 ** (-2 - lowest)
+    return [Decimal(n) * CENT for n in largest_remainder_over(numerators, denominator, cents)]
 
 
 def allocate(amount: Decimal, weights: Sequence[Decimal | int]) -> list[Decimal]:

@@ -16,11 +16,25 @@ def largest_remainder(exact: Sequence[Fraction], total: int) -> list[int]:
     the missing units go to the parts that lost the most, the earliest first on a tie. `total`
     must be reachable that way: between the sum of the floors and that sum plus one per part.
     """
-    floors = [math.floor(x) for x in exact]
+    if not exact:
+        return largest_remainder_over([], 1, total)
+    denominator = math.lcm(*(x.denominator for x in exact))
+    return largest_remainder_over(
+        [x.numerator * (denominator // x.denominator) for x in exact], denominator, total
+    )
+
+
+def largest_remainder_over(numerators: Sequence[int], denominator: int, total: int) -> list[int]:
+    """`largest_remainder` of the parts `numerator / denominator` (denominator > 0), in
+    integers throughout: the demo's 400,000 invoice lines spent 10 s making Fractions."""
+    floors = [n // denominator for n in numerators]
     missing = total - sum(floors)
-    if not 0 <= missing <= len(exact):
+    if not 0 <= missing <= len(numerators):
         raise ValueError(f"{total} is out of reach of these parts")
-    order = sorted(range(len(exact)), key=lambda i: (floors[i] - exact[i], i))
-    for index in order[:missing]:
-        floors[index] += 1
+    if missing:
+        # What each part lost, in units of 1/denominator: the most first, the earliest on a tie.
+        lost = [n - f * denominator for n, f in zip(numerators, floors, strict=True)]
+        order = sorted(range(len(numerators)), key=lambda i: (-lost[i], i))
+        for index in order[:missing]:
+            floors[index] += 1
     return floors
