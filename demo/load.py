@@ -113,31 +113,15 @@ async def load_demo_data(
                 "La base contient déjà des données (un groupement existe) : "
                 "les données de démonstration ne se chargent que dans une base vide."
             )
-        # The rows are made in a thread while the previous flush is written: SQLite works
-        # without the GIL, so making and writing overlap. One flush at a time, in order, so
-        # parents still go before children.
         buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLE_ORDER}
         buffered = 0
-        batches = generator.batches()
-        flushing: asyncio.Future[None] | None = None
-        try:
-            while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-                table, rows = batch
-                buffers[table].extend(rows)
-                report.counts[table] = report.counts.get(table, 0) + len(rows)
-                buffered += len(rows)
-                if buffered >= FLUSH_AT:
-                    if flushing is not None:
-                        await flushing
-                    flushing = asyncio.ensure_future(_flush(connection, buffers))
-                    buffers = {name: [] for name in TABLE_ORDER}
-                    buffered = 0
-            if flushing is not None:
-                await flushing
-        finally:
-            if flushing is not None and not flushing.done():
-                flushing.cancel()
-                await asyncio.wait([flushing])
+        for table, rows in generator.batches():
+            buffers[table].extend(rows)
+            report.counts[table] = report.counts.get(table, 0) + len(rows)
+            buffered += len(rows)
+            if buffered >= FLUSH_AT:
+                await _flush(connection, buffers)
+                buffered = 0
         await _flush(connection, buffers)
         if files_dir is not None:
             guides = demo_guides(files_dir, as_of, supplier_name)
