@@ -286,49 +286,32 @@ def _site(
         if reads is not None:
             reads.update(columns)
 
-    def member(node: FieldNode) -> Getter:
+    def related(type_name: str, table: Any, prefix: str, node: FieldNode) -> Getter:
+        """A related object read from the row's `<prefix>*` columns."""
         return _build_object(
             schema,
-            "Member",
+            type_name,
             node.selection_set,
-            columns=MEMBERS.c.keys(),
-            prefix="member__",
+            columns=table.c.keys(),
+            prefix=prefix,
             reads=reads,
         )
+
+    def member(node: FieldNode) -> Getter:
+        return related("Member", MEMBERS, "member__", node)
 
     def account(node: FieldNode) -> Getter:
-        return _build_object(
-            schema,
-            "BillingAccount",
-            node.selection_set,
-            columns=ACCOUNTS.c.keys(),
-            prefix="account__",
-            reads=reads,
-        )
+        return related("BillingAccount", ACCOUNTS, "account__", node)
 
     def meter(node: FieldNode) -> Getter:
-        build = _build_object(
-            schema,
-            "Meter",
-            node.selection_set,
-            columns=METERS.c.keys(),
-            prefix="meter__",
-            reads=reads,
-        )
+        build = related("Meter", METERS, "meter__", node)
         read("meter__id")
         return _nullable_child(build, lambda row: row.meter__id is not None)
 
     def meters(node: FieldNode) -> Getter:
         if not sheet:
             raise Unsupported("meters on a list")
-        build = _build_object(
-            schema,
-            "Meter",
-            node.selection_set,
-            columns=METERS.c.keys(),
-            prefix="meter__",
-            reads=reads,
-        )
+        build = related("Meter", METERS, "meter__", node)
         return lambda row, env: [build(m, env) for m in env.meters]
 
     def last_readings(node: FieldNode) -> Getter:
